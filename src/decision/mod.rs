@@ -1,0 +1,154 @@
+//! DOMAIN, pure: the decision engine. [`evaluate`] turns the caller, the grants that name any of
+//! its principals, the request and an explicit `now` into a [`Decision`]. No I/O, no locks, no
+//! clock of its own; every failure path is a [`Deny`] with a stable reason code.
+
+mod reason;
+
+use serde::Serialize;
+
+pub use reason::{DenyReason, DenyStatus};
+
+use crate::grant::{Grant, GrantId, GrantStatus, Principal, RequestPath, Scope};
+use crate::time::Timestamp;
+
+/// The verified caller: its primary subject (the user, or the workload when there is no user)
+/// and every principal it holds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub subject: Principal,
+    pub principals: Vec<Principal>,
+}
+
+/// What is being asked for, already parsed and normalized.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckInput {
+    pub service: String,
+    pub method: String,
+    pub path: RequestPath,
+}
+
+/// The access a denied caller would need: exactly this call.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MissingAccess {
+    pub service: String,
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Allow {
+    pub subject: Principal,
+    pub grant_id: GrantId,
+    pub expires_at: Timestamp,
+    /// The grant has `max_uses`: a use must be consumed atomically before the call may pass.
+    pub limited: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deny {
+    pub reason: DenyReason,
+    /// A human explanation; safe to show to the caller.
+    pub detail: String,
+    pub missing: Option<MissingAccess>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Allow(Allow),
+    Deny(Deny),
+}
+
+// === impl Caller ===
+
+impl Caller {
+    pub fn holds(&self, p: &Principal) -> bool {
+        self.principals.contains(p)
+    }
+}
+
+// === impl CheckInput ===
+
+impl CheckInput {
+    pub fn missing(&self) -> MissingAccess {
+        MissingAccess {
+            service: self.service.clone(),
+            method: self.method.clone(),
+            path: self.path.as_str().to_string(),
+        }
+    }
+
+    /// The narrowest scope covering this call, used to prefill access requests.
+    pub fn exact_scope(&self) -> Scope {
+        Scope::exact(&self.service, &self.method, &self.path)
+    }
+}
+
+// === impl Deny ===
+
+impl Deny {
+    pub fn new(reason: DenyReason, detail: impl Into<String>) -> Self {
+        Self { reason, detail: detail.into(), missing: None }
+    }
+}
+
+impl From<Deny> for Decision {
+    fn from(d: Deny) -> Self {
+        Self::Deny(d)
+    }
+}
+
+/// Decides one call. Grants that do not name one of the caller's principals are ignored, so a
+/// bad lookup can never widen access. Among matching live grants, one without `max_uses` wins
+/// (it needs no write), then the one that lives longest.
+pub fn evaluate(grants: &[Grant], caller: &Caller, input: &CheckInput, now: Timestamp) -> Decision {
+    let mut best: Option<&Grant> = None;
+    let (mut saw_expired, mut saw_used_up, mut saw_revoked) = (false, false, false);
+    for grant in grants {
+        if !caller.holds(&grant.subject)
+            || !grant.covers(&input.service, &input.method, &input.path)
+        {
+            continue;
+        }
+        match grant.status(now) {
+            GrantStatus::Active if best.is_none_or(|b| preferred(grant, b)) => best = Some(grant),
+            GrantStatus::Active => {}
+            GrantStatus::Expired => saw_expired = true,
+            GrantStatus::Exhausted => saw_used_up = true,
+            GrantStatus::Revoked => saw_revoked = true,
+        }
+    }
+    if let Some(g) = best {
+        return Decision::Allow(Allow {
+            subject: caller.subject.clone(),
+            grant_id: g.id.clone(),
+            expires_at: g.expires_at,
+            limited: g.max_uses.is_some(),
+        });
+    }
+    let (reason, why) = if saw_used_up {
+        (DenyReason::GrantUsedUp, "the matching grant has no uses left")
+    } else if saw_expired {
+        (DenyReason::GrantExpired, "the matching grant has expired")
+    } else if saw_revoked {
+        (DenyReason::GrantRevoked, "the matching grant was revoked")
+    } else {
+        (DenyReason::NoGrant, "no live grant covers this call")
+    };
+    let detail = format!(
+        "{} may not {} {} on service `{}`: {why}",
+        caller.subject, input.method, input.path, input.service
+    );
+    Decision::Deny(Deny { reason, detail, missing: Some(input.missing()) })
+}
+
+fn preferred(candidate: &Grant, current: &Grant) -> bool {
+    match (candidate.max_uses.is_none(), current.max_uses.is_none()) {
+        (true, false) => true,
+        (false, true) => false,
+        _ => candidate.expires_at > current.expires_at,
+    }
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;

@@ -1,0 +1,170 @@
+//! DOMAIN: grants and what they cover. A grant gives one principal access to some resource
+//! scopes until it expires, optionally for a limited number of uses.
+//!
+//! No I/O here: no Redis, HTTP, gRPC or tokio types.
+
+mod path;
+mod pattern;
+mod principal;
+mod scope;
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+pub use path::{MAX_PATH_LEN, PathError, RequestPath};
+pub use pattern::{PathPattern, PatternError};
+pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
+pub use scope::{Methods, Scope, ScopeWire, check_service};
+
+use crate::time::Timestamp;
+
+/// A grant's id: a time-ordered UUID for new grants, or a stable name for manifest grants.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct GrantId(String);
+
+// === impl GrantId ===
+
+impl GrantId {
+    pub fn generate() -> Self {
+        Self(uuid::Uuid::now_v7().to_string())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let ok = !s.is_empty()
+            && s.len() <= 128
+            && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b));
+        if ok {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!(
+                "`{}` is not a grant id: ids are 1-128 characters of letters, digits, `.`, `_`, `:` and `-`",
+                s.escape_debug()
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for GrantId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl TryFrom<String> for GrantId {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s)
+    }
+}
+
+impl From<GrantId> for String {
+    fn from(id: GrantId) -> Self {
+        id.0
+    }
+}
+
+/// Where a grant came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantSource {
+    /// Created directly by an admin through the API or CLI.
+    Api,
+    /// Created when an access request was approved.
+    Request,
+    /// Applied from a manifest.
+    Manifest,
+}
+
+/// Who revoked a grant, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Revocation {
+    pub at: Timestamp,
+    pub by: Principal,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A grant as stored and evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    pub id: GrantId,
+    pub subject: Principal,
+    pub resources: Vec<Scope>,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub created_by: Principal,
+    #[serde(default)]
+    pub approved_by: Vec<Principal>,
+    pub reason: String,
+    #[serde(default)]
+    pub max_uses: Option<u32>,
+    #[serde(default)]
+    pub uses: u64,
+    #[serde(default)]
+    pub last_used_at: Option<Timestamp>,
+    pub source: GrantSource,
+    /// The access request this grant came from, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The incident this grant is tied to; resolving the incident revokes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident: Option<String>,
+    /// The auto-approve rule that approved it, when a policy did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_approved_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<Revocation>,
+}
+
+/// A grant's state at a given time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantStatus {
+    Active,
+    Expired,
+    Revoked,
+    /// Every allowed use has been spent.
+    Exhausted,
+}
+
+// === impl Grant ===
+
+impl Grant {
+    /// Live means: not revoked, not expired at `now` (`now < expires_at`), uses left.
+    pub fn status(&self, now: Timestamp) -> GrantStatus {
+        if self.revoked.is_some() {
+            GrantStatus::Revoked
+        } else if now >= self.expires_at {
+            GrantStatus::Expired
+        } else if self.max_uses.is_some_and(|max| self.uses >= u64::from(max)) {
+            GrantStatus::Exhausted
+        } else {
+            GrantStatus::Active
+        }
+    }
+
+    pub fn is_live(&self, now: Timestamp) -> bool {
+        self.status(now) == GrantStatus::Active
+    }
+
+    pub fn covers(&self, service: &str, method: &str, path: &RequestPath) -> bool {
+        self.resources.iter().any(|s| s.matches(service, method, path))
+    }
+}
+
+impl fmt::Display for GrantStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Active => "active",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::Exhausted => "exhausted",
+        })
+    }
+}

@@ -1,0 +1,131 @@
+//! The request path as grants see it: Envoy's normalized `:path`, without the query string,
+//! split into percent-decoded segments. Anything that could make two different resources look
+//! alike (encoded slashes, dot segments, `;` parameters, double encoding, control bytes,
+//! look-alike slashes) is refused here, so matching never has to think about it.
+
+use std::fmt;
+
+/// A request path that is safe to match: decoded segments, no dot segments, no ambiguity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestPath {
+    /// The path part exactly as received (without the query string).
+    raw: String,
+    /// Percent-decoded segments; `/` is `[""]`, `/a/` is `["a", ""]`.
+    segments: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    #[error("the path is empty or does not start with `/`")]
+    NotAbsolute,
+    #[error("the path contains `{0}`, which jitgate refuses because it can hide another path")]
+    Refused(&'static str),
+    #[error("the path contains a bad percent-encoding")]
+    BadEncoding,
+    #[error("the path is longer than {0} bytes")]
+    TooLong(usize),
+}
+
+/// Longest path accepted (Envoy's default header limit is 60 KiB; real paths are far shorter).
+pub const MAX_PATH_LEN: usize = 8192;
+
+/// Characters that look like `/`, `\` or `.` and that some back ends fold into them.
+const LOOKALIKES: [char; 8] = [
+    '\u{FF0F}', '\u{2215}', '\u{2044}', '\u{29F8}', '\u{FF3C}', '\u{FE68}', '\u{FF0E}', '\u{2024}',
+];
+
+// === impl RequestPath ===
+
+impl RequestPath {
+    /// Parses the `:path` Envoy reports (which may still carry `?query`).
+    pub fn parse(path_and_query: &str) -> Result<Self, PathError> {
+        let raw = path_and_query.split_once('?').map_or(path_and_query, |(p, _)| p);
+        if raw.len() > MAX_PATH_LEN {
+            return Err(PathError::TooLong(MAX_PATH_LEN));
+        }
+        if !raw.starts_with('/') {
+            return Err(PathError::NotAbsolute);
+        }
+        check_raw(raw)?;
+        let body = &raw[1..];
+        let mut segments = Vec::new();
+        let parts: Vec<&str> = body.split('/').collect();
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            if part.is_empty() && !last {
+                return Err(PathError::Refused("//"));
+            }
+            segments.push(decode_segment(part)?);
+        }
+        Ok(Self { raw: raw.to_string(), segments })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn segments(&self) -> &[String] {
+        &self.segments
+    }
+}
+
+impl fmt::Display for RequestPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+fn check_raw(raw: &str) -> Result<(), PathError> {
+    for b in raw.bytes() {
+        match b {
+            b'#' => return Err(PathError::Refused("#")),
+            b';' => return Err(PathError::Refused(";")),
+            b'\\' => return Err(PathError::Refused("\\")),
+            0..=0x20 | 0x7f => return Err(PathError::Refused("a control byte or space")),
+            0x80..=0xff => return Err(PathError::Refused("a raw non-ASCII byte")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Percent-decodes one segment and refuses anything that could change the path's shape.
+fn decode_segment(part: &str) -> Result<String, PathError> {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3).ok_or(PathError::BadEncoding)?;
+            let hex = std::str::from_utf8(hex).map_err(|_| PathError::BadEncoding)?;
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| PathError::BadEncoding)?;
+            out.push(byte);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    let decoded = String::from_utf8(out).map_err(|_| PathError::BadEncoding)?;
+    for c in decoded.chars() {
+        match c {
+            '/' => return Err(PathError::Refused("an encoded `/`")),
+            '\\' => return Err(PathError::Refused("an encoded `\\`")),
+            '%' => return Err(PathError::Refused("a double-encoded `%`")),
+            ';' | '#' | '?' => return Err(PathError::Refused("an encoded `;`, `#` or `?`")),
+            c if c.is_control() => return Err(PathError::Refused("an encoded control byte")),
+            c if LOOKALIKES.contains(&c) => {
+                return Err(PathError::Refused("a look-alike of `/`, `\\` or `.`"));
+            }
+            _ => {}
+        }
+    }
+    if decoded == "." || decoded == ".." {
+        return Err(PathError::Refused("a dot segment"));
+    }
+    Ok(decoded)
+}
+
+#[cfg(test)]
+#[path = "path_tests.rs"]
+mod tests;

@@ -1,0 +1,155 @@
+//! Path patterns in grants: exact segments, `*` for exactly one non-empty segment, and a final
+//! `**` for any remaining segments (including none). Patterns are written decoded, so
+//! `/files/my file` matches the request `/files/my%20file`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::path::RequestPath;
+
+/// Longest pattern accepted, in bytes.
+pub const MAX_PATTERN_LEN: usize = 1024;
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum Segment {
+    Literal(String),
+    One,
+    Rest,
+}
+
+/// A compiled path pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PathPattern {
+    raw: String,
+    segments: Vec<Segment>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PatternError {
+    #[error("path pattern `{0}` must start with `/`")]
+    NotAbsolute(String),
+    #[error("path pattern `{0}` has an empty segment (`//`)")]
+    EmptySegment(String),
+    #[error("path pattern `{0}`: `**` is only allowed as the last segment")]
+    RestNotLast(String),
+    #[error("path pattern `{0}`: `*` must be a whole segment (`/a/*`, not `/a/b*`)")]
+    PartialWildcard(String),
+    #[error("path pattern `{0}` contains `{1}`: write paths decoded and without `?`, `#` or `;`")]
+    Forbidden(String, char),
+    #[error("path pattern `{0}` contains a dot segment (`.` or `..`)")]
+    DotSegment(String),
+    #[error("path pattern is longer than {MAX_PATTERN_LEN} bytes")]
+    TooLong,
+}
+
+// === impl PathPattern ===
+
+impl PathPattern {
+    pub fn parse(raw: &str) -> Result<Self, PatternError> {
+        let owned = || raw.to_string();
+        if raw.len() > MAX_PATTERN_LEN {
+            return Err(PatternError::TooLong);
+        }
+        let Some(body) = raw.strip_prefix('/') else {
+            return Err(PatternError::NotAbsolute(owned()));
+        };
+        if let Some(c) =
+            raw.chars().find(|c| matches!(c, '?' | '#' | ';' | '%' | '\\') || c.is_control())
+        {
+            return Err(PatternError::Forbidden(owned(), c));
+        }
+        let parts: Vec<&str> = body.split('/').collect();
+        let mut segments = Vec::with_capacity(parts.len());
+        for (i, part) in parts.iter().enumerate() {
+            let last = i + 1 == parts.len();
+            let seg = match *part {
+                "**" if last => Segment::Rest,
+                "**" => return Err(PatternError::RestNotLast(owned())),
+                "*" => Segment::One,
+                "." | ".." => return Err(PatternError::DotSegment(owned())),
+                "" if !last => return Err(PatternError::EmptySegment(owned())),
+                p if p.contains('*') => return Err(PatternError::PartialWildcard(owned())),
+                p => Segment::Literal(p.to_string()),
+            };
+            segments.push(seg);
+        }
+        Ok(Self { raw: raw.to_string(), segments })
+    }
+
+    /// An exact pattern for one request path (used in request hints and one-time approvals).
+    pub fn exact(path: &RequestPath) -> Self {
+        let segments = path.segments().iter().map(|s| Segment::Literal(s.clone())).collect();
+        let raw = format!("/{}", path.segments().join("/"));
+        Self { raw, segments }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.raw
+    }
+
+    pub fn matches(&self, path: &RequestPath) -> bool {
+        let mut request = path.segments().iter();
+        for seg in &self.segments {
+            match seg {
+                Segment::Rest => return true,
+                Segment::One => match request.next() {
+                    Some(s) if !s.is_empty() => {}
+                    _ => return false,
+                },
+                Segment::Literal(lit) => match request.next() {
+                    Some(s) if s == lit => {}
+                    _ => return false,
+                },
+            }
+        }
+        request.next().is_none()
+    }
+
+    /// True when every path this pattern matches is also matched by `other`.
+    pub fn is_within(&self, other: &PathPattern) -> bool {
+        let mut mine = self.segments.iter();
+        for theirs in &other.segments {
+            match (theirs, mine.next()) {
+                (Segment::Rest, _) => return true,
+                (_, None) | (_, Some(Segment::Rest)) => return false,
+                (Segment::One, Some(Segment::One)) => {}
+                (Segment::One, Some(Segment::Literal(l))) if !l.is_empty() => {}
+                (Segment::Literal(a), Some(Segment::Literal(b))) if a == b => {}
+                _ => return false,
+            }
+        }
+        mine.next().is_none()
+    }
+}
+
+impl fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.raw)
+    }
+}
+
+impl FromStr for PathPattern {
+    type Err = PatternError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+impl Serialize for PathPattern {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.raw)
+    }
+}
+
+impl<'de> Deserialize<'de> for PathPattern {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+#[path = "pattern_tests.rs"]
+mod tests;

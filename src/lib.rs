@@ -1,0 +1,19 @@
+//! jitgate: a just-in-time access gateway for APIs, built as an Envoy ext_authz server.
+//!
+//! ```text
+//! client ─HTTP─▶ Envoy ─Check─▶ grpc ─▶ authz::Authorizer
+//!                                        1. CheckRequest → CheckInput (method, service, path)
+//!                                        2. identity: bearer JWT → Caller (user, groups, service)
+//!                                        3. store::GrantCache: grants for the caller's principals
+//!                                        4. decision::evaluate(grants, caller, input, now)
+//! Envoy ◀─ CheckResponse (OK + x-jitgate-* headers | deny 400/401/403/503 + JSON body)
+//! REST api / cli ─▶ workflow (grants) ─▶ store (Redis; publish + epoch invalidation)
+//! ```
+//!
+//! Layers point one way: transport (`grpc`, `api`, `cli`) → application (`authz`, `workflow`)
+//! → domain (`grant`, `decision`, `time`). Infrastructure (`store`, `identity`) sits behind
+//! traits the application holds as `Arc<dyn ...>`.
+
+pub mod decision;
+pub mod grant;
+pub mod time;
