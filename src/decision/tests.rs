@@ -102,7 +102,8 @@ fn decision_table() {
     let g = |scope| vec![mk_grant("g1", "user:alice", scope, later(1000))];
     let alice = mk_caller("user:alice", &[]);
     // (grants, service, method, path, expected deny reason or None for allow)
-    let table: Vec<(Vec<Grant>, &str, &str, &str, Option<DenyReason>)> = vec![
+    type Row = (Vec<Grant>, &'static str, &'static str, &'static str, Option<DenyReason>);
+    let table: Vec<Row> = vec![
         (g(orders_get()), "orders", "GET", "/orders", None),
         (g(orders_get()), "orders", "POST", "/orders/7", Some(DenyReason::NoGrant)),
         (g(orders_get()), "orders", "get", "/orders/7", Some(DenyReason::NoGrant)),
