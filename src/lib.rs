@@ -16,4 +16,5 @@
 
 pub mod decision;
 pub mod grant;
+pub mod identity;
 pub mod time;

@@ -15,6 +15,8 @@ pub enum DenyReason {
     TokenInvalid,
     /// The token's `exp` has passed.
     TokenExpired,
+    /// The issuer's signing keys could not be loaded (and the last good set went stale).
+    KeysUnavailable,
     /// The path could hide another path (encoded slash, dot segment, `;`, ...).
     PathRejected,
     /// The request tries to change its method (`X-HTTP-Method-Override`, `_method`).
@@ -53,10 +55,11 @@ pub enum DenyStatus {
 // === impl DenyReason ===
 
 impl DenyReason {
-    pub const ALL: [DenyReason; 15] = [
+    pub const ALL: [DenyReason; 16] = [
         Self::TokenMissing,
         Self::TokenInvalid,
         Self::TokenExpired,
+        Self::KeysUnavailable,
         Self::PathRejected,
         Self::MethodOverride,
         Self::BadRequest,
@@ -76,6 +79,7 @@ impl DenyReason {
             Self::TokenMissing => "token_missing",
             Self::TokenInvalid => "token_invalid",
             Self::TokenExpired => "token_expired",
+            Self::KeysUnavailable => "keys_unavailable",
             Self::PathRejected => "path_rejected",
             Self::MethodOverride => "method_override",
             Self::BadRequest => "bad_request",
@@ -102,7 +106,8 @@ impl DenyReason {
             | Self::GrantRevoked
             | Self::GrantUsedUp
             | Self::ApprovalRequired => DenyStatus::Forbidden,
-            Self::StoreUnavailable
+            Self::KeysUnavailable
+            | Self::StoreUnavailable
             | Self::DeadlineExceeded
             | Self::Overloaded
             | Self::InternalError => DenyStatus::Unavailable,
