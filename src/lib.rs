@@ -17,4 +17,6 @@
 pub mod decision;
 pub mod grant;
 pub mod identity;
+pub mod metrics;
+pub mod store;
 pub mod time;

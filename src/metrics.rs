@@ -1,0 +1,202 @@
+//! Prometheus metrics, in one explicit registry (no globals, so tests stay independent).
+//! Labels are low-cardinality by rule: never a subject, grant id, token or raw path.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DecisionLabels {
+    pub decision: &'static str,
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    pub result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    pub op: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct SourceLabels {
+    pub source: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrpcLabels {
+    pub grpc_type: &'static str,
+    pub grpc_service: &'static str,
+    pub grpc_method: &'static str,
+    pub grpc_code: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GrpcMethodLabels {
+    pub grpc_type: &'static str,
+    pub grpc_service: &'static str,
+    pub grpc_method: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HttpLabels {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+fn latency_histogram() -> Histogram {
+    // 25 µs .. ~0.8 s: sub-millisecond resolution where checks live.
+    Histogram::new(exponential_buckets(0.000_025, 2.0, 16))
+}
+
+/// Every metric jitgate exports.
+pub struct Metrics {
+    registry: Registry,
+    pub decisions: Family<DecisionLabels, Counter>,
+    pub check_duration: Histogram,
+    pub cache_lookups: Family<ResultLabels, Counter>,
+    pub cache_invalidations: Family<SourceLabels, Counter>,
+    pub cache_confirmed: Gauge,
+    pub epoch_polls: Family<ResultLabels, Counter>,
+    pub store_errors: Family<OpLabels, Counter>,
+    pub store_duration: Family<OpLabels, Histogram, fn() -> Histogram>,
+    pub jwks_refreshes: Family<ResultLabels, Counter>,
+    pub grpc_handled: Family<GrpcLabels, Counter>,
+    pub grpc_duration: Family<GrpcMethodLabels, Histogram, fn() -> Histogram>,
+    pub http_requests: Family<HttpLabels, Counter>,
+    pub grants_created: Family<SourceLabels, Counter>,
+    pub grants_revoked: Counter,
+    pub uses_consumed: Family<ResultLabels, Counter>,
+}
+
+// === impl Metrics ===
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut m = Self {
+            registry: Registry::default(),
+            decisions: Family::default(),
+            check_duration: latency_histogram(),
+            cache_lookups: Family::default(),
+            cache_invalidations: Family::default(),
+            cache_confirmed: Gauge::default(),
+            epoch_polls: Family::default(),
+            store_errors: Family::default(),
+            store_duration: Family::new_with_constructor(latency_histogram),
+            jwks_refreshes: Family::default(),
+            grpc_handled: Family::default(),
+            grpc_duration: Family::new_with_constructor(latency_histogram),
+            http_requests: Family::default(),
+            grants_created: Family::default(),
+            grants_revoked: Counter::default(),
+            uses_consumed: Family::default(),
+        };
+        m.register();
+        m
+    }
+
+    fn register(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "jitgate_decisions",
+            "Check decisions by outcome and reason code",
+            self.decisions.clone(),
+        );
+        r.register(
+            "jitgate_check_duration_seconds",
+            "Time to answer one Check",
+            self.check_duration.clone(),
+        );
+        r.register(
+            "jitgate_grant_cache_lookups",
+            "Grant cache lookups per principal (hit, miss, bypass)",
+            self.cache_lookups.clone(),
+        );
+        r.register(
+            "jitgate_grant_cache_invalidations",
+            "Grant cache invalidations by source",
+            self.cache_invalidations.clone(),
+        );
+        r.register(
+            "jitgate_grant_cache_confirmed",
+            "1 while the cache is confirmed fresh within the staleness bound",
+            self.cache_confirmed.clone(),
+        );
+        r.register(
+            "jitgate_epoch_polls",
+            "Change-counter polls by result",
+            self.epoch_polls.clone(),
+        );
+        r.register(
+            "jitgate_store_errors",
+            "Grant store errors by operation",
+            self.store_errors.clone(),
+        );
+        r.register(
+            "jitgate_store_op_duration_seconds",
+            "Grant store operation latency",
+            self.store_duration.clone(),
+        );
+        r.register(
+            "jitgate_jwks_refreshes",
+            "JWKS refreshes by result",
+            self.jwks_refreshes.clone(),
+        );
+        r.register(
+            "grpc_server_handled",
+            "gRPC calls completed, by code",
+            self.grpc_handled.clone(),
+        );
+        r.register("grpc_server_handling_seconds", "gRPC call latency", self.grpc_duration.clone());
+        r.register(
+            "jitgate_http_requests",
+            "REST requests by route and status",
+            self.http_requests.clone(),
+        );
+        r.register(
+            "jitgate_grants_created",
+            "Grants created by source",
+            self.grants_created.clone(),
+        );
+        r.register("jitgate_grants_revoked", "Grants revoked", self.grants_revoked.clone());
+        r.register(
+            "jitgate_grant_uses",
+            "Attempts to consume a use of a limited grant, by result",
+            self.uses_consumed.clone(),
+        );
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+
+    pub fn observe_store(&self, op: &'static str, took: Duration, ok: bool) {
+        self.store_duration.get_or_create(&OpLabels { op }).observe(took.as_secs_f64());
+        if !ok {
+            self.store_errors.get_or_create(&OpLabels { op }).inc();
+        }
+    }
+
+    pub fn count_result(family: &Family<ResultLabels, Counter>, result: &'static str) {
+        family.get_or_create(&ResultLabels { result }).inc();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,219 @@
+//! The in-process grant cache. A Check normally reads grants from here without network I/O.
+//!
+//! Freshness: the cache is *confirmed* when a poll of the store's change counter succeeded
+//! within `staleness_bound`. Pub/sub notifications invalidate single principals fast; the
+//! poll catches anything pub/sub lost. An unconfirmed cache serves nothing: lookups read
+//! through to the store, and fail (so the Check denies) when the store is unreachable.
+//!
+//! Fill race: a lookup that raced an invalidation must not resurrect what was invalidated.
+//! Fills and invalidations both run under one short mutex and a generation counter, so a fill
+//! that started before an invalidation is dropped instead of inserted.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::{Change, GrantStore, StoreError};
+use crate::grant::{Grant, Principal};
+use crate::metrics::{Metrics, ResultLabels, SourceLabels};
+use crate::time::Timestamp;
+
+/// Cache tuning.
+#[derive(Clone, Copy, Debug)]
+pub struct CacheSettings {
+    /// No cached allow is served if the change counter was not confirmed within this time.
+    pub staleness_bound: Duration,
+    /// How often the change counter is polled (well under the bound).
+    pub poll_interval: Duration,
+    /// Most principals kept.
+    pub max_principals: u64,
+    /// Upper bound on how long one principal's entry is kept, changes or not.
+    pub entry_ttl: Duration,
+    /// Subscribe to change notifications (turn off for Redis proxies without pub/sub).
+    pub pubsub: bool,
+}
+
+/// The grants for one caller, without copying them out of the cache.
+#[derive(Default)]
+pub struct GrantSet {
+    parts: Vec<Arc<[Grant]>>,
+}
+
+impl GrantSet {
+    pub fn iter(&self) -> impl Iterator<Item = &Grant> {
+        self.parts.iter().flat_map(|p| p.iter())
+    }
+}
+
+struct SyncState {
+    /// The last change counter applied; `None` after a resync, until the next poll.
+    applied: Option<u64>,
+    generation: u64,
+}
+
+/// Grants by principal, with bounded staleness.
+pub struct GrantCache {
+    store: Arc<dyn GrantStore>,
+    entries: moka::sync::Cache<Principal, Arc<[Grant]>>,
+    sync: Mutex<SyncState>,
+    origin: Instant,
+    /// Milliseconds after `origin` at which the last successful poll started, plus one
+    /// (0 = never confirmed).
+    confirmed_at: AtomicU64,
+    settings: CacheSettings,
+    metrics: Arc<Metrics>,
+}
+
+// === impl GrantCache ===
+
+impl GrantCache {
+    pub fn new(store: Arc<dyn GrantStore>, settings: CacheSettings, metrics: Arc<Metrics>) -> Self {
+        let entries = moka::sync::Cache::builder()
+            .max_capacity(settings.max_principals)
+            .time_to_live(settings.entry_ttl)
+            .build();
+        Self {
+            store,
+            entries,
+            sync: Mutex::new(SyncState { applied: None, generation: 0 }),
+            origin: Instant::now(),
+            confirmed_at: AtomicU64::new(0),
+            settings,
+            metrics,
+        }
+    }
+
+    pub fn settings(&self) -> &CacheSettings {
+        &self.settings
+    }
+
+    pub fn store(&self) -> &Arc<dyn GrantStore> {
+        &self.store
+    }
+
+    /// True while the last confirmation is within the staleness bound.
+    pub fn is_confirmed(&self) -> bool {
+        let at = self.confirmed_at.load(Ordering::Acquire);
+        if at == 0 {
+            return false;
+        }
+        let confirmed = self.origin + Duration::from_millis(at - 1);
+        confirmed.elapsed() <= self.settings.staleness_bound
+    }
+
+    /// Grants naming any of `principals` that were live when read. Expiry is still checked by
+    /// the engine against its own clock.
+    pub async fn grants_for(
+        &self,
+        principals: &[Principal],
+        now: Timestamp,
+    ) -> Result<GrantSet, StoreError> {
+        let confirmed = self.is_confirmed();
+        let mut set = GrantSet { parts: Vec::with_capacity(principals.len()) };
+        let mut missing = Vec::new();
+        for p in principals {
+            match self.entries.get(p).filter(|_| confirmed) {
+                Some(hit) => {
+                    self.count("hit");
+                    set.parts.push(hit);
+                }
+                None => missing.push(p),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(set);
+        }
+        self.count(if confirmed { "miss" } else { "bypass" });
+        let generation = self.generation();
+        let fetched =
+            futures_util::future::try_join_all(missing.iter().map(|p| self.store.live_for(p, now)))
+                .await?;
+        for (p, grants) in missing.into_iter().zip(fetched) {
+            let grants: Arc<[Grant]> = grants.into();
+            if confirmed {
+                self.insert_if_current(p, grants.clone(), generation);
+            }
+            set.parts.push(grants);
+        }
+        Ok(set)
+    }
+
+    fn count(&self, result: &'static str) {
+        self.metrics.cache_lookups.get_or_create(&ResultLabels { result }).inc();
+    }
+
+    fn generation(&self) -> u64 {
+        self.sync.lock().map(|s| s.generation).unwrap_or(u64::MAX)
+    }
+
+    fn insert_if_current(&self, p: &Principal, grants: Arc<[Grant]>, generation: u64) {
+        if let Ok(s) = self.sync.lock()
+            && s.generation == generation
+        {
+            self.entries.insert(p.clone(), grants);
+        }
+    }
+
+    fn invalidate(&self, s: &mut SyncState, who: Option<&Principal>, source: &'static str) {
+        s.generation = s.generation.wrapping_add(1);
+        match who {
+            Some(p) => self.entries.invalidate(p),
+            None => self.entries.invalidate_all(),
+        }
+        self.metrics.cache_invalidations.get_or_create(&SourceLabels { source }).inc();
+    }
+
+    /// A change notification. In-order notifications invalidate one principal; a gap (a
+    /// notification was lost) or an unknown position flushes everything.
+    pub fn apply_change(&self, change: &Change) {
+        let Ok(mut s) = self.sync.lock() else { return };
+        match s.applied {
+            Some(applied) if change.epoch <= applied => {}
+            Some(applied) if change.epoch == applied + 1 => {
+                self.invalidate(&mut s, change.principal.as_ref(), "pubsub");
+                s.applied = Some(change.epoch);
+            }
+            _ => {
+                self.invalidate(&mut s, None, "pubsub_gap");
+                s.applied = Some(change.epoch);
+            }
+        }
+    }
+
+    /// A successful poll that started at `started`. Flushes when the counter moved in a way
+    /// notifications did not explain, then extends the confirmation.
+    pub fn apply_poll(&self, epoch: u64, started: Instant) {
+        let Ok(mut s) = self.sync.lock() else { return };
+        if s.applied != Some(epoch) {
+            if s.applied.is_some() {
+                self.invalidate(&mut s, None, "poll");
+            } else {
+                self.invalidate(&mut s, None, "resync");
+            }
+            s.applied = Some(epoch);
+        }
+        let ms =
+            u64::try_from(started.saturating_duration_since(self.origin).as_millis()).unwrap_or(0);
+        self.confirmed_at.fetch_max(ms + 1, Ordering::AcqRel);
+        self.metrics.cache_confirmed.set(1);
+    }
+
+    /// After (re)subscribing: notifications may have been missed, so start over.
+    pub fn resync(&self) {
+        let Ok(mut s) = self.sync.lock() else { return };
+        self.invalidate(&mut s, None, "resync");
+        s.applied = None;
+    }
+
+    /// Drops everything and forgets the confirmation (used when the store says so).
+    pub fn unconfirm(&self) {
+        self.confirmed_at.store(0, Ordering::Release);
+        self.metrics.cache_confirmed.set(0);
+    }
+}
+
+#[cfg(test)]
+#[path = "cache_tests.rs"]
+mod tests;

@@ -1,0 +1,213 @@
+use std::sync::atomic::{AtomicBool, AtomicUsize};
+
+use async_trait::async_trait;
+
+use super::*;
+use crate::grant::{GrantId, GrantSource, Revocation, Scope, ScopeWire};
+use crate::store::{ChangeStream, MemoryStore, RevokeOutcome, UseOutcome};
+
+const NOW: Timestamp = Timestamp::from_millis(4_000_000_000_000);
+
+/// A memory store that counts reads, can fail, and can hold a read until released.
+#[derive(Default)]
+struct TestStore {
+    inner: MemoryStore,
+    reads: AtomicUsize,
+    down: AtomicBool,
+    hold: tokio::sync::Mutex<()>,
+}
+
+#[async_trait]
+impl GrantStore for TestStore {
+    async fn create(&self, g: &Grant) -> Result<(), StoreError> {
+        self.inner.create(g).await
+    }
+    async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn live_for(&self, p: &Principal, now: Timestamp) -> Result<Vec<Grant>, StoreError> {
+        self.reads.fetch_add(1, Ordering::SeqCst);
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("test: down".into()));
+        }
+        let result = self.inner.live_for(p, now).await;
+        let _held = self.hold.lock().await;
+        result
+    }
+    async fn list(&self, s: Option<&Principal>, now: Timestamp) -> Result<Vec<Grant>, StoreError> {
+        self.inner.list(s, now).await
+    }
+    async fn revoke(&self, id: &GrantId, r: Revocation) -> Result<RevokeOutcome, StoreError> {
+        self.inner.revoke(id, r).await
+    }
+    async fn consume_use(&self, g: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
+        self.inner.consume_use(g, now).await
+    }
+    async fn epoch(&self) -> Result<u64, StoreError> {
+        self.inner.epoch().await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn changes(&self) -> Result<ChangeStream, StoreError> {
+        self.inner.changes().await
+    }
+}
+
+fn settings() -> CacheSettings {
+    CacheSettings {
+        staleness_bound: Duration::from_secs(1),
+        poll_interval: Duration::from_millis(250),
+        max_principals: 1000,
+        entry_ttl: Duration::from_secs(300),
+        pubsub: true,
+    }
+}
+
+fn alice() -> Principal {
+    "user:alice".parse().unwrap()
+}
+
+fn bob() -> Principal {
+    "user:bob".parse().unwrap()
+}
+
+fn mk_grant(id: &str, subject: Principal) -> Grant {
+    let scope = Scope::from_wire(ScopeWire {
+        service: "orders".into(),
+        methods: vec!["GET".into()],
+        paths: vec!["/**".into()],
+    })
+    .unwrap();
+    Grant {
+        id: GrantId::parse(id).unwrap(),
+        subject,
+        resources: vec![scope],
+        created_at: NOW,
+        expires_at: Timestamp::from_millis(NOW.as_millis() + 3_600_000),
+        created_by: "user:admin".parse().unwrap(),
+        approved_by: vec![],
+        reason: "test".into(),
+        max_uses: None,
+        uses: 0,
+        last_used_at: None,
+        source: GrantSource::Api,
+        request_id: None,
+        incident: None,
+        auto_approved_by: None,
+        revoked: None,
+    }
+}
+
+async fn mk_cache() -> (Arc<TestStore>, GrantCache) {
+    let store = Arc::new(TestStore::default());
+    store.inner.create(&mk_grant("a1", alice())).await.unwrap();
+    let cache = GrantCache::new(store.clone(), settings(), Arc::new(Metrics::new()));
+    (store, cache)
+}
+
+async fn confirm(store: &TestStore, cache: &GrantCache) {
+    cache.apply_poll(store.epoch().await.unwrap(), Instant::now());
+}
+
+fn reads(store: &TestStore) -> usize {
+    store.reads.load(Ordering::SeqCst)
+}
+
+#[tokio::test(start_paused = true)]
+async fn confirmed_cache_serves_hits_without_reading_the_store() {
+    let (store, cache) = mk_cache().await;
+    confirm(&store, &cache).await;
+    let first = cache.grants_for(&[alice()], NOW).await.unwrap();
+    assert_eq!(first.iter().count(), 1);
+    assert_eq!(reads(&store), 1);
+    for _ in 0..10 {
+        cache.grants_for(&[alice()], NOW).await.unwrap();
+    }
+    assert_eq!(reads(&store), 1, "hits must not read the store");
+}
+
+#[tokio::test(start_paused = true)]
+async fn unconfirmed_cache_reads_through_and_fails_closed() {
+    let (store, cache) = mk_cache().await;
+    // Never confirmed: every lookup reads the store.
+    cache.grants_for(&[alice()], NOW).await.unwrap();
+    cache.grants_for(&[alice()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 2);
+    store.down.store(true, Ordering::SeqCst);
+    assert!(cache.grants_for(&[alice()], NOW).await.is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_staleness_bound_no_cached_grant_is_served() {
+    let (store, cache) = mk_cache().await;
+    confirm(&store, &cache).await;
+    cache.grants_for(&[alice()], NOW).await.unwrap();
+    tokio::time::advance(Duration::from_millis(999)).await;
+    assert!(cache.is_confirmed());
+    tokio::time::advance(Duration::from_millis(2)).await;
+    assert!(!cache.is_confirmed());
+    store.down.store(true, Ordering::SeqCst);
+    let err = cache.grants_for(&[alice()], NOW).await;
+    assert!(err.is_err(), "a stale cache must not answer while the store is down");
+}
+
+#[tokio::test(start_paused = true)]
+async fn in_order_change_invalidates_only_that_principal() {
+    let (store, cache) = mk_cache().await;
+    store.inner.create(&mk_grant("b1", bob())).await.unwrap();
+    confirm(&store, &cache).await;
+    cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 2);
+    let epoch = store.epoch().await.unwrap();
+    cache.apply_change(&Change { epoch: epoch + 1, principal: Some(alice()) });
+    cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 3, "only alice is re-read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_gap_in_changes_flushes_everything() {
+    let (store, cache) = mk_cache().await;
+    store.inner.create(&mk_grant("b1", bob())).await.unwrap();
+    confirm(&store, &cache).await;
+    cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
+    let epoch = store.epoch().await.unwrap();
+    cache.apply_change(&Change { epoch: epoch + 2, principal: Some(alice()) });
+    cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 4, "a lost notification means everyone is re-read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn poll_catches_a_revocation_whose_notification_was_lost() {
+    let (store, cache) = mk_cache().await;
+    confirm(&store, &cache).await;
+    assert_eq!(cache.grants_for(&[alice()], NOW).await.unwrap().iter().count(), 1);
+    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev).await.unwrap();
+    // No notification applied; the next poll sees the counter moved.
+    confirm(&store, &cache).await;
+    assert_eq!(cache.grants_for(&[alice()], NOW).await.unwrap().iter().count(), 0);
+}
+
+#[tokio::test]
+async fn a_fill_that_raced_an_invalidation_is_not_inserted() {
+    let (store, cache) = mk_cache().await;
+    let cache = Arc::new(cache);
+    confirm(&store, &cache).await;
+    let held = store.hold.lock().await;
+    let filler = tokio::spawn({
+        let cache = cache.clone();
+        async move { cache.grants_for(&[alice()], NOW).await.map(|s| s.iter().count()) }
+    });
+    while reads(&store) == 0 {
+        tokio::task::yield_now().await;
+    }
+    // The fill has read the old grants; now the grant is revoked and announced.
+    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev).await.unwrap();
+    cache.apply_change(&Change { epoch: store.epoch().await.unwrap(), principal: Some(alice()) });
+    drop(held);
+    assert_eq!(filler.await.unwrap().unwrap(), 1, "the racing lookup saw the old state");
+    let after = cache.grants_for(&[alice()], NOW).await.unwrap();
+    assert_eq!(after.iter().count(), 0, "the old state must not be resurrected in the cache");
+}

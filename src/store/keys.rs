@@ -1,0 +1,122 @@
+//! Every Redis key and channel jitgate uses, built here and only here.
+//!
+//! ```text
+//! <prefix>:{<principal>}:grant:<id>    HASH  grant JSON, uses, max_uses, expires_at, last_used_at
+//!                                            PEXPIREAT = the grant's expires_at
+//! <prefix>:{<principal>}:revoked:<id>  HASH  the same, plus `revoked`; keeps the original expiry
+//! <prefix>:{<principal>}:grants        ZSET  grant id → expires_at (ms); expires with its last grant
+//! <prefix>:grant-owner:<id>            STRING the grant's principal; expires with the grant
+//! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
+//! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
+//! <prefix>:changes                     pub/sub channel: {"epoch": n, "principal": "user:alice"}
+//! ```
+//!
+//! The `{<principal>}` hash tag puts one principal's keys in one Redis Cluster slot, so the
+//! multi-key Lua scripts that write them stay atomic in a cluster.
+
+use crate::grant::{GrantId, Principal};
+
+/// Builds keys under one prefix.
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+// === impl Keys ===
+
+impl Keys {
+    /// The prefix must be non-empty and free of `{`, `}` and whitespace.
+    pub fn new(prefix: &str) -> Result<Self, String> {
+        let ok = !prefix.is_empty()
+            && !prefix.chars().any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control());
+        if ok {
+            Ok(Self { prefix: prefix.to_string() })
+        } else {
+            Err(format!("redis key prefix `{prefix}` must be non-empty, without braces or spaces"))
+        }
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// The hash tag for a principal; braces and `%` inside the id are escaped so the tag
+    /// always spans the whole principal.
+    fn tag(p: &Principal) -> String {
+        let raw = p.to_string();
+        let mut out = String::with_capacity(raw.len() + 2);
+        out.push('{');
+        for c in raw.chars() {
+            match c {
+                '%' => out.push_str("%25"),
+                '{' => out.push_str("%7B"),
+                '}' => out.push_str("%7D"),
+                c => out.push(c),
+            }
+        }
+        out.push('}');
+        out
+    }
+
+    pub fn grant(&self, p: &Principal, id: &GrantId) -> String {
+        format!("{}:{}:grant:{id}", self.prefix, Self::tag(p))
+    }
+
+    /// The prefix of [`Keys::grant`] for a principal (scripts append the id).
+    pub fn grant_prefix(&self, p: &Principal) -> String {
+        format!("{}:{}:grant:", self.prefix, Self::tag(p))
+    }
+
+    pub fn revoked(&self, p: &Principal, id: &GrantId) -> String {
+        format!("{}:{}:revoked:{id}", self.prefix, Self::tag(p))
+    }
+
+    pub fn index(&self, p: &Principal) -> String {
+        format!("{}:{}:grants", self.prefix, Self::tag(p))
+    }
+
+    pub fn owner(&self, id: &GrantId) -> String {
+        format!("{}:grant-owner:{id}", self.prefix)
+    }
+
+    pub fn subjects(&self) -> String {
+        format!("{}:subjects", self.prefix)
+    }
+
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
+    }
+
+    pub fn changes_channel(&self) -> String {
+        format!("{}:changes", self.prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_principals_keys_share_a_hash_tag() {
+        let k = Keys::new("jitgate").unwrap();
+        let p: Principal = "user:alice".parse().unwrap();
+        let id = GrantId::parse("g1").unwrap();
+        assert_eq!(k.grant(&p, &id), "jitgate:{user:alice}:grant:g1");
+        assert_eq!(k.revoked(&p, &id), "jitgate:{user:alice}:revoked:g1");
+        assert_eq!(k.index(&p), "jitgate:{user:alice}:grants");
+    }
+
+    #[test]
+    fn braces_in_ids_cannot_break_the_hash_tag() {
+        let k = Keys::new("jitgate").unwrap();
+        let p: Principal = "user:a}b{c%".parse().unwrap();
+        assert_eq!(k.index(&p), "jitgate:{user:a%7Db%7Bc%25}:grants");
+    }
+
+    #[test]
+    fn bad_prefixes_are_refused() {
+        assert!(Keys::new("").is_err());
+        assert!(Keys::new("a{b}").is_err());
+        assert!(Keys::new("a b").is_err());
+    }
+}

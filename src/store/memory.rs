@@ -1,0 +1,161 @@
+//! An in-memory [`GrantStore`] with the same semantics as Redis, for unit tests and dry runs.
+//! Change notifications go through a broadcast channel.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use tokio::sync::broadcast;
+
+use super::{Change, ChangeStream, GrantStore, RevokeOutcome, StoreError, UseOutcome};
+use crate::grant::{Grant, GrantId, Principal, Revocation};
+use crate::time::{Clock, SystemClock, Timestamp};
+
+#[derive(Default)]
+struct Inner {
+    grants: HashMap<GrantId, Grant>,
+    epoch: u64,
+}
+
+/// Grants in a map, guarded by a mutex that is never held across an await.
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+    changes: broadcast::Sender<Change>,
+    clock: Box<dyn Clock>,
+}
+
+// === impl MemoryStore ===
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::with_clock(Box::new(SystemClock))
+    }
+
+    /// The clock decides when records are dropped (like Redis TTLs), never whether they allow.
+    pub fn with_clock(clock: Box<dyn Clock>) -> Self {
+        let (changes, _) = broadcast::channel(1024);
+        Self { inner: Mutex::new(Inner::default()), changes, clock }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Unavailable("memory store lock poisoned".into()))
+    }
+
+    fn announce(&self, inner: &mut Inner, principal: &Principal) {
+        inner.epoch += 1;
+        // No receivers is fine: nobody is listening.
+        let _ =
+            self.changes.send(Change { epoch: inner.epoch, principal: Some(principal.clone()) });
+    }
+
+    fn sweep(&self, inner: &mut Inner) {
+        let now = self.clock.now();
+        inner.grants.retain(|_, g| g.expires_at > now);
+    }
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[async_trait]
+impl GrantStore for MemoryStore {
+    async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        self.sweep(&mut inner);
+        if inner.grants.contains_key(&grant.id) {
+            return Err(StoreError::Conflict(grant.id.to_string()));
+        }
+        inner.grants.insert(grant.id.clone(), grant.clone());
+        self.announce(&mut inner, &grant.subject);
+        Ok(())
+    }
+
+    async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
+        let mut inner = self.lock()?;
+        self.sweep(&mut inner);
+        Ok(inner.grants.get(id).cloned())
+    }
+
+    async fn live_for(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError> {
+        self.list(Some(principal), now).await
+    }
+
+    async fn list(
+        &self,
+        subject: Option<&Principal>,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let inner = self.lock()?;
+        let mut out: Vec<Grant> = inner
+            .grants
+            .values()
+            .filter(|g| subject.is_none_or(|s| &g.subject == s))
+            .filter(|g| g.revoked.is_none() && g.expires_at > now)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    async fn revoke(
+        &self,
+        id: &GrantId,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        self.sweep(&mut inner);
+        let Some(grant) = inner.grants.get_mut(id) else {
+            return Ok(RevokeOutcome::NotFound);
+        };
+        if grant.revoked.is_some() {
+            return Ok(RevokeOutcome::AlreadyRevoked(Box::new(grant.clone())));
+        }
+        grant.revoked = Some(revocation);
+        let revoked = grant.clone();
+        self.announce(&mut inner, &revoked.subject);
+        Ok(RevokeOutcome::Revoked(Box::new(revoked)))
+    }
+
+    async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
+        let mut inner = self.lock()?;
+        let Some(stored) = inner.grants.get_mut(&grant.id) else {
+            return Ok(UseOutcome::Gone);
+        };
+        if stored.revoked.is_some() || stored.expires_at <= now {
+            return Ok(UseOutcome::Gone);
+        }
+        let Some(max) = stored.max_uses else {
+            return Ok(UseOutcome::Used { uses: stored.uses });
+        };
+        if stored.uses >= u64::from(max) {
+            return Ok(UseOutcome::UsedUp);
+        }
+        stored.uses += 1;
+        stored.last_used_at = Some(now);
+        Ok(UseOutcome::Used { uses: stored.uses })
+    }
+
+    async fn epoch(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.epoch)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+
+    async fn changes(&self) -> Result<ChangeStream, StoreError> {
+        // A lagging receiver ends the stream, like a dropped pub/sub connection: the consumer
+        // resynchronises from scratch.
+        let rx = self.changes.subscribe();
+        Ok(Box::pin(futures_util::stream::unfold(rx, |mut rx| async move {
+            rx.recv().await.ok().map(|c| (c, rx))
+        })))
+    }
+}

@@ -1,0 +1,112 @@
+//! Grant storage behind one seam, [`GrantStore`], with two real implementations: Redis (the
+//! product) and in-memory (unit tests, dry runs). On top sits [`GrantCache`], which lets a Check
+//! normally do no network I/O while bounding how stale an allow can be.
+//!
+//! Every Redis key is built in [`keys`]; nothing else formats a key.
+
+pub mod cache;
+pub mod invalidate;
+pub mod keys;
+pub mod memory;
+pub mod redis;
+mod scripts;
+
+use std::pin::Pin;
+
+use async_trait::async_trait;
+use futures_util::Stream;
+
+use crate::grant::{Grant, GrantId, Principal, Revocation};
+use crate::time::Timestamp;
+
+pub use cache::{CacheSettings, GrantCache, GrantSet};
+pub use memory::MemoryStore;
+pub use redis::{RedisSettings, RedisStore};
+
+/// Why a store operation failed. "Not found" is never an error: it is `None` or an outcome.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("the grant store is unreachable: {0}")]
+    Unavailable(String),
+    #[error("the grant store did not answer within {0:?}")]
+    Timeout(std::time::Duration),
+    #[error("a stored record could not be read: {0}")]
+    Corrupt(String),
+    #[error("grant `{0}` already exists")]
+    Conflict(String),
+}
+
+/// The result of consuming one use of a grant with `max_uses`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UseOutcome {
+    /// The use was recorded; `uses` is the new count.
+    Used { uses: u64 },
+    /// Every use has been spent.
+    UsedUp,
+    /// The grant is gone (revoked, expired or never existed).
+    Gone,
+}
+
+/// The result of a revocation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RevokeOutcome {
+    Revoked(Box<Grant>),
+    AlreadyRevoked(Box<Grant>),
+    NotFound,
+}
+
+/// A change notification: the store's change counter after the change, and whose grants
+/// changed (`None` when unknown, which means "everyone").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub epoch: u64,
+    pub principal: Option<Principal>,
+}
+
+pub type ChangeStream = Pin<Box<dyn Stream<Item = Change> + Send>>;
+
+/// Where grants live. Implementations must keep a TTL on every grant record no later than the
+/// grant's expiry, make each write atomic, bump the change counter after every change and
+/// then announce it.
+#[async_trait]
+pub trait GrantStore: Send + Sync + 'static {
+    /// Stores a new grant; `Conflict` if the id exists.
+    async fn create(&self, grant: &Grant) -> Result<(), StoreError>;
+
+    /// A grant by id, live or revoked (expired grants are gone).
+    async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
+
+    /// Every grant naming `principal` that has not expired at `now` and is not revoked.
+    async fn live_for(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError>;
+
+    /// Live grants, for one subject or for everyone.
+    async fn list(
+        &self,
+        subject: Option<&Principal>,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError>;
+
+    /// Revokes a grant; the record is kept (marked revoked) until its original expiry.
+    async fn revoke(
+        &self,
+        id: &GrantId,
+        revocation: Revocation,
+    ) -> Result<RevokeOutcome, StoreError>;
+
+    /// Atomically consumes one use of a grant with `max_uses`.
+    async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError>;
+
+    /// The change counter: any change to any grant increases it.
+    async fn epoch(&self) -> Result<u64, StoreError>;
+
+    /// Cheap liveness probe.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// A stream of change notifications. It ends when the connection drops; notifications
+    /// are at-most-once, so consumers must also poll [`GrantStore::epoch`].
+    async fn changes(&self) -> Result<ChangeStream, StoreError>;
+}

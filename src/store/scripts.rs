@@ -1,0 +1,71 @@
+//! Lua scripts for the writes that must be atomic. Every script touches keys of one principal
+//! only (one hash tag, hence one Cluster slot). Times are Unix milliseconds.
+
+/// KEYS: grant, index. ARGV: id, expires_at, grant JSON, max_uses ('' = unlimited), now.
+/// Returns 1 when created, 0 when the id exists.
+pub const CREATE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'grant', ARGV[3], 'uses', 0, 'expires_at', ARGV[2])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'max_uses', ARGV[4]) end
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[2], ARGV[2])
+end
+return 1
+";
+
+/// KEYS: subjects. ARGV: expires_at, principal, now. Records that `principal` holds a grant
+/// until at least `expires_at`.
+pub const TOUCH_SUBJECT: &str = r"
+redis.call('ZADD', KEYS[1], 'GT', ARGV[1], ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[1])
+end
+return 1
+";
+
+/// KEYS: index. ARGV: now, grant key prefix. Returns flat triples
+/// (grant JSON, uses, last_used_at) for every grant in the index that expires after now.
+pub const LIVE: &str = r"
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
+local out = {}
+for _, id in ipairs(ids) do
+  local h = redis.call('HMGET', ARGV[2] .. id, 'grant', 'uses', 'last_used_at')
+  if h[1] then
+    out[#out + 1] = h[1]
+    out[#out + 1] = h[2] or '0'
+    out[#out + 1] = h[3] or ''
+  end
+end
+return out
+";
+
+/// KEYS: grant, revoked, index. ARGV: id, revocation JSON.
+/// Returns 1 revoked, 2 already revoked, 0 not found. RENAME keeps the TTL.
+pub const REVOKE: &str = r"
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+  return 0
+end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('HSET', KEYS[2], 'revoked', ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
+";
+
+/// KEYS: grant. ARGV: now. Returns the new use count, -1 used up, -2 gone, -3 expired,
+/// -4 unlimited (nothing to consume).
+pub const CONSUME: &str = r"
+local v = redis.call('HMGET', KEYS[1], 'max_uses', 'uses', 'expires_at')
+if not v[3] then return -2 end
+if tonumber(v[3]) <= tonumber(ARGV[1]) then return -3 end
+if not v[1] then return -4 end
+local uses = tonumber(v[2])
+if uses >= tonumber(v[1]) then return -1 end
+redis.call('HINCRBY', KEYS[1], 'uses', 1)
+redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
+return uses + 1
+";
