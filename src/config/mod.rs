@@ -1,0 +1,229 @@
+//! The one configuration: a YAML file (`--config` / `JITGATE_CONFIG`), every scalar
+//! overridable by a `JITGATE_*` environment variable (`redis.url` → `JITGATE_REDIS_URL`),
+//! unknown keys rejected, and every problem reported at once ([`load`]).
+//!
+//! The structs do not use `deny_unknown_fields` because that stops at the first unknown key;
+//! the loader collects every unknown key instead (with `serde_ignored`) and rejects them all.
+
+mod load;
+mod validate;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::time::Ttl;
+
+pub use load::{ConfigError, load, load_str, override_names, unknown_overrides};
+
+/// jitgate's configuration. Every field has a default suitable for a laptop.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Listen addresses.
+    pub listen: Listen,
+    /// The Redis that holds grants.
+    pub redis: RedisConfig,
+    /// Who can call: trusted token issuers and claim rules.
+    pub identity: IdentityConfig,
+    /// Principals allowed to create and revoke grants directly (`group:platform`, `user:root`).
+    pub admins: Vec<String>,
+    /// Limits on grants.
+    pub grants: GrantsConfig,
+    /// The in-process grant cache.
+    pub cache: CacheConfig,
+    /// The Check path.
+    pub check: CheckConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Shutdown behaviour.
+    pub shutdown: ShutdownConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Listen {
+    /// gRPC: Envoy's `Authorization/Check` and `grpc.health.v1.Health`.
+    pub grpc: SocketAddr,
+    /// HTTP: the REST API, `/healthz`, `/readyz`, `/metrics`.
+    pub http: SocketAddr,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            grpc: SocketAddr::from(([127, 0, 0, 1], 9191)),
+            http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RedisConfig {
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS).
+    pub url: String,
+    /// Prefix of every key and channel jitgate writes.
+    pub key_prefix: String,
+    /// Deadline for one Redis operation.
+    pub op_timeout: Ttl,
+    /// Deadline for opening a connection.
+    pub connect_timeout: Ttl,
+}
+
+impl Default for RedisConfig {
+    fn default() -> Self {
+        Self {
+            url: "redis://127.0.0.1:6379".into(),
+            key_prefix: "jitgate".into(),
+            op_timeout: Ttl::from_millis(100),
+            connect_timeout: Ttl::from_secs(1),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IdentityConfig {
+    /// Trusted token issuers.
+    pub issuers: Vec<IssuerConfig>,
+    /// The claim holding the caller's groups (array of strings, or one space-separated string).
+    pub groups_claim: String,
+    /// Clock skew allowed on `exp`/`nbf`/`iat` (at most 30s).
+    pub leeway: Ttl,
+    /// Tokens whose lifetime (`exp - iat`, or `exp - now`) exceeds this are refused.
+    pub max_token_lifetime: Ttl,
+    /// Most verified tokens cached.
+    pub token_cache_size: u64,
+    /// Longest a verified token is trusted before its signature is checked again.
+    pub token_cache_ttl: Ttl,
+    /// How often JWKS URLs and files are reloaded.
+    pub jwks_refresh_interval: Ttl,
+    /// An unknown `kid` triggers a reload at most this often.
+    pub jwks_min_refetch_interval: Ttl,
+    /// How long the last good keys are used while the issuer is unreachable.
+    pub jwks_stale_limit: Ttl,
+    /// Deadline for fetching a JWKS.
+    pub jwks_timeout: Ttl,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            groups_claim: "groups".into(),
+            leeway: Ttl::from_secs(30),
+            max_token_lifetime: Ttl::from_secs(24 * 3600),
+            token_cache_size: 100_000,
+            token_cache_ttl: Ttl::from_secs(60),
+            jwks_refresh_interval: Ttl::from_secs(300),
+            jwks_min_refetch_interval: Ttl::from_secs(30),
+            jwks_stale_limit: Ttl::from_secs(24 * 3600),
+            jwks_timeout: Ttl::from_secs(5),
+        }
+    }
+}
+
+/// One trusted issuer. Exactly one of `jwks_url`, `jwks_file`, `hs256_secret_env` is set.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IssuerConfig {
+    /// The exact `iss` claim value.
+    pub issuer: String,
+    /// Accepted `aud` values (a token needs one of them).
+    pub audiences: Vec<String>,
+    /// JWKS over HTTPS (or HTTP on loopback).
+    pub jwks_url: Option<String>,
+    /// JWKS from a local file.
+    pub jwks_file: Option<PathBuf>,
+    /// Name of an environment variable holding an HS256 secret (development only).
+    pub hs256_secret_env: Option<String>,
+    /// Pinned algorithms (`RS256`, `ES256`, `EdDSA`, ...). Empty: each JWK's own `alg`.
+    pub algorithms: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrantsConfig {
+    /// Longest TTL any grant may have.
+    pub max_ttl: Ttl,
+}
+
+impl Default for GrantsConfig {
+    fn default() -> Self {
+        Self { max_ttl: Ttl::from_secs(24 * 3600) }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CacheConfig {
+    /// No cached allow is served unless the change counter was confirmed within this time.
+    pub staleness_bound: Ttl,
+    /// How often the change counter is polled.
+    pub poll_interval: Ttl,
+    /// Most principals whose grants are cached.
+    pub max_principals: u64,
+    /// Longest one principal's grants stay cached, changes or not.
+    pub entry_ttl: Ttl,
+    /// Subscribe to change notifications (set false for Redis proxies without pub/sub).
+    pub pubsub: bool,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            staleness_bound: Ttl::from_secs(1),
+            poll_interval: Ttl::from_millis(250),
+            max_principals: 100_000,
+            entry_ttl: Ttl::from_secs(300),
+            pubsub: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CheckConfig {
+    /// A Check that takes longer is answered with a 503 deny (keep it under Envoy's timeout).
+    pub deadline: Ttl,
+    /// Largest CheckRequest accepted, in bytes.
+    pub max_request_bytes: usize,
+    /// Base URL of the REST API as callers reach it, used in deny bodies' request hints.
+    pub public_url: Option<String>,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        Self { deadline: Ttl::from_millis(200), max_request_bytes: 256 * 1024, public_url: None }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// Log one line per allowed Check at info level (denies are always logged).
+    pub allows: bool,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: "text".into(), allows: false }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ShutdownConfig {
+    /// After SIGTERM, report NOT_SERVING for this long before closing listeners.
+    pub drain: Ttl,
+}
+
+impl Default for ShutdownConfig {
+    fn default() -> Self {
+        Self { drain: Ttl::from_secs(2) }
+    }
+}

@@ -1,0 +1,116 @@
+use crate::config::{load_str, override_names, unknown_overrides};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn empty_config_gives_loopback_defaults() {
+    let c = load_str("", "test", &[]).unwrap();
+    assert_eq!(c.listen.grpc.to_string(), "127.0.0.1:9191");
+    assert_eq!(c.listen.http.to_string(), "127.0.0.1:8080");
+    assert_eq!(c.redis.url, "redis://127.0.0.1:6379");
+    assert_eq!(c.cache.staleness_bound.as_duration().as_millis(), 1000);
+}
+
+#[test]
+fn the_documented_example_loads() {
+    let yaml = r#"
+listen: { grpc: "127.0.0.1:9191", http: "127.0.0.1:8080" }
+redis: { url: "redis://127.0.0.1:6379" }
+identity:
+  issuers:
+    - issuer: "https://idp.example.com"
+      audiences: ["jitgate"]
+      jwks_url: "https://idp.example.com/.well-known/jwks.json"
+  groups_claim: "groups"
+admins: ["group:platform"]
+"#;
+    let c = load_str(yaml, "test", &[]).unwrap();
+    assert_eq!(c.admins, ["group:platform"]);
+    assert_eq!(c.identity.issuers[0].audiences, ["jitgate"]);
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let yaml = r#"
+listen: { grpc: "nope" }
+redis: { url: "http://x", colour: blue }
+cache: { staleness_bound: soon, pubsub: true, extra: 1 }
+identity:
+  leeway: 5m
+  issuers:
+    - issuer: ""
+      audiences: []
+      jwks_url: "http://idp.example.com/jwks"
+      typo: 1
+admins: ["platform"]
+bogus: 1
+"#;
+    let err = load_str(yaml, "test", &[]).unwrap_err();
+    let all = err.errors.join("\n");
+    for expected in [
+        "unknown key `bogus`",
+        "`listen.grpc`",
+        "unknown key `redis.colour`",
+        "`redis.url` must start with",
+        "unknown key `cache.extra`",
+        "`cache.staleness_bound`",
+        "unknown key `identity.issuers[0].typo`",
+        "`identity.leeway` is at most 30s",
+        "`identity.issuers[0].issuer` is required",
+        "`identity.issuers[0].audiences`",
+        "must use https://",
+        "`admins[0]`",
+    ] {
+        assert!(all.contains(expected), "missing {expected:?} in:\n{all}");
+    }
+}
+
+#[test]
+fn environment_overrides_scalars_and_admins() {
+    let e = env(&[
+        ("JITGATE_REDIS_URL", "redis://127.0.0.1:7000"),
+        ("JITGATE_CACHE_STALENESS_BOUND", "2s"),
+        ("JITGATE_CACHE_PUBSUB", "false"),
+        ("JITGATE_CACHE_MAX_PRINCIPALS", "10"),
+        ("JITGATE_ADMINS", "group:platform, user:root"),
+        ("JITGATE_CHECK_PUBLIC_URL", "https://jitgate.example.com"),
+    ]);
+    let c = load_str("redis: { url: redis://127.0.0.1:6379 }", "test", &e).unwrap();
+    assert_eq!(c.redis.url, "redis://127.0.0.1:7000");
+    assert_eq!(c.cache.staleness_bound.as_duration().as_secs(), 2);
+    assert!(!c.cache.pubsub);
+    assert_eq!(c.cache.max_principals, 10);
+    assert_eq!(c.admins, ["group:platform", "user:root"]);
+    assert_eq!(c.check.public_url.as_deref(), Some("https://jitgate.example.com"));
+}
+
+#[test]
+fn bad_environment_values_are_reported() {
+    let e = env(&[("JITGATE_CACHE_PUBSUB", "maybe"), ("JITGATE_CACHE_MAX_PRINCIPALS", "-1")]);
+    let err = load_str("", "test", &e).unwrap_err();
+    assert_eq!(err.errors.len(), 2, "{:?}", err.errors);
+}
+
+#[test]
+fn hs256_secret_must_be_set_and_long_enough() {
+    let yaml = r#"
+identity:
+  issuers:
+    - { issuer: dev, audiences: [jitgate], hs256_secret_env: DEV_SECRET }
+"#;
+    let err = load_str(yaml, "test", &[]).unwrap_err();
+    assert!(err.errors[0].contains("`DEV_SECRET` is not set"));
+    let err = load_str(yaml, "test", &env(&[("DEV_SECRET", "short")])).unwrap_err();
+    assert!(err.errors[0].contains("at least 32 bytes"));
+    assert!(load_str(yaml, "test", &env(&[("DEV_SECRET", &"x".repeat(32))])).is_ok());
+}
+
+#[test]
+fn unknown_overrides_are_detected_but_client_variables_are_not() {
+    let e =
+        env(&[("JITGATE_REDIS_URLL", "x"), ("JITGATE_SERVER", "x"), ("JITGATE_REDIS_URL", "x")]);
+    assert_eq!(unknown_overrides(&e), ["JITGATE_REDIS_URLL"]);
+    assert!(override_names().contains(&"JITGATE_LISTEN_GRPC".to_string()));
+}

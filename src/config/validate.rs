@@ -1,0 +1,157 @@
+//! Rules a configuration must satisfy beyond its types. Each failed rule adds one message
+//! naming the key and saying what is expected.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+use super::{Config, IssuerConfig};
+use crate::grant::Principal;
+use crate::store::keys::Keys;
+
+/// Smallest HS256 secret accepted, in bytes.
+pub const MIN_HS256_SECRET: usize = 32;
+
+pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) {
+    let mut check = |ok: bool, msg: String| {
+        if !ok {
+            errors.push(msg);
+        }
+    };
+    check(c.listen.grpc != c.listen.http, "`listen.grpc` and `listen.http` must differ".into());
+    let url_ok = ["redis://", "rediss://", "unix://"].iter().any(|s| c.redis.url.starts_with(s));
+    check(
+        url_ok,
+        format!(
+            "`redis.url` must start with `redis://`, `rediss://` or `unix://`, got `{}`",
+            c.redis.url
+        ),
+    );
+    if let Err(e) = Keys::new(&c.redis.key_prefix) {
+        check(false, format!("`redis.key_prefix`: {e}"));
+    }
+    check(
+        !c.redis.op_timeout.as_duration().is_zero(),
+        "`redis.op_timeout` must be above zero".into(),
+    );
+    check(
+        c.identity.leeway.as_duration() <= Duration::from_secs(30),
+        format!("`identity.leeway` is at most 30s, got {}", c.identity.leeway),
+    );
+    check(!c.identity.groups_claim.is_empty(), "`identity.groups_claim` must not be empty".into());
+    check(c.identity.token_cache_size > 0, "`identity.token_cache_size` must be above zero".into());
+    for (i, issuer) in c.identity.issuers.iter().enumerate() {
+        validate_issuer(i, issuer, env, errors);
+    }
+    let mut seen = std::collections::HashSet::new();
+    for issuer in &c.identity.issuers {
+        if !seen.insert(&issuer.issuer) {
+            errors
+                .push(format!("issuer `{}` is listed twice in `identity.issuers`", issuer.issuer));
+        }
+    }
+    for (i, a) in c.admins.iter().enumerate() {
+        if let Err(e) = Principal::from_str(a) {
+            errors.push(format!("`admins[{i}]`: {e}"));
+        }
+    }
+    validate_limits(c, errors);
+}
+
+fn validate_limits(c: &Config, errors: &mut Vec<String>) {
+    let mut check = |ok: bool, msg: &str| {
+        if !ok {
+            errors.push(msg.to_string());
+        }
+    };
+    check(!c.grants.max_ttl.as_duration().is_zero(), "`grants.max_ttl` must be above zero");
+    let (bound, poll) =
+        (c.cache.staleness_bound.as_duration(), c.cache.poll_interval.as_duration());
+    check(!bound.is_zero(), "`cache.staleness_bound` must be above zero");
+    check(
+        !poll.is_zero() && poll < bound,
+        "`cache.poll_interval` must be above zero and below `cache.staleness_bound`",
+    );
+    check(c.cache.max_principals > 0, "`cache.max_principals` must be above zero");
+    let deadline = c.check.deadline.as_duration();
+    check(
+        !deadline.is_zero() && deadline <= Duration::from_secs(10),
+        "`check.deadline` must be between 1ms and 10s",
+    );
+    check(c.check.max_request_bytes >= 4096, "`check.max_request_bytes` must be at least 4096");
+    if let Some(url) = &c.check.public_url {
+        check(
+            url.starts_with("http://") || url.starts_with("https://"),
+            "`check.public_url` must start with `http://` or `https://`",
+        );
+    }
+    check(
+        ["text", "json"].contains(&c.log.format.as_str()),
+        "`log.format` must be `text` or `json`",
+    );
+}
+
+fn validate_issuer(
+    i: usize,
+    issuer: &IssuerConfig,
+    env: &[(String, String)],
+    errors: &mut Vec<String>,
+) {
+    let at = format!("identity.issuers[{i}]");
+    if issuer.issuer.is_empty() {
+        errors.push(format!("`{at}.issuer` is required: the exact `iss` value of its tokens"));
+    }
+    if issuer.audiences.is_empty() {
+        errors.push(format!("`{at}.audiences` needs at least one accepted `aud`, e.g. `jitgate`"));
+    }
+    let sources =
+        [issuer.jwks_url.is_some(), issuer.jwks_file.is_some(), issuer.hs256_secret_env.is_some()];
+    if sources.iter().filter(|s| **s).count() != 1 {
+        errors.push(format!(
+            "`{at}` needs exactly one of `jwks_url`, `jwks_file`, `hs256_secret_env`"
+        ));
+    }
+    if let Some(url) = &issuer.jwks_url
+        && !url.starts_with("https://")
+        && !is_loopback_http(url)
+    {
+        errors.push(format!(
+            "`{at}.jwks_url` must use https:// (plain http only on loopback), got `{url}`"
+        ));
+    }
+    if let Some(path) = &issuer.jwks_file
+        && !path.is_file()
+    {
+        errors.push(format!("`{at}.jwks_file`: `{}` is not a readable file", path.display()));
+    }
+    if let Some(var) = &issuer.hs256_secret_env {
+        match env.iter().find(|(k, _)| k == var) {
+            None => errors
+                .push(format!("`{at}.hs256_secret_env`: environment variable `{var}` is not set")),
+            Some((_, v)) if v.len() < MIN_HS256_SECRET => errors.push(format!(
+                "`{at}.hs256_secret_env`: `{var}` must hold at least {MIN_HS256_SECRET} bytes"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (j, a) in issuer.algorithms.iter().enumerate() {
+        match Algorithm::from_str(a) {
+            Err(_) => errors.push(format!("`{at}.algorithms[{j}]`: `{a}` is not a JWT algorithm like `RS256`")),
+            Ok(alg) if issuer.hs256_secret_env.is_none() && a.starts_with("HS") => errors.push(format!(
+                "`{at}.algorithms[{j}]`: `{alg:?}` needs a shared secret; JWKS issuers use asymmetric keys"
+            )),
+            Ok(_) => {}
+        }
+    }
+}
+
+fn is_loopback_http(url: &str) -> bool {
+    ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| {
+        url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+    })
+}
+
+#[cfg(test)]
+#[path = "tests.rs"]
+mod tests;
