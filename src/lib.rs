@@ -14,9 +14,11 @@
 //! → domain (`grant`, `decision`, `time`). Infrastructure (`store`, `identity`) sits behind
 //! traits the application holds as `Arc<dyn ...>`.
 
+pub mod authz;
 pub mod config;
 pub mod decision;
 pub mod grant;
+pub mod grpc;
 pub mod identity;
 pub mod metrics;
 pub mod store;

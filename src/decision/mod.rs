@@ -100,7 +100,12 @@ impl From<Deny> for Decision {
 /// Decides one call. Grants that do not name one of the caller's principals are ignored, so a
 /// bad lookup can never widen access. Among matching live grants, one without `max_uses` wins
 /// (it needs no write), then the one that lives longest.
-pub fn evaluate(grants: &[Grant], caller: &Caller, input: &CheckInput, now: Timestamp) -> Decision {
+pub fn evaluate<'a>(
+    grants: impl IntoIterator<Item = &'a Grant>,
+    caller: &Caller,
+    input: &CheckInput,
+    now: Timestamp,
+) -> Decision {
     let mut best: Option<&Grant> = None;
     let (mut saw_expired, mut saw_used_up, mut saw_revoked) = (false, false, false);
     for grant in grants {

@@ -1,0 +1,182 @@
+//! APPLICATION: one Check from attributes to a [`Verdict`]. Parses the request, verifies the
+//! caller, reads grants through the cache, runs the pure engine, and consumes a use when the
+//! winning grant is limited. Every failure on the way is a deny; a deadline and a panic guard
+//! wrap the whole thing, so nothing here can turn into an allow by accident.
+
+pub mod input;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+
+use crate::decision::{Allow, Caller, CheckInput, Decision, Deny, DenyReason, evaluate};
+use crate::grant::Grant;
+use crate::identity::{Authenticator, bearer_token};
+use crate::metrics::{DecisionLabels, Metrics};
+use crate::store::{GrantCache, UseOutcome};
+use crate::time::{Clock, Timestamp};
+
+pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
+
+/// The outcome of one Check, ready for a transport to encode.
+#[derive(Clone, Debug)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub decision_id: String,
+    /// The parsed request, when parsing got that far (used for request hints).
+    pub input: Option<CheckInput>,
+    /// Client-sent `x-jitgate-*` headers to strip before forwarding.
+    pub remove_headers: Vec<String>,
+}
+
+/// Decides Checks.
+pub struct Authorizer {
+    authenticator: Arc<Authenticator>,
+    cache: Arc<GrantCache>,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    deadline: Duration,
+    log_allows: bool,
+}
+
+// === impl Authorizer ===
+
+impl Authorizer {
+    pub fn new(
+        authenticator: Arc<Authenticator>,
+        cache: Arc<GrantCache>,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        deadline: Duration,
+        log_allows: bool,
+    ) -> Self {
+        Self { authenticator, cache, clock, metrics, deadline, log_allows }
+    }
+
+    /// Decides one call. Never fails: errors, timeouts and panics are denies.
+    pub async fn check(&self, attrs: CheckAttributes) -> Verdict {
+        let started = Instant::now();
+        let decision_id = uuid::Uuid::new_v4().simple().to_string();
+        let remove_headers = attrs.client_jitgate_headers.clone();
+        let guarded = AssertUnwindSafe(self.decide(&attrs)).catch_unwind();
+        let (decision, input) = match tokio::time::timeout(self.deadline, guarded).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_panic)) => {
+                tracing::error!(authz.decision_id = %decision_id, "Check panicked; denying");
+                (Deny::new(DenyReason::InternalError, "jitgate hit an internal error").into(), None)
+            }
+            Err(_) => {
+                let d = Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time");
+                (d.into(), None)
+            }
+        };
+        self.record(&decision, &decision_id, &attrs, started.elapsed());
+        Verdict { decision, decision_id, input, remove_headers }
+    }
+
+    /// A verdict for a request that could not even be read (recorded like any other).
+    pub fn reject(&self, deny: Deny, attrs: &CheckAttributes) -> Verdict {
+        let decision_id = uuid::Uuid::new_v4().simple().to_string();
+        let decision: Decision = deny.into();
+        self.record(&decision, &decision_id, attrs, Duration::ZERO);
+        Verdict { decision, decision_id, input: None, remove_headers: Vec::new() }
+    }
+
+    async fn decide(&self, attrs: &CheckAttributes) -> (Decision, Option<CheckInput>) {
+        let input = match input::parse(attrs) {
+            Ok(i) => i,
+            Err(d) => return (d.into(), None),
+        };
+        let decision = match self.caller(attrs).await {
+            Ok(caller) => self.authorize(&caller, &input).await,
+            Err(d) => d.into(),
+        };
+        (decision, Some(input))
+    }
+
+    async fn caller(&self, attrs: &CheckAttributes) -> Result<Caller, Deny> {
+        if attrs.invalid_header {
+            return Err(Deny::new(
+                DenyReason::TokenInvalid,
+                "a credential header holds bytes that are not UTF-8",
+            ));
+        }
+        let values: Vec<&str> = attrs.authorization.iter().map(String::as_str).collect();
+        let bearer = bearer_token(&values).map_err(|e| e.to_deny())?;
+        let now = self.clock.now();
+        self.authenticator
+            .caller(bearer.as_deref(), attrs.workload.as_deref(), now)
+            .await
+            .map_err(|e| e.to_deny())
+    }
+
+    async fn authorize(&self, caller: &Caller, input: &CheckInput) -> Decision {
+        let now = self.clock.now();
+        let set = match self.cache.grants_for(&caller.principals, now).await {
+            Ok(set) => set,
+            Err(e) => {
+                tracing::warn!(error = %e, "Grant lookup failed; denying");
+                return unavailable();
+            }
+        };
+        let mut excluded: Vec<&Grant> = Vec::new();
+        loop {
+            let candidates = set.iter().filter(|g| !excluded.iter().any(|x| x.id == g.id));
+            let decision = evaluate(candidates, caller, input, now);
+            let Decision::Allow(allow) = &decision else { return decision };
+            if !allow.limited {
+                return decision;
+            }
+            let Some(grant) = set.iter().find(|g| g.id == allow.grant_id) else {
+                return unavailable();
+            };
+            match self.consume(grant, now).await {
+                Ok(true) => return decision,
+                Ok(false) => excluded.push(grant),
+                Err(d) => return d.into(),
+            }
+        }
+    }
+
+    /// Consumes one use; `Ok(false)` when the grant turned out spent or gone.
+    async fn consume(&self, grant: &Grant, now: Timestamp) -> Result<bool, Deny> {
+        let outcome = self.cache.store().consume_use(grant, now).await.map_err(|e| {
+            tracing::warn!(error = %e, "Consuming a grant use failed; denying");
+            Deny::new(DenyReason::StoreUnavailable, "the grant store is unavailable")
+        })?;
+        let (ok, label) = match outcome {
+            UseOutcome::Used { .. } => (true, "used"),
+            UseOutcome::UsedUp => (false, "used_up"),
+            UseOutcome::Gone => (false, "gone"),
+        };
+        Metrics::count_result(&self.metrics.uses_consumed, label);
+        Ok(ok)
+    }
+
+    fn record(&self, decision: &Decision, id: &str, attrs: &CheckAttributes, took: Duration) {
+        self.metrics.check_duration.observe(took.as_secs_f64());
+        let labels = match decision {
+            Decision::Allow(Allow { subject, grant_id, .. }) => {
+                if self.log_allows {
+                    tracing::info!(authz.decision_id = %id, authz.subject = %subject, authz.grant_id = %grant_id, http.method = %attrs.method, http.path = %attrs.path, "Request allowed");
+                }
+                DecisionLabels { decision: "allow", reason: "grant" }
+            }
+            Decision::Deny(d) => {
+                tracing::info!(authz.decision_id = %id, authz.reason = d.reason.code(), authz.detail = %d.detail, http.method = %attrs.method, http.path = %attrs.path, "Request denied");
+                DecisionLabels { decision: "deny", reason: d.reason.code() }
+            }
+        };
+        self.metrics.decisions.get_or_create(&labels).inc();
+    }
+}
+
+fn unavailable() -> Decision {
+    Deny::new(
+        DenyReason::StoreUnavailable,
+        "the grant store is unavailable and nothing fresh is cached",
+    )
+    .into()
+}

@@ -1,0 +1,71 @@
+//! The decision contract's stable names and the JSON body of a deny, as documented in the
+//! README: `{"error", "reason", "message", "decision_id", "missing", "request"}`.
+
+use serde_json::{Value, json};
+
+use crate::decision::{CheckInput, Deny, DenyStatus};
+
+pub const HEADER_SUBJECT: &str = "x-jitgate-subject";
+pub const HEADER_GRANT_ID: &str = "x-jitgate-grant-id";
+pub const HEADER_GRANT_EXPIRES: &str = "x-jitgate-grant-expires";
+pub const HEADER_DECISION_ID: &str = "x-jitgate-decision-id";
+
+/// The TTL prefilled in request hints.
+pub const HINT_TTL: &str = "15m";
+
+/// The JSON body of a deny. Forbidden denies carry a ready-made access request for exactly
+/// the call that was refused.
+pub fn deny_body(
+    deny: &Deny,
+    decision_id: &str,
+    input: Option<&CheckInput>,
+    request_url: &str,
+) -> String {
+    let status = deny.reason.status();
+    let mut body = json!({
+        "error": status.error(),
+        "reason": deny.reason.code(),
+        "message": deny.detail,
+        "decision_id": decision_id,
+    });
+    if let Some(missing) = &deny.missing {
+        body["missing"] = json!(missing);
+    }
+    if status == DenyStatus::Forbidden
+        && let Some(input) = input
+    {
+        body["request"] = request_hint(input, request_url);
+    }
+    body.to_string()
+}
+
+fn request_hint(input: &CheckInput, request_url: &str) -> Value {
+    let scope = input.exact_scope();
+    let path = scope.paths.first().map(|p| p.as_str().to_string()).unwrap_or_default();
+    json!({
+        "method": "POST",
+        "url": request_url,
+        "body": {
+            "resources": [{"service": scope.service, "methods": [input.method], "paths": [path]}],
+            "ttl": HINT_TTL,
+            "reason": "",
+        },
+        "cli": format!(
+            "jitgate request create --service {} --method {} --path '{}' --ttl {HINT_TTL} --reason '<why>'",
+            scope.service, input.method, path.replace('\'', "'\\''")
+        ),
+    })
+}
+
+/// `WWW-Authenticate` for 401s (RFC 6750).
+pub fn www_authenticate(deny: &Deny) -> String {
+    let description: String =
+        deny.detail.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    if deny.reason == crate::decision::DenyReason::TokenMissing {
+        r#"Bearer realm="jitgate""#.to_string()
+    } else {
+        format!(
+            r#"Bearer realm="jitgate", error="invalid_token", error_description="{description}""#
+        )
+    }
+}

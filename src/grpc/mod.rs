@@ -1,0 +1,94 @@
+//! TRANSPORT: the gRPC server on `:9191` — `envoy.service.auth.v3.Authorization/Check` and
+//! `grpc.health.v1.Health`. Converts protos to [`CheckAttributes`] and [`Verdict`]s back;
+//! decides nothing itself.
+
+mod contract;
+mod request;
+mod response;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use envoy_types::pb::envoy::service::auth::v3::authorization_server::{
+    Authorization, AuthorizationServer,
+};
+use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
+use tokio::net::TcpListener;
+use tonic::{Request, Response, Status};
+
+use crate::authz::{Authorizer, CheckAttributes, Verdict};
+use crate::metrics::{GrpcLabels, GrpcMethodLabels, Metrics};
+
+pub use contract::{
+    HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_SUBJECT, deny_body,
+};
+
+/// The ext_authz service.
+pub struct CheckService {
+    authorizer: Arc<Authorizer>,
+    metrics: Arc<Metrics>,
+    request_url: String,
+}
+
+// === impl CheckService ===
+
+impl CheckService {
+    /// `public_url` is the REST API's base URL as callers see it (for request hints).
+    pub fn new(authorizer: Arc<Authorizer>, metrics: Arc<Metrics>, public_url: &str) -> Self {
+        let request_url = format!("{}/v1/requests", public_url.trim_end_matches('/'));
+        Self { authorizer, metrics, request_url }
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for CheckService {
+    async fn check(
+        &self,
+        request: Request<CheckRequest>,
+    ) -> Result<Response<CheckResponse>, Status> {
+        let started = Instant::now();
+        let response = match request::attributes(request.get_ref()) {
+            Ok(attrs) => {
+                let verdict: Verdict = self.authorizer.check(attrs).await;
+                response::encode(&verdict, &self.request_url)
+            }
+            Err(deny) => {
+                let verdict = self.authorizer.reject(deny, &CheckAttributes::default());
+                response::encode(&verdict, &self.request_url)
+            }
+        };
+        let method = GrpcMethodLabels {
+            grpc_type: "unary",
+            grpc_service: "envoy.service.auth.v3.Authorization",
+            grpc_method: "Check",
+        };
+        self.metrics.grpc_duration.get_or_create(&method).observe(started.elapsed().as_secs_f64());
+        let handled = GrpcLabels {
+            grpc_type: method.grpc_type,
+            grpc_service: method.grpc_service,
+            grpc_method: method.grpc_method,
+            grpc_code: "OK",
+        };
+        self.metrics.grpc_handled.get_or_create(&handled).inc();
+        Ok(Response::new(response))
+    }
+}
+
+/// Serves Check and Health on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    check: CheckService,
+    health: tonic_health::pb::health_server::HealthServer<impl tonic_health::pb::health_server::Health>,
+    max_request_bytes: usize,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> Result<(), tonic::transport::Error> {
+    let authz = AuthorizationServer::new(check).max_decoding_message_size(max_request_bytes);
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(authz)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            shutdown,
+        )
+        .await
+}

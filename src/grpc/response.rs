@@ -1,0 +1,124 @@
+//! [`Verdict`] → CheckResponse. Every decision, allow or deny, is a normal CheckResponse (never
+//! a gRPC error): Envoy treats errors as failures, which a misconfigured `failure_mode_allow`
+//! would turn into allows.
+
+use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
+use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
+use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
+use envoy_types::pb::envoy::service::auth::v3::{
+    CheckResponse, DeniedHttpResponse, OkHttpResponse,
+};
+use envoy_types::pb::envoy::r#type::v3::HttpStatus;
+use envoy_types::pb::google::protobuf::{Struct, Value, value::Kind};
+use envoy_types::pb::google::rpc;
+
+use super::contract::{
+    self, HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_SUBJECT,
+};
+use crate::authz::Verdict;
+use crate::decision::{Allow, Decision, Deny, DenyStatus};
+
+/// gRPC status codes used in CheckResponse.status.
+const OK: i32 = 0;
+const INVALID_ARGUMENT: i32 = 3;
+const PERMISSION_DENIED: i32 = 7;
+const UNAVAILABLE: i32 = 14;
+const UNAUTHENTICATED: i32 = 16;
+
+/// Encodes a verdict. `request_url` is where callers file access requests.
+pub fn encode(verdict: &Verdict, request_url: &str) -> CheckResponse {
+    match &verdict.decision {
+        Decision::Allow(allow) => allowed(allow, verdict),
+        Decision::Deny(deny) => denied(deny, verdict, request_url),
+    }
+}
+
+fn overwrite(key: &str, value: String) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue { key: key.to_string(), value, ..Default::default() }),
+        append_action: HeaderAppendAction::OverwriteIfExistsOrAdd as i32,
+        ..Default::default()
+    }
+}
+
+fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
+    let headers = vec![
+        overwrite(HEADER_SUBJECT, allow.subject.to_string()),
+        overwrite(HEADER_GRANT_ID, allow.grant_id.to_string()),
+        overwrite(HEADER_GRANT_EXPIRES, allow.expires_at.to_rfc3339()),
+    ];
+    let ours = [HEADER_SUBJECT, HEADER_GRANT_ID, HEADER_GRANT_EXPIRES];
+    let headers_to_remove =
+        verdict.remove_headers.iter().filter(|h| !ours.contains(&h.as_str())).cloned().collect();
+    let metadata = metadata(&[
+        ("decision_id", verdict.decision_id.as_str()),
+        ("decision", "allow"),
+        ("grant_id", allow.grant_id.as_str()),
+        ("subject", &allow.subject.to_string()),
+    ]);
+    CheckResponse {
+        status: Some(rpc::Status { code: OK, ..Default::default() }),
+        http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
+            headers,
+            headers_to_remove,
+            ..Default::default()
+        })),
+        dynamic_metadata: Some(metadata),
+    }
+}
+
+fn denied(deny: &Deny, verdict: &Verdict, request_url: &str) -> CheckResponse {
+    let status = deny.reason.status();
+    let body = contract::deny_body(deny, &verdict.decision_id, verdict.input.as_ref(), request_url);
+    let mut headers = vec![
+        overwrite("content-type", "application/json".into()),
+        overwrite("cache-control", "no-store".into()),
+        overwrite(HEADER_DECISION_ID, verdict.decision_id.clone()),
+    ];
+    if status == DenyStatus::Unauthenticated {
+        headers.push(overwrite("www-authenticate", contract::www_authenticate(deny)));
+    }
+    if status == DenyStatus::Unavailable {
+        headers.push(overwrite("retry-after", "1".into()));
+    }
+    let code = match status {
+        DenyStatus::BadRequest => INVALID_ARGUMENT,
+        DenyStatus::Unauthenticated => UNAUTHENTICATED,
+        DenyStatus::Forbidden => PERMISSION_DENIED,
+        DenyStatus::Unavailable => UNAVAILABLE,
+    };
+    let metadata = metadata(&[
+        ("decision_id", verdict.decision_id.as_str()),
+        ("decision", "deny"),
+        ("reason", deny.reason.code()),
+    ]);
+    CheckResponse {
+        status: Some(rpc::Status {
+            code,
+            message: deny.reason.code().to_string(),
+            ..Default::default()
+        }),
+        http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus { code: i32::from(status.http_code()) }),
+            headers,
+            body,
+        })),
+        dynamic_metadata: Some(metadata),
+    }
+}
+
+fn metadata(fields: &[(&str, &str)]) -> Struct {
+    Struct {
+        fields: fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value { kind: Some(Kind::StringValue(v.to_string())) }))
+            .collect(),
+    }
+}
+
+/// A deny for requests that never reached the authorizer (no HTTP attributes).
+pub fn reject(deny: Deny, decision_id: String) -> CheckResponse {
+    let verdict =
+        Verdict { decision: deny.clone().into(), decision_id, input: None, remove_headers: vec![] };
+    denied(&deny, &verdict, "")
+}
