@@ -14,12 +14,18 @@
 //! → domain (`grant`, `decision`, `time`). Infrastructure (`store`, `identity`) sits behind
 //! traits the application holds as `Arc<dyn ...>`.
 
+pub mod api;
+pub mod app;
 pub mod authz;
+pub mod cli;
 pub mod config;
 pub mod decision;
 pub mod grant;
 pub mod grpc;
+pub mod health;
 pub mod identity;
 pub mod metrics;
 pub mod store;
+pub mod telemetry;
 pub mod time;
+pub mod workflow;

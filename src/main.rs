@@ -1,1 +1,84 @@
-fn main() {}
+//! `jitgate`: parse the command line, load configuration, then run the server or a client
+//! command. Exit codes are documented in `cli::exit`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jitgate::cli::{self, Cli, CliError, Client, Command, exit};
+use jitgate::config;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let code = runtime.block_on(dispatch(cli, env));
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+async fn dispatch(cli: Cli, env: Vec<(String, String)>) -> i32 {
+    match cli.command {
+        Command::Serve { config } => serve(config, cli.log_format, env).await,
+        Command::Grants { command, client } => {
+            let result = match Client::new(&client.server, client.token) {
+                Ok(c) => cli::grants::run(command, &c, client.output).await,
+                Err(e) => Err(e),
+            };
+            finish(result)
+        }
+        Command::Token { config, args } => {
+            let result = load(config.as_deref(), &env)
+                .and_then(|c| cli::token::run(&args, &c, &env))
+                .map(|t| println!("{t}"));
+            finish(result)
+        }
+    }
+}
+
+async fn serve(
+    path: Option<std::path::PathBuf>,
+    log_format: Option<String>,
+    env: Vec<(String, String)>,
+) -> i32 {
+    let config = match config::load(path.as_deref(), &env) {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return exit::USAGE;
+        }
+    };
+    jitgate::telemetry::init(log_format.as_deref().unwrap_or(&config.log.format));
+    for name in config::unknown_overrides(&env) {
+        tracing::warn!(env = %name, "Environment variable looks like a jitgate setting but matches none; ignored");
+    }
+    match jitgate::app::run(config, env).await {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "jitgate failed");
+            eprintln!("error: {e:#}");
+            1
+        }
+    }
+}
+
+fn load(
+    path: Option<&std::path::Path>,
+    env: &[(String, String)],
+) -> Result<config::Config, CliError> {
+    config::load(path, env).map_err(|e| CliError::new(exit::USAGE, e.to_string()))
+}
+
+fn finish(result: Result<(), CliError>) -> i32 {
+    match result {
+        Ok(()) => exit::OK,
+        Err(e) => {
+            cli::report(&e);
+            e.code
+        }
+    }
+}

@@ -128,8 +128,26 @@ impl Ttl {
 }
 
 impl fmt::Display for Ttl {
+    /// Compact and re-parsable: `99h`, `1h30m`, `45s`, `250ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        let (secs, ms) = (self.0.as_secs(), self.0.subsec_millis());
+        if secs == 0 {
+            return write!(f, "{ms}ms");
+        }
+        let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
+        if h > 0 {
+            write!(f, "{h}h")?;
+        }
+        if m > 0 {
+            write!(f, "{m}m")?;
+        }
+        if s > 0 {
+            write!(f, "{s}s")?;
+        }
+        if ms > 0 {
+            write!(f, "{ms}ms")?;
+        }
+        Ok(())
     }
 }
 
@@ -191,6 +209,16 @@ mod tests {
         assert!(Ttl::parse("15").unwrap_err().contains("has no unit"));
         assert!(Ttl::parse("soon").unwrap_err().contains("is not a duration"));
         assert!(Ttl::parse("").is_err());
+    }
+
+    #[test]
+    fn ttl_displays_compactly_and_round_trips() {
+        for (text, secs) in [("99h", 99 * 3600), ("1h30m", 5400), ("45s", 45), ("24h", 86400)] {
+            let t = Ttl::from_secs(secs);
+            assert_eq!(t.to_string(), text);
+            assert_eq!(Ttl::parse(text), Ok(t));
+        }
+        assert_eq!(Ttl::from_millis(250).to_string(), "250ms");
     }
 
     #[test]

@@ -115,10 +115,3 @@ fn metadata(fields: &[(&str, &str)]) -> Struct {
             .collect(),
     }
 }
-
-/// A deny for requests that never reached the authorizer (no HTTP attributes).
-pub fn reject(deny: Deny, decision_id: String) -> CheckResponse {
-    let verdict =
-        Verdict { decision: deny.clone().into(), decision_id, input: None, remove_headers: vec![] };
-    denied(&deny, &verdict, "")
-}

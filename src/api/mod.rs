@@ -1,0 +1,96 @@
+//! TRANSPORT: the REST API on `:8080` (axum) — `/v1/grants`, `/healthz`, `/readyz`,
+//! `/metrics`. Handlers convert JSON to domain types and call the workflow; every error is
+//! an [`ApiError`] with a JSON body.
+
+pub mod error;
+pub mod extract;
+pub mod grants;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::json;
+use tokio::net::TcpListener;
+
+use crate::health::Readiness;
+use crate::identity::Authenticator;
+use crate::metrics::{HttpLabels, Metrics};
+use crate::time::Clock;
+use crate::workflow::GrantService;
+
+pub use error::ApiError;
+
+/// Largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Everything handlers need, injected.
+#[derive(Clone)]
+pub struct ApiState {
+    pub grants: Arc<GrantService>,
+    pub authenticator: Arc<Authenticator>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    pub readiness: Arc<Readiness>,
+}
+
+/// The whole HTTP surface, as a router tests can call with `oneshot`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/grants", get(grants::list).post(grants::create))
+        .route("/v1/grants/{id}", get(grants::get).delete(grants::revoke))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(state.clone(), count_requests))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then lets in-flight requests finish.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<ApiState>) -> Response {
+    if state.readiness.is_ready() {
+        axum::Json(json!({"status": "ready"})).into_response()
+    } else {
+        let body = json!({"status": "not_ready", "reasons": state.readiness.reasons()});
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    ([(header::CONTENT_TYPE, content_type)], state.metrics.encode()).into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found(
+        "no such endpoint: see the README for the API (`/v1/grants`, `/healthz`, `/readyz`, `/metrics`)",
+    )
+}
+
+async fn count_requests(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let route =
+        req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let method = req.method().to_string();
+    let resp = next.run(req).await;
+    let labels = HttpLabels { method, route, status: resp.status().as_u16() };
+    state.metrics.http_requests.get_or_create(&labels).inc();
+    resp
+}

@@ -1,0 +1,105 @@
+//! A small REST client for the CLI: bearer auth, JSON in and out, and errors that carry the
+//! server's message and map to stable exit codes.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::exit;
+
+/// Where and as whom the CLI talks to jitgate.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+/// A failed call: the message to print and the exit code to use.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub details: Vec<String>,
+    pub code: i32,
+}
+
+impl CliError {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self { message: message.into(), details: Vec::new(), code }
+    }
+}
+
+// === impl Client ===
+
+impl Client {
+    pub fn new(server: &str, token: Option<String>) -> Result<Self, CliError> {
+        let http =
+            reqwest::Client::builder().timeout(Duration::from_secs(30)).build().map_err(|e| {
+                CliError::new(exit::UNAVAILABLE, format!("cannot build an HTTP client: {e}"))
+            })?;
+        Ok(Self { base: server.trim_end_matches('/').to_string(), token, http })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+        self.send(self.http.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+        self.send(self.http.delete(self.url(path))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(&self, mut req: reqwest::RequestBuilder) -> Result<Value, CliError> {
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req.send().await.map_err(|e| {
+            CliError::new(
+                exit::UNAVAILABLE,
+                format!(
+                    "cannot reach jitgate at {}: {e} (set --server or JITGATE_SERVER)",
+                    self.base
+                ),
+            )
+        })?;
+        let status = resp.status();
+        let text = resp.text().await.unwrap_or_default();
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        if status.is_success() {
+            return Ok(body);
+        }
+        let message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or_else(|| format!("{status}"), str::to_string);
+        let details = body
+            .get("details")
+            .and_then(Value::as_array)
+            .map(|d| d.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let code = match status.as_u16() {
+            401 => exit::UNAUTHENTICATED,
+            403 => exit::FORBIDDEN,
+            404 => exit::NOT_FOUND,
+            400..=499 => exit::REFUSED,
+            _ => exit::UNAVAILABLE,
+        };
+        let hint = if code == exit::UNAUTHENTICATED && self.token.is_none() {
+            " (pass --token or set JITGATE_TOKEN)"
+        } else {
+            ""
+        };
+        Err(CliError { message: format!("{message}{hint}"), details, code })
+    }
+}

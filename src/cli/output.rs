@@ -1,0 +1,55 @@
+//! Output for humans (tables) and scripts (`-o json`).
+
+use comfy_table::presets::UTF8_FULL_CONDENSED;
+use comfy_table::{ContentArrangement, Table};
+use serde_json::Value;
+
+use crate::time::{Timestamp, format_remaining};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+}
+
+pub fn table(headers: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(headers.to_vec());
+    t
+}
+
+pub fn print_json(v: &Value) {
+    println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+}
+
+pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
+    v.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// "14m32s" until an RFC 3339 time, or "expired".
+pub fn remaining(v: &Value, key: &str, now: Timestamp) -> String {
+    match Timestamp::parse_rfc3339(str_field(v, key)) {
+        Ok(t) => format_remaining(t.remaining_after(now)),
+        Err(_) => "-".into(),
+    }
+}
+
+/// `orders GET,HEAD /orders/**` for each resource, one per line.
+pub fn resources(v: &Value) -> String {
+    let Some(items) = v.get("resources").and_then(Value::as_array) else { return String::new() };
+    items
+        .iter()
+        .map(|r| {
+            let join = |k: &str| {
+                r.get(k)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+                    .unwrap_or_default()
+            };
+            format!("{} {} {}", str_field(r, "service"), join("methods"), join("paths"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
