@@ -41,7 +41,7 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     invalidate::spawn(cache.clone(), metrics.clone(), &tracker, cancel.clone());
     let authorizer = Arc::new(Authorizer::new(
         authenticator.clone(),
-        cache,
+        cache.clone(),
         clock.clone(),
         metrics.clone(),
         config.check.deadline.as_duration(),
@@ -49,13 +49,16 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     ));
     let admins =
         config.admins.iter().map(|a| Principal::from_str(a)).collect::<Result<Vec<_>, _>>()?;
-    let grants = Arc::new(GrantService::new(
-        store.clone(),
-        clock.clone(),
-        admins,
-        config.grants.max_ttl.as_duration(),
-        metrics.clone(),
-    ));
+    let grants = Arc::new(
+        GrantService::new(
+            store.clone(),
+            clock.clone(),
+            admins,
+            config.grants.max_ttl.as_duration(),
+            metrics.clone(),
+        )
+        .with_local_cache(cache),
+    );
 
     let readiness = Arc::new(Readiness::default());
     let (reporter, health_service) = tonic_health::server::health_reporter();

@@ -207,6 +207,13 @@ impl GrantCache {
         s.applied = None;
     }
 
+    /// This replica changed `principal`'s grants itself: drop its entry now instead of waiting
+    /// for the notification to come back from Redis.
+    pub fn invalidate_local(&self, principal: &Principal) {
+        let Ok(mut s) = self.sync.lock() else { return };
+        self.invalidate(&mut s, Some(principal), "local");
+    }
+
     /// Drops everything and forgets the confirmation (used when the store says so).
     pub fn unconfirm(&self) {
         self.confirmed_at.store(0, Ordering::Release);

@@ -8,7 +8,7 @@ use super::WorkflowError;
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope};
 use crate::metrics::{Metrics, SourceLabels};
-use crate::store::{GrantStore, RevokeOutcome};
+use crate::store::{GrantCache, GrantStore, RevokeOutcome};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// Longest reason accepted.
@@ -32,6 +32,7 @@ pub struct GrantService {
     admins: Vec<Principal>,
     max_ttl: Duration,
     metrics: Arc<Metrics>,
+    local_cache: Option<Arc<GrantCache>>,
 }
 
 // === impl GrantService ===
@@ -44,7 +45,20 @@ impl GrantService {
         max_ttl: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, clock, admins, max_ttl, metrics }
+        Self { store, clock, admins, max_ttl, metrics, local_cache: None }
+    }
+
+    /// Changes made here also drop this replica's cache entry at once (other replicas learn
+    /// through the store's notifications and change counter).
+    pub fn with_local_cache(mut self, cache: Arc<GrantCache>) -> Self {
+        self.local_cache = Some(cache);
+        self
+    }
+
+    fn changed(&self, principal: &Principal) {
+        if let Some(c) = &self.local_cache {
+            c.invalidate_local(principal);
+        }
     }
 
     pub fn now(&self) -> Timestamp {
@@ -109,6 +123,7 @@ impl GrantService {
         self.check_limits(&new)?;
         let grant = self.build(new, &caller.subject, GrantSource::Api, Vec::new());
         self.store.create(&grant).await?;
+        self.changed(&grant.subject);
         self.metrics.grants_created.get_or_create(&SourceLabels { source: "api" }).inc();
         tracing::info!(grant.id = %grant.id, grant.subject = %grant.subject, grant.created_by = %caller.subject, grant.expires_at = %grant.expires_at, "Grant created");
         Ok(grant)
@@ -194,6 +209,7 @@ impl GrantService {
         let revocation = Revocation { at: self.clock.now(), by: caller.subject.clone(), reason };
         match self.store.revoke(id, revocation).await? {
             RevokeOutcome::Revoked(g) => {
+                self.changed(&g.subject);
                 self.metrics.grants_revoked.inc();
                 tracing::info!(grant.id = %id, grant.subject = %g.subject, grant.revoked_by = %caller.subject, "Grant revoked");
                 Ok(*g)

@@ -1,0 +1,204 @@
+//! A jitgate process of the test's own: built binary, temp config, HS256 test issuer.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
+use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use super::{free_port, signal, wait_until};
+
+/// The test issuer every harness-started jitgate trusts (HS256; the secret is generated per run).
+pub const ISSUER: &str = "jitgate-test";
+
+pub struct Jitgate {
+    pub grpc: u16,
+    pub http: u16,
+    pub secret: String,
+    child: Option<Child>,
+    dir: tempfile::TempDir,
+    http_client: reqwest::Client,
+}
+
+impl Jitgate {
+    /// Starts against `redis_url` and waits until it is ready (Redis answering).
+    pub async fn start(redis_url: &str) -> Self {
+        Self::start_with(redis_url, &[], true).await
+    }
+
+    /// Starts with `JITGATE_*` overrides; `wait_ready` false only waits for `/healthz`.
+    pub async fn start_with(redis_url: &str, env: &[(&str, &str)], wait_ready: bool) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (grpc, http) = (free_port(), free_port());
+        let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+        let config = format!(
+            r#"
+listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}" }}
+redis: {{ url: "{redis_url}" }}
+identity:
+  issuers:
+    - issuer: "{ISSUER}"
+      audiences: ["jitgate"]
+      hs256_secret_env: JITGATE_TEST_SECRET
+admins: ["group:platform"]
+shutdown: {{ drain: 0s }}
+"#
+        );
+        let path = dir.path().join("jitgate.yaml");
+        std::fs::write(&path, config).expect("write config");
+        let log = std::fs::File::create(dir.path().join("jitgate.log")).expect("log file");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitgate"));
+        cmd.arg("serve")
+            .arg("--config")
+            .arg(&path)
+            .env("JITGATE_TEST_SECRET", &secret)
+            .env("RUST_LOG", "info");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().expect("spawn jitgate");
+        let http_client = reqwest::Client::new();
+        let j = Self { grpc, http, secret, child: Some(child), dir, http_client };
+        let path = if wait_ready { "/readyz" } else { "/healthz" };
+        let ok =
+            wait_until(Duration::from_secs(15), || async { j.get_status(path).await == Some(200) })
+                .await;
+        assert!(ok, "jitgate did not become ready; log:\n{}", j.log());
+        j
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.http)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("jitgate.log")).unwrap_or_default()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map(Child::id).expect("jitgate not running")
+    }
+
+    async fn get_status(&self, path: &str) -> Option<u16> {
+        let resp = self.http_client.get(format!("{}{path}", self.base())).send().await.ok()?;
+        Some(resp.status().as_u16())
+    }
+
+    /// A token for `user:<sub>` with `groups`, valid for an hour.
+    pub fn token(&self, sub: &str, groups: &[&str]) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = json!({"iss": ISSUER, "aud": "jitgate", "sub": sub, "groups": groups, "iat": now, "exp": now + 3600});
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(self.secret.as_bytes()),
+        )
+        .expect("sign")
+    }
+
+    pub fn admin_token(&self) -> String {
+        self.token("root", &["platform"])
+    }
+
+    /// Calls the REST API; returns status and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.http_client.request(method, format!("{}{path}", self.base()));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("jitgate REST call");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Creates a grant as an admin and returns its id.
+    pub async fn grant(
+        &self,
+        subject: &str,
+        service: &str,
+        methods: &[&str],
+        paths: &[&str],
+        ttl: &str,
+    ) -> String {
+        let body = json!({"subject": subject, "resources": [{"service": service, "methods": methods, "paths": paths}], "ttl": ttl, "reason": "test"});
+        let (status, v) =
+            self.call("POST", "/v1/grants", Some(&self.admin_token()), Some(body)).await;
+        assert_eq!(status, 201, "grant creation failed: {v}");
+        v["id"].as_str().expect("id").to_string()
+    }
+
+    pub async fn revoke(&self, id: &str) {
+        let (status, v) =
+            self.call("DELETE", &format!("/v1/grants/{id}"), Some(&self.admin_token()), None).await;
+        assert_eq!(status, 200, "revoke failed: {v}");
+    }
+
+    /// A gRPC Check straight to jitgate (no Envoy).
+    pub async fn check(&self, req: CheckRequest) -> CheckResponse {
+        let mut client = AuthorizationClient::connect(format!("http://127.0.0.1:{}", self.grpc))
+            .await
+            .expect("connect gRPC");
+        client.check(req).await.expect("Check must never fail at the gRPC level").into_inner()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(&mut self) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        signal(child.id(), "TERM");
+        for _ in 0..100 {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        child.wait().ok()
+    }
+}
+
+impl Drop for Jitgate {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A CheckRequest as Envoy would send it.
+pub fn check_request(
+    method: &str,
+    path: &str,
+    service: &str,
+    headers: &[(&str, &str)],
+) -> CheckRequest {
+    use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+    let http = HttpRequest {
+        method: method.into(),
+        path: path.into(),
+        host: "example.test".into(),
+        headers: headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ..Default::default()
+    };
+    CheckRequest {
+        attributes: Some(AttributeContext {
+            request: Some(Request { http: Some(http), ..Default::default() }),
+            context_extensions: [("service".to_string(), service.to_string())].into(),
+            ..Default::default()
+        }),
+    }
+}
