@@ -30,9 +30,18 @@ impl Jitgate {
 
     /// Starts with `JITGATE_*` overrides; `wait_ready` false only waits for `/healthz`.
     pub async fn start_with(redis_url: &str, env: &[(&str, &str)], wait_ready: bool) -> Self {
+        Self::launch(redis_url, env, None, wait_ready).await
+    }
+
+    /// A second replica that trusts the same tokens as `other`.
+    pub async fn replica_of(other: &Jitgate, redis_url: &str, env: &[(&str, &str)]) -> Self {
+        Self::launch(redis_url, env, Some(&other.secret), true).await
+    }
+
+    async fn launch(redis_url: &str, env: &[(&str, &str)], secret: Option<&str>, wait_ready: bool) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (grpc, http) = (free_port(), free_port());
-        let secret = format!("test-secret-{}", uuid::Uuid::new_v4().simple());
+        let secret = secret.map_or_else(|| format!("test-secret-{}", uuid::Uuid::new_v4().simple()), str::to_string);
         let config = format!(
             r#"
 listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}" }}

@@ -22,6 +22,10 @@ impl Upstream {
         let hits = Arc::new(AtomicUsize::new(0));
         let app = axum::Router::new().fallback(echo).with_state(hits.clone());
         let task = tokio::spawn(async move {
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             let _ = axum::serve(listener, app).await;
         });
         Self { port, hits, task }

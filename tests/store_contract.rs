@@ -1,0 +1,215 @@
+//! One contract for every GrantStore, run against the in-memory store and a real redis-server
+//! started by the test.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use jitgate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, ScopeWire};
+use jitgate::metrics::Metrics;
+use jitgate::store::{GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UseOutcome};
+use jitgate::time::{Clock, SystemClock, Timestamp};
+
+use common::RedisServer;
+
+/// Keeps a backend alive for the duration of one test.
+enum Guard {
+    None,
+    Redis(RedisServer),
+}
+
+async fn memory() -> (Arc<dyn GrantStore>, Guard) {
+    (Arc::new(MemoryStore::new()), Guard::None)
+}
+
+async fn redis() -> (Arc<dyn GrantStore>, Guard) {
+    let server = RedisServer::start().await;
+    let settings = RedisSettings {
+        url: server.url(),
+        key_prefix: "jitgate".into(),
+        op_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(1),
+    };
+    let store = RedisStore::new(&settings, Arc::new(Metrics::new())).expect("redis store");
+    (Arc::new(store), Guard::Redis(server))
+}
+
+fn now() -> Timestamp {
+    SystemClock.now()
+}
+
+fn p(s: &str) -> Principal {
+    s.parse().unwrap()
+}
+
+fn mk_grant(subject: &str, ttl: Duration) -> Grant {
+    let scope = Scope::from_wire(ScopeWire {
+        service: "orders".into(),
+        methods: vec!["GET".into()],
+        paths: vec!["/orders/**".into()],
+    })
+    .unwrap();
+    Grant {
+        id: GrantId::generate(),
+        subject: p(subject),
+        resources: vec![scope],
+        created_at: now(),
+        expires_at: now().saturating_add(ttl),
+        created_by: p("user:admin"),
+        approved_by: vec![p("user:lead")],
+        reason: "INC-1".into(),
+        max_uses: None,
+        uses: 0,
+        last_used_at: None,
+        source: GrantSource::Api,
+        request_id: None,
+        incident: Some("INC-1".into()),
+        auto_approved_by: None,
+        revoked: None,
+    }
+}
+
+fn revocation() -> Revocation {
+    Revocation { at: now(), by: p("user:admin"), reason: Some("done".into()) }
+}
+
+async fn create_get_and_list(store: Arc<dyn GrantStore>) {
+    let a = mk_grant("user:alice", Duration::from_secs(600));
+    let b = mk_grant("group:oncall", Duration::from_secs(600));
+    store.create(&a).await.unwrap();
+    store.create(&b).await.unwrap();
+    assert_eq!(store.get(&a.id).await.unwrap().as_ref(), Some(&a));
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![a.clone()]);
+    assert_eq!(store.live_for(&p("user:bob"), now()).await.unwrap(), vec![]);
+    let mut all = store.list(None, now()).await.unwrap();
+    all.sort_by(|x, y| x.subject.cmp(&y.subject));
+    assert_eq!(all.len(), 2);
+    assert_eq!(store.list(Some(&p("group:oncall")), now()).await.unwrap(), vec![b]);
+    assert_eq!(store.get(&GrantId::parse("nope").unwrap()).await.unwrap(), None);
+}
+
+async fn duplicate_id_conflicts(store: Arc<dyn GrantStore>) {
+    let a = mk_grant("user:alice", Duration::from_secs(600));
+    store.create(&a).await.unwrap();
+    assert!(matches!(store.create(&a).await, Err(StoreError::Conflict(_))));
+}
+
+async fn revoke_hides_the_grant_and_keeps_the_record(store: Arc<dyn GrantStore>) {
+    let a = mk_grant("user:alice", Duration::from_secs(600));
+    store.create(&a).await.unwrap();
+    let RevokeOutcome::Revoked(g) = store.revoke(&a.id, revocation()).await.unwrap() else { panic!("not revoked") };
+    assert_eq!(g.revoked.as_ref().map(|r| r.by.to_string()), Some("user:admin".into()));
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![]);
+    assert_eq!(store.list(None, now()).await.unwrap(), vec![]);
+    let kept = store.get(&a.id).await.unwrap().expect("revoked record kept until expiry");
+    assert!(kept.revoked.is_some());
+    assert!(matches!(store.revoke(&a.id, revocation()).await.unwrap(), RevokeOutcome::AlreadyRevoked(_)));
+    let unknown = GrantId::generate();
+    assert_eq!(store.revoke(&unknown, revocation()).await.unwrap(), RevokeOutcome::NotFound);
+}
+
+async fn every_change_bumps_the_epoch_and_is_announced(store: Arc<dyn GrantStore>) {
+    let mut changes = store.changes().await.unwrap();
+    let e0 = store.epoch().await.unwrap();
+    let a = mk_grant("user:alice", Duration::from_secs(600));
+    store.create(&a).await.unwrap();
+    let e1 = store.epoch().await.unwrap();
+    store.revoke(&a.id, revocation()).await.unwrap();
+    let e2 = store.epoch().await.unwrap();
+    assert!(e0 < e1 && e1 < e2, "{e0} {e1} {e2}");
+    for expected in [e1, e2] {
+        let c = tokio::time::timeout(Duration::from_secs(5), changes.next()).await.unwrap().unwrap();
+        assert_eq!((c.epoch, c.principal), (expected, Some(p("user:alice"))));
+    }
+    // Reads and failed writes change nothing.
+    store.get(&a.id).await.unwrap();
+    store.revoke(&a.id, revocation()).await.unwrap();
+    assert_eq!(store.epoch().await.unwrap(), e2);
+}
+
+async fn expired_grants_are_not_live_and_then_gone(store: Arc<dyn GrantStore>) {
+    let a = mk_grant("user:alice", Duration::from_millis(300));
+    store.create(&a).await.unwrap();
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap().len(), 1);
+    let after = a.expires_at.saturating_add(Duration::from_millis(1));
+    assert_eq!(store.live_for(&p("user:alice"), after).await.unwrap(), vec![], "expiry is decided by `now`");
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(store.get(&a.id).await.unwrap(), None, "the record expires with the grant");
+}
+
+async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>) {
+    let mut a = mk_grant("user:alice", Duration::from_secs(600));
+    a.max_uses = Some(7);
+    store.create(&a).await.unwrap();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let (store, a) = (store.clone(), a.clone());
+            tokio::spawn(async move { store.consume_use(&a, now()).await.unwrap() })
+        })
+        .collect();
+    let mut used = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            UseOutcome::Used { .. } => used += 1,
+            UseOutcome::UsedUp => {}
+            UseOutcome::Gone => panic!("grant vanished"),
+        }
+    }
+    assert_eq!(used, 7, "exactly max_uses consumers succeed");
+    let stored = store.get(&a.id).await.unwrap().unwrap();
+    assert_eq!(stored.uses, 7);
+    assert!(stored.last_used_at.is_some());
+    store.revoke(&a.id, revocation()).await.unwrap();
+    assert_eq!(store.consume_use(&a, now()).await.unwrap(), UseOutcome::Gone);
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod memory_store {
+            $( #[tokio::test] async fn $name() { let (s, _g) = super::memory().await; super::$name(s).await } )*
+        }
+        mod redis_store {
+            $( #[tokio::test] async fn $name() { let (s, _g) = super::redis().await; super::$name(s).await } )*
+        }
+    };
+}
+
+contract!(
+    create_get_and_list,
+    duplicate_id_conflicts,
+    revoke_hides_the_grant_and_keeps_the_record,
+    every_change_bumps_the_epoch_and_is_announced,
+    expired_grants_are_not_live_and_then_gone,
+    max_uses_hold_under_100_concurrent_consumers,
+);
+
+/// Redis only: every key jitgate writes, except the change counter, carries a TTL no later
+/// than the grant it belongs to.
+#[tokio::test]
+async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
+    let (store, guard) = redis().await;
+    let Guard::Redis(server) = &guard else { unreachable!() };
+    let mut latest = now();
+    for (i, subject) in ["user:alice", "user:bob", "group:oncall"].iter().enumerate() {
+        let g = mk_grant(subject, Duration::from_secs(60 * (i as u64 + 1)));
+        latest = latest.max(g.expires_at);
+        store.create(&g).await.unwrap();
+        if i == 1 {
+            store.revoke(&g.id, revocation()).await.unwrap();
+        }
+    }
+    let mut c = server.client().await;
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query_async(&mut c).await.unwrap();
+    assert!(keys.len() >= 10, "{keys:?}");
+    for key in keys {
+        let ttl: i64 = redis::cmd("PEXPIRETIME").arg(&key).query_async(&mut c).await.unwrap();
+        if key == "jitgate:epoch" {
+            assert_eq!(ttl, -1, "the change counter must persist");
+            continue;
+        }
+        assert!(ttl > 0, "{key} has no TTL");
+        assert!(ttl <= latest.as_millis(), "{key} outlives every grant");
+    }
+}
