@@ -1,6 +1,8 @@
 //! Two jitgate replicas sharing one Redis: a revoke through one is enforced by the other within
 //! the staleness bound, with pub/sub working and with it cut (epoch polling alone).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::{Duration, Instant};
@@ -13,7 +15,8 @@ const BOUND_WITH_SLACK: Duration = Duration::from_millis(1500);
 
 async fn allowed(j: &Jitgate, token: &str) -> bool {
     let auth = format!("Bearer {token}");
-    let resp = j.check(check_request("GET", "/orders/7", "orders", &[("authorization", &auth)])).await;
+    let resp =
+        j.check(check_request("GET", "/orders/7", "orders", &[("authorization", &auth)])).await;
     resp.status.map(|s| s.code) == Some(0)
 }
 
@@ -21,7 +24,8 @@ async fn allowed(j: &Jitgate, token: &str) -> bool {
 async fn revocation_delay(a: &Jitgate, b: &Jitgate) -> Duration {
     let alice = a.token("alice", &[]);
     let id = a.grant("user:alice", "orders", &["GET"], &["/orders/**"], "15m").await;
-    let seen = common::wait_until(Duration::from_secs(3), || async { allowed(b, &alice).await }).await;
+    let seen =
+        common::wait_until(Duration::from_secs(3), || async { allowed(b, &alice).await }).await;
     assert!(seen, "replica b never saw the new grant");
     // Warm b's cache (confirmed hits, no Redis reads), then revoke through a.
     let warm = common::wait_until(Duration::from_secs(3), || async {
@@ -32,7 +36,10 @@ async fn revocation_delay(a: &Jitgate, b: &Jitgate) -> Duration {
     let started = Instant::now();
     a.revoke(&id).await;
     while allowed(b, &alice).await {
-        assert!(started.elapsed() < Duration::from_secs(5), "replica b still allows 5 s after the revoke");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "replica b still allows 5 s after the revoke"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     started.elapsed()

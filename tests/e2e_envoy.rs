@@ -1,6 +1,8 @@
 //! End to end through a real Envoy, a real redis-server, jitgate and an upstream: the demo's
 //! steps as assertions, plus header, path and outage attacks.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,6 +1,8 @@
 //! One contract for every GrantStore, run against the in-memory store and a real redis-server
 //! started by the test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;
@@ -9,7 +11,9 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use jitgate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, ScopeWire};
 use jitgate::metrics::Metrics;
-use jitgate::store::{GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UseOutcome};
+use jitgate::store::{
+    GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UseOutcome,
+};
 use jitgate::time::{Clock, SystemClock, Timestamp};
 
 use common::RedisServer;
@@ -99,13 +103,18 @@ async fn duplicate_id_conflicts(store: Arc<dyn GrantStore>) {
 async fn revoke_hides_the_grant_and_keeps_the_record(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_secs(600));
     store.create(&a).await.unwrap();
-    let RevokeOutcome::Revoked(g) = store.revoke(&a.id, revocation()).await.unwrap() else { panic!("not revoked") };
+    let RevokeOutcome::Revoked(g) = store.revoke(&a.id, revocation()).await.unwrap() else {
+        panic!("not revoked")
+    };
     assert_eq!(g.revoked.as_ref().map(|r| r.by.to_string()), Some("user:admin".into()));
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![]);
     assert_eq!(store.list(None, now()).await.unwrap(), vec![]);
     let kept = store.get(&a.id).await.unwrap().expect("revoked record kept until expiry");
     assert!(kept.revoked.is_some());
-    assert!(matches!(store.revoke(&a.id, revocation()).await.unwrap(), RevokeOutcome::AlreadyRevoked(_)));
+    assert!(matches!(
+        store.revoke(&a.id, revocation()).await.unwrap(),
+        RevokeOutcome::AlreadyRevoked(_)
+    ));
     let unknown = GrantId::generate();
     assert_eq!(store.revoke(&unknown, revocation()).await.unwrap(), RevokeOutcome::NotFound);
 }
@@ -120,7 +129,8 @@ async fn every_change_bumps_the_epoch_and_is_announced(store: Arc<dyn GrantStore
     let e2 = store.epoch().await.unwrap();
     assert!(e0 < e1 && e1 < e2, "{e0} {e1} {e2}");
     for expected in [e1, e2] {
-        let c = tokio::time::timeout(Duration::from_secs(5), changes.next()).await.unwrap().unwrap();
+        let c =
+            tokio::time::timeout(Duration::from_secs(5), changes.next()).await.unwrap().unwrap();
         assert_eq!((c.epoch, c.principal), (expected, Some(p("user:alice"))));
     }
     // Reads and failed writes change nothing.
@@ -134,7 +144,11 @@ async fn expired_grants_are_not_live_and_then_gone(store: Arc<dyn GrantStore>) {
     store.create(&a).await.unwrap();
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap().len(), 1);
     let after = a.expires_at.saturating_add(Duration::from_millis(1));
-    assert_eq!(store.live_for(&p("user:alice"), after).await.unwrap(), vec![], "expiry is decided by `now`");
+    assert_eq!(
+        store.live_for(&p("user:alice"), after).await.unwrap(),
+        vec![],
+        "expiry is decided by `now`"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(store.get(&a.id).await.unwrap(), None, "the record expires with the grant");
 }

@@ -125,7 +125,25 @@ impl Authorizer {
         loop {
             let candidates = set.iter().filter(|g| !excluded.iter().any(|x| x.id == g.id));
             let decision = evaluate(candidates, caller, input, now);
-            let Decision::Allow(allow) = &decision else { return decision };
+            let allow = match &decision {
+                Decision::Allow(allow) => allow,
+                Decision::Deny(deny)
+                    if !excluded.is_empty() && deny.reason == DenyReason::NoGrant =>
+                {
+                    // The only matching grants were spent by concurrent calls.
+                    let detail = format!(
+                        "{} may not {} {} on service `{}`: the matching grant has no uses left",
+                        caller.subject, input.method, input.path, input.service
+                    );
+                    return Deny {
+                        reason: DenyReason::GrantUsedUp,
+                        detail,
+                        missing: deny.missing.clone(),
+                    }
+                    .into();
+                }
+                Decision::Deny(_) => return decision,
+            };
             if !allow.limited {
                 return decision;
             }

@@ -38,10 +38,18 @@ impl Jitgate {
         Self::launch(redis_url, env, Some(&other.secret), true).await
     }
 
-    async fn launch(redis_url: &str, env: &[(&str, &str)], secret: Option<&str>, wait_ready: bool) -> Self {
+    async fn launch(
+        redis_url: &str,
+        env: &[(&str, &str)],
+        secret: Option<&str>,
+        wait_ready: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (grpc, http) = (free_port(), free_port());
-        let secret = secret.map_or_else(|| format!("test-secret-{}", uuid::Uuid::new_v4().simple()), str::to_string);
+        let secret = secret.map_or_else(
+            || format!("test-secret-{}", uuid::Uuid::new_v4().simple()),
+            str::to_string,
+        );
         let config = format!(
             r#"
 listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}" }}

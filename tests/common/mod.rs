@@ -1,7 +1,7 @@
 //! Test harness: real redis-server, real jitgate processes, real Envoy and a small upstream,
 //! each on a free loopback port chosen at run time, each stopped by its own handle.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod envoy;
 pub mod jitgate;

@@ -19,13 +19,14 @@ impl RedisServer {
 
     /// Starts with extra `redis-server` arguments, e.g. `["--appendonly", "yes"]`.
     pub async fn start_with(extra: &[&str]) -> Self {
+        Self::start_on(free_port(), extra).await
+    }
+
+    /// Starts on a given port (for tests that point jitgate at Redis before it exists).
+    pub async fn start_on(port: u16, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut s = Self {
-            port: free_port(),
-            child: None,
-            dir,
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-        };
+        let extra = extra.iter().map(|s| s.to_string()).collect();
+        let mut s = Self { port, child: None, dir, extra };
         s.spawn().await;
         s
     }
