@@ -53,7 +53,7 @@ async fn serve(
         }
     };
     jitgate::telemetry::init(log_format.as_deref().unwrap_or(&config.log.format));
-    for name in config::unknown_overrides(&env) {
+    for name in config::unknown_overrides(&env, &config) {
         tracing::warn!(env = %name, "Environment variable looks like a jitgate setting but matches none; ignored");
     }
     match jitgate::app::run(config, env).await {

@@ -94,7 +94,7 @@ async fn demo_walkthrough_no_token_no_grant_grant_revoke_expiry() {
     // 4. Revoked: denied on the very next call.
     s.jitgate.revoke(&id).await;
     let (status, _, body) = get(&s, "/orders/7", Some(&alice)).await;
-    assert_eq!(status, 403, "{body}");
+    assert_eq!((status, body["reason"].as_str()), (403, Some("grant_revoked")), "{body}");
 
     // 5. A short grant expires by jitgate's clock.
     s.jitgate.grant("user:alice", "orders", &["GET"], &["/orders/**"], "2s").await;

@@ -8,6 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 JITGATE=${JITGATE_BIN:-$root/target/debug/jitgate}
+unset JITGATE_BIN
 ENVOY=${ENVOY_BIN:-envoy}
 work=$root/.demo
 rm -rf "$work" && mkdir -p "$work"

@@ -200,15 +200,16 @@ fn set_path(tree: &mut Value, path: &[String], value: Value) {
     node[path[path.len() - 1].as_str()] = value;
 }
 
-/// `JITGATE_*` variables that match no setting (typos), excluding the client variables.
-pub fn unknown_overrides(env: &[(String, String)]) -> Vec<String> {
+/// `JITGATE_*` variables that match no setting (typos), excluding the client variables and
+/// the secret variables the configuration names.
+pub fn unknown_overrides(env: &[(String, String)], config: &Config) -> Vec<String> {
     const CLIENT: [&str; 3] = ["JITGATE_CONFIG", "JITGATE_SERVER", "JITGATE_TOKEN"];
-    let known: Vec<String> = leaves().iter().map(|(p, _)| env_name(p)).collect();
+    let mut known: Vec<String> = leaves().iter().map(|(p, _)| env_name(p)).collect();
+    known.extend(CLIENT.iter().map(|s| s.to_string()));
+    known.extend(config.identity.issuers.iter().filter_map(|i| i.hs256_secret_env.clone()));
     env.iter()
         .map(|(k, _)| k)
-        .filter(|k| {
-            k.starts_with("JITGATE_") && !CLIENT.contains(&k.as_str()) && !known.contains(k)
-        })
+        .filter(|k| k.starts_with("JITGATE_") && !known.contains(k))
         .cloned()
         .collect()
 }

@@ -109,8 +109,14 @@ identity:
 
 #[test]
 fn unknown_overrides_are_detected_but_client_variables_are_not() {
-    let e =
-        env(&[("JITGATE_REDIS_URLL", "x"), ("JITGATE_SERVER", "x"), ("JITGATE_REDIS_URL", "x")]);
-    assert_eq!(unknown_overrides(&e), ["JITGATE_REDIS_URLL"]);
+    let e = env(&[
+        ("JITGATE_REDIS_URLL", "x"),
+        ("JITGATE_SERVER", "x"),
+        ("JITGATE_REDIS_URL", "redis://127.0.0.1:1"),
+        ("JITGATE_DEV_SECRET", &"s".repeat(32)),
+    ]);
+    let yaml = "identity: { issuers: [ { issuer: d, audiences: [a], hs256_secret_env: JITGATE_DEV_SECRET } ] }";
+    let c = load_str(yaml, "test", &e).unwrap();
+    assert_eq!(unknown_overrides(&e, &c), ["JITGATE_REDIS_URLL"]);
     assert!(override_names().contains(&"JITGATE_LISTEN_GRPC".to_string()));
 }

@@ -4,7 +4,8 @@
 //! <prefix>:{<principal>}:grant:<id>    HASH  grant JSON, uses, max_uses, expires_at, last_used_at
 //!                                            PEXPIREAT = the grant's expires_at
 //! <prefix>:{<principal>}:revoked:<id>  HASH  the same, plus `revoked`; keeps the original expiry
-//! <prefix>:{<principal>}:grants        ZSET  grant id → expires_at (ms); expires with its last grant
+//! <prefix>:{<principal>}:grants        ZSET  grant id → expires_at (ms), revoked ones included;
+//!                                            expires with its last grant
 //! <prefix>:grant-owner:<id>            STRING the grant's principal; expires with the grant
 //! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
 //! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
@@ -65,6 +66,11 @@ impl Keys {
     /// The prefix of [`Keys::grant`] for a principal (scripts append the id).
     pub fn grant_prefix(&self, p: &Principal) -> String {
         format!("{}:{}:grant:", self.prefix, Self::tag(p))
+    }
+
+    /// The prefix of [`Keys::revoked`] for a principal (scripts append the id).
+    pub fn revoked_prefix(&self, p: &Principal) -> String {
+        format!("{}:{}:revoked:", self.prefix, Self::tag(p))
     }
 
     pub fn revoked(&self, p: &Principal, id: &GrantId) -> String {

@@ -48,6 +48,22 @@ impl MemoryStore {
             self.changes.send(Change { epoch: inner.epoch, principal: Some(principal.clone()) });
     }
 
+    fn unexpired(
+        &self,
+        subject: Option<&Principal>,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let inner = self.lock()?;
+        let mut out: Vec<Grant> = inner
+            .grants
+            .values()
+            .filter(|g| subject.is_none_or(|s| &g.subject == s) && g.expires_at > now)
+            .cloned()
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
     fn sweep(&self, inner: &mut Inner) {
         let now = self.clock.now();
         inner.grants.retain(|_, g| g.expires_at > now);
@@ -84,7 +100,7 @@ impl GrantStore for MemoryStore {
         principal: &Principal,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError> {
-        self.list(Some(principal), now).await
+        self.unexpired(Some(principal), now)
     }
 
     async fn list(
@@ -92,16 +108,7 @@ impl GrantStore for MemoryStore {
         subject: Option<&Principal>,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError> {
-        let inner = self.lock()?;
-        let mut out: Vec<Grant> = inner
-            .grants
-            .values()
-            .filter(|g| subject.is_none_or(|s| &g.subject == s))
-            .filter(|g| g.revoked.is_none() && g.expires_at > now)
-            .cloned()
-            .collect();
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out)
+        Ok(self.unexpired(subject, now)?.into_iter().filter(|g| g.revoked.is_none()).collect())
     }
 
     async fn revoke(

@@ -76,14 +76,15 @@ pub trait GrantStore: Send + Sync + 'static {
     /// A grant by id, live or revoked (expired grants are gone).
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
 
-    /// Every grant naming `principal` that has not expired at `now` and is not revoked.
+    /// Every grant naming `principal` that has not expired at `now`, revoked ones included
+    /// (marked), so the engine can say why a call is denied.
     async fn live_for(
         &self,
         principal: &Principal,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError>;
 
-    /// Live grants, for one subject or for everyone.
+    /// Live (unexpired, unrevoked) grants, for one subject or for everyone.
     async fn list(
         &self,
         subject: Option<&Principal>,

@@ -206,13 +206,13 @@ impl GrantStore for RedisStore {
     ) -> Result<Vec<Grant>, StoreError> {
         let mut c = self.conn.clone();
         let mut inv = self.scripts.live.prepare_invoke();
-        inv.key(self.keys.index(principal))
-            .arg(now.as_millis())
-            .arg(self.keys.grant_prefix(principal));
+        inv.key(self.keys.index(principal)).arg(now.as_millis());
+        inv.arg(self.keys.grant_prefix(principal)).arg(self.keys.revoked_prefix(principal));
         let flat: Vec<String> = self.run("live", inv.invoke_async(&mut c)).await?;
-        let mut out = Vec::with_capacity(flat.len() / 3);
-        for t in flat.chunks_exact(3) {
-            let g = decode(Some(&t[0]), Some(&t[1]), Some(&t[2]), None)?;
+        let mut out = Vec::with_capacity(flat.len() / 4);
+        for t in flat.chunks_exact(4) {
+            let revoked = Some(t[3].as_str()).filter(|r| !r.is_empty());
+            let g = decode(Some(&t[0]), Some(&t[1]), Some(&t[2]), revoked)?;
             if &g.subject == principal {
                 out.push(g);
             }
@@ -237,7 +237,7 @@ impl GrantStore for RedisStore {
         };
         let mut out = Vec::new();
         for s in &subjects {
-            out.extend(self.live_for(s, now).await?);
+            out.extend(self.live_for(s, now).await?.into_iter().filter(|g| g.revoked.is_none()));
         }
         out.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(out)
@@ -253,8 +253,7 @@ impl GrantStore for RedisStore {
             serde_json::to_string(&revocation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut c = self.conn.clone();
         let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(self.keys.grant(&p, id)).key(self.keys.revoked(&p, id)).key(self.keys.index(&p));
-        inv.arg(id.as_str()).arg(json);
+        inv.key(self.keys.grant(&p, id)).key(self.keys.revoked(&p, id)).arg(json);
         let outcome: i64 = self.run("revoke", inv.invoke_async(&mut c)).await?;
         let stored = self.read_hash(self.keys.revoked(&p, id)).await?;
         match (outcome, stored) {

@@ -27,32 +27,37 @@ end
 return 1
 ";
 
-/// KEYS: index. ARGV: now, grant key prefix. Returns flat triples
-/// (grant JSON, uses, last_used_at) for every grant in the index that expires after now.
+/// KEYS: index. ARGV: now, grant key prefix, revoked key prefix. Returns flat quadruples
+/// (grant JSON, uses, last_used_at, revocation JSON or '') for every grant in the index that
+/// expires after now, revoked ones included (so a deny can say "revoked").
 pub const LIVE: &str = r"
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
 local out = {}
 for _, id in ipairs(ids) do
-  local h = redis.call('HMGET', ARGV[2] .. id, 'grant', 'uses', 'last_used_at')
+  local h = redis.call('HMGET', ARGV[2] .. id, 'grant', 'uses', 'last_used_at', 'revoked')
+  if not h[1] then
+    h = redis.call('HMGET', ARGV[3] .. id, 'grant', 'uses', 'last_used_at', 'revoked')
+  end
   if h[1] then
     out[#out + 1] = h[1]
     out[#out + 1] = h[2] or '0'
     out[#out + 1] = h[3] or ''
+    out[#out + 1] = h[4] or ''
   end
 end
 return out
 ";
 
-/// KEYS: grant, revoked, index. ARGV: id, revocation JSON.
-/// Returns 1 revoked, 2 already revoked, 0 not found. RENAME keeps the TTL.
+/// KEYS: grant, revoked. ARGV: revocation JSON.
+/// Returns 1 revoked, 2 already revoked, 0 not found. RENAME keeps the TTL; the id stays in
+/// the principal's index until it expires, so lookups can report the revocation.
 pub const REVOKE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
   if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
   return 0
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[2], 'revoked', ARGV[2])
-redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[2], 'revoked', ARGV[1])
 return 1
 ";
 
