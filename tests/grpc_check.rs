@@ -85,6 +85,31 @@ async fn allow_sets_headers_with_explicit_overwrite_and_metadata() {
 }
 
 #[tokio::test]
+async fn asymmetric_tokens_from_a_jwks_file_issuer_are_accepted() {
+    use common::jitgate::jwks_token;
+    use jsonwebtoken::Algorithm;
+    let redis = RedisServer::start().await;
+    let j = Jitgate::start(&redis.url()).await;
+    j.grant("user:carol", "orders", &["GET"], &["/orders/**"], "15m").await;
+    for (alg, kid, pem) in [
+        (Algorithm::RS256, "rsa-1", "rsa-test-key.pem"),
+        (Algorithm::ES256, "ec-1", "ec-test-key.pem"),
+        (Algorithm::EdDSA, "ed-1", "ed25519-test-key.pem"),
+    ] {
+        let auth = bearer(&jwks_token(alg, kid, pem, "carol"));
+        let resp =
+            j.check(check_request("GET", "/orders/1", "orders", &[("authorization", &auth)])).await;
+        assert_eq!(resp.status.map(|s| s.code), Some(0), "{alg:?}");
+    }
+    // The right key under the wrong kid, and an RSA key used for HS256, are refused.
+    let auth = bearer(&jwks_token(Algorithm::ES256, "rsa-1", "ec-test-key.pem", "carol"));
+    let (_, status, _, _) = denied(
+        &j.check(check_request("GET", "/orders/1", "orders", &[("authorization", &auth)])).await,
+    );
+    assert_eq!(status, 401);
+}
+
+#[tokio::test]
 async fn every_deny_is_a_normal_response_with_a_json_body() {
     let redis = RedisServer::start().await;
     let j = Jitgate::start(&redis.url()).await;

@@ -13,6 +13,27 @@ use super::{free_port, signal, wait_until};
 /// The test issuer every harness-started jitgate trusts (HS256; the secret is generated per run).
 pub const ISSUER: &str = "jitgate-test";
 
+/// A second trusted issuer whose keys come from `tests/fixtures/keys/jwks.json` (RS256, ES256,
+/// EdDSA test keys).
+pub const JWKS_ISSUER: &str = "https://idp.test";
+
+/// A token from [`JWKS_ISSUER`], signed with one of the fixture keys.
+pub fn jwks_token(alg: Algorithm, kid: &str, pem: &str, sub: &str) -> String {
+    let pem = std::fs::read(super::fixture(&format!("keys/{pem}"))).expect("fixture key");
+    let key = match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&pem),
+        _ => EncodingKey::from_ed_pem(&pem),
+    }
+    .expect("key");
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims =
+        json!({"iss": JWKS_ISSUER, "aud": "jitgate", "sub": sub, "iat": now, "exp": now + 600});
+    let mut header = Header::new(alg);
+    header.kid = Some(kid.into());
+    jsonwebtoken::encode(&header, &claims, &key).expect("sign")
+}
+
 pub struct Jitgate {
     pub grpc: u16,
     pub http: u16,
@@ -46,6 +67,7 @@ impl Jitgate {
     ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (grpc, http) = (free_port(), free_port());
+        let jwks = super::fixture("keys/jwks.json").display().to_string();
         let secret = secret.map_or_else(
             || format!("test-secret-{}", uuid::Uuid::new_v4().simple()),
             str::to_string,
@@ -59,6 +81,9 @@ identity:
     - issuer: "{ISSUER}"
       audiences: ["jitgate"]
       hs256_secret_env: JITGATE_TEST_SECRET
+    - issuer: "{JWKS_ISSUER}"
+      audiences: ["jitgate"]
+      jwks_file: "{jwks}"
 admins: ["group:platform"]
 shutdown: {{ drain: 0s }}
 "#
