@@ -14,6 +14,7 @@
 //! → domain (`grant`, `decision`, `time`). Infrastructure (`store`, `identity`) sits behind
 //! traits the application holds as `Arc<dyn ...>`.
 
+pub mod access;
 pub mod api;
 pub mod app;
 pub mod authz;

@@ -107,6 +107,30 @@ impl PathPattern {
         request.next().is_none()
     }
 
+    /// True when some path is matched by both patterns.
+    pub fn overlaps(&self, other: &PathPattern) -> bool {
+        let (mut a, mut b) = (self.segments.iter(), other.segments.iter());
+        loop {
+            match (a.next(), b.next()) {
+                (Some(Segment::Rest), _) | (_, Some(Segment::Rest)) | (None, None) => return true,
+                (None, Some(_)) | (Some(_), None) => return false,
+                (Some(Segment::Literal(x)), Some(Segment::Literal(y))) if x != y => return false,
+                (Some(Segment::One), Some(Segment::Literal(l)))
+                | (Some(Segment::Literal(l)), Some(Segment::One))
+                    if l.is_empty() =>
+                {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// True when the pattern matches exactly one path (no wildcards).
+    pub fn is_exact(&self) -> bool {
+        self.segments.iter().all(|s| matches!(s, Segment::Literal(_)))
+    }
+
     /// True when every path this pattern matches is also matched by `other`.
     pub fn is_within(&self, other: &PathPattern) -> bool {
         let mut mine = self.segments.iter();

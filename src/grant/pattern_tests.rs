@@ -70,6 +70,26 @@ fn exact_pattern_matches_only_its_path() {
 }
 
 #[test]
+fn overlap_between_patterns() {
+    let table = [
+        ("/datasets/*", "/datasets/**", true),
+        ("/datasets/*", "/datasets/7", true),
+        ("/datasets/*", "/datasets/", false),
+        ("/datasets/*", "/datasets/7/x", false),
+        ("/datasets/**", "/other/**", false),
+        ("/**", "/anything", true),
+        ("/a/*/c", "/a/b/*", true),
+        ("/a/*/c", "/a/b/d", false),
+        ("/a", "/a/b", false),
+    ];
+    for (a, b, want) in table {
+        assert_eq!(pat(a).overlaps(&pat(b)), want, "{a} overlaps {b}");
+        assert_eq!(pat(b).overlaps(&pat(a)), want, "{b} overlaps {a}");
+    }
+    assert!(pat("/a/b").is_exact() && !pat("/a/*").is_exact() && !pat("/a/**").is_exact());
+}
+
+#[test]
 fn containment_between_patterns() {
     let table = [
         ("/orders/7", "/orders/**", true),

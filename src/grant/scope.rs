@@ -105,6 +105,24 @@ impl Scope {
             && self.paths.iter().any(|p| p.matches(path))
     }
 
+    /// True when some call is covered by both scopes.
+    pub fn overlaps(&self, other: &Scope) -> bool {
+        let methods = match (&self.methods, &other.methods) {
+            (Methods::Any, _) | (_, Methods::Any) => true,
+            (Methods::Only(a), Methods::Only(b)) => !a.is_disjoint(b),
+        };
+        self.service == other.service
+            && methods
+            && self.paths.iter().any(|p| other.paths.iter().any(|o| p.overlaps(o)))
+    }
+
+    /// One method and one path without wildcards: exactly one kind of call.
+    pub fn is_single_call(&self) -> bool {
+        matches!(&self.methods, Methods::Only(m) if m.len() == 1)
+            && self.paths.len() == 1
+            && self.paths[0].is_exact()
+    }
+
     /// True when everything `self` covers is covered by `other`.
     pub fn is_within(&self, other: &Scope) -> bool {
         self.service == other.service

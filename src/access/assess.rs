@@ -1,0 +1,199 @@
+//! DOMAIN, pure: which policy governs a new access request, and what it decides — refused,
+//! pending with named approvers, or approved by an auto-approve rule.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::policy::AccessPolicy;
+use crate::decision::Caller;
+use crate::grant::{Methods, Principal, RequestPath, Scope};
+use crate::time::Ttl;
+
+/// Every stored policy, sorted by name, swapped as a whole when any changes.
+#[derive(Clone, Debug, Default)]
+pub struct PolicySet {
+    policies: Vec<Arc<AccessPolicy>>,
+}
+
+/// A request as asked, before any policy looked at it.
+#[derive(Clone, Copy, Debug)]
+pub struct Draft<'a> {
+    pub requester: &'a Caller,
+    pub resources: &'a [Scope],
+    pub ttl: Duration,
+    pub reason: &'a str,
+    pub incident: Option<&'a str>,
+}
+
+/// Why a request cannot be filed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No policy covers the resources (403).
+    NotCovered(String),
+    /// Policies cover them, but the requester is not among their requesters (403).
+    NotEligible(String),
+    /// The request breaks the governing policy's rules (400); one message per problem.
+    Invalid(Vec<String>),
+}
+
+/// What the governing policy decided about a request.
+#[derive(Clone, Debug)]
+pub struct Assessment {
+    pub policy: Arc<AccessPolicy>,
+    /// Set when an auto-approve rule approves the request (the rule's id).
+    pub auto_rule: Option<String>,
+    /// The request is for a single call of a one-time action.
+    pub one_time: bool,
+    pub grant_ttl: Duration,
+    pub max_uses: Option<u32>,
+}
+
+// === impl PolicySet ===
+
+impl PolicySet {
+    pub fn new(mut policies: Vec<AccessPolicy>) -> Self {
+        policies.sort_by(|a, b| a.name.cmp(&b.name));
+        Self { policies: policies.into_iter().map(Arc::new).collect() }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<AccessPolicy>> {
+        self.policies.iter()
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Arc<AccessPolicy>> {
+        self.policies.iter().find(|p| p.name == name)
+    }
+
+    pub fn len(&self) -> usize {
+        self.policies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.policies.is_empty()
+    }
+
+    /// The policy that makes this call a one-time action, if any.
+    pub fn one_time_policy(
+        &self,
+        service: &str,
+        method: &str,
+        path: &RequestPath,
+    ) -> Option<&Arc<AccessPolicy>> {
+        self.policies
+            .iter()
+            .find(|p| p.one_time_actions.iter().any(|a| a.matches(service, method, path)))
+    }
+}
+
+/// Picks the governing policy and applies its rules. Among the policies that cover every
+/// requested resource and list the requester, the first (by name) that accepts wins;
+/// otherwise the first one's objections are reported.
+pub fn assess(set: &PolicySet, draft: &Draft<'_>) -> Result<Assessment, Refusal> {
+    let covering: Vec<&Arc<AccessPolicy>> =
+        set.iter().filter(|p| p.covers(draft.resources)).collect();
+    let described = describe(draft.resources);
+    if covering.is_empty() {
+        return Err(Refusal::NotCovered(format!(
+            "no access policy covers {described}, so it cannot be requested; ask a platform admin to add one"
+        )));
+    }
+    let eligible: Vec<&Arc<AccessPolicy>> =
+        covering.iter().copied().filter(|p| p.may_request(&draft.requester.principals)).collect();
+    if eligible.is_empty() {
+        let names: Vec<&str> = covering.iter().map(|p| p.name.as_str()).collect();
+        return Err(Refusal::NotEligible(format!(
+            "{} is not among the requesters of the policies covering {described} ({})",
+            draft.requester.subject,
+            names.join(", ")
+        )));
+    }
+    let mut first_error = None;
+    for policy in eligible {
+        match apply(policy, draft) {
+            Ok(a) => return Ok(a),
+            Err(errors) => {
+                first_error.get_or_insert(errors);
+            }
+        }
+    }
+    Err(Refusal::Invalid(first_error.unwrap_or_default()))
+}
+
+fn apply(policy: &Arc<AccessPolicy>, draft: &Draft<'_>) -> Result<Assessment, Vec<String>> {
+    let mut errors = Vec::new();
+    let name = &policy.name;
+    if draft.ttl > policy.max_ttl {
+        errors.push(format!(
+            "ttl: {} is above the maximum of {} set by policy `{name}`",
+            Ttl::from_duration(draft.ttl),
+            Ttl::from_duration(policy.max_ttl)
+        ));
+    }
+    let reason = draft.reason.trim();
+    if policy.reason_required && reason.is_empty() {
+        errors.push(format!("reason: policy `{name}` requires a reason"));
+    }
+    if let Some(re) = &policy.reason_pattern
+        && !reason.is_empty()
+        && !re.is_match(reason)
+    {
+        errors.push(format!(
+            "reason: `{reason}` does not match `{}` required by policy `{name}`",
+            re.as_str()
+        ));
+    }
+    let one_time = one_time(policy, draft.resources, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let auto_rule = if one_time { None } else { auto_rule(policy, draft) };
+    let (grant_ttl, max_uses) =
+        if one_time { (draft.ttl.min(policy.one_time_ttl), Some(1)) } else { (draft.ttl, None) };
+    Ok(Assessment { policy: policy.clone(), auto_rule, one_time, grant_ttl, max_uses })
+}
+
+/// A request touching a one-time action must be exactly one call of it.
+fn one_time(policy: &AccessPolicy, resources: &[Scope], errors: &mut Vec<String>) -> bool {
+    let Some(action) = resources.iter().find_map(|r| policy.one_time_action(r)) else {
+        return false;
+    };
+    let single = match resources {
+        [only] => only.is_single_call() && only.is_within(action),
+        _ => false,
+    };
+    if !single {
+        errors.push(format!(
+            "resources: {} on `{}` needs a one-time approval for each call; request exactly one method and one exact path (e.g. `{}`)",
+            action.methods,
+            action.service,
+            action.paths.first().map(|p| p.as_str().replace('*', "<id>")).unwrap_or_default()
+        ));
+    }
+    single
+}
+
+fn auto_rule(policy: &AccessPolicy, draft: &Draft<'_>) -> Option<String> {
+    let holds = |ps: &[Principal]| ps.is_empty() || ps.iter().any(|p| draft.requester.holds(p));
+    let methods_ok = |allowed: &[String]| {
+        allowed.is_empty()
+            || draft.resources.iter().all(|r| match &r.methods {
+                Methods::Any => false,
+                Methods::Only(ms) => ms.iter().all(|m| allowed.contains(m)),
+            })
+    };
+    policy
+        .auto_approve
+        .iter()
+        .find(|rule| {
+            holds(&rule.requesters)
+                && methods_ok(&rule.methods)
+                && (!rule.incident || draft.incident.is_some())
+                && draft.ttl <= rule.max_ttl
+        })
+        .map(|rule| rule.id.clone())
+}
+
+/// `orders GET /orders/7` (and so on) for messages.
+pub fn describe(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+}

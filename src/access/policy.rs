@@ -1,0 +1,214 @@
+//! DOMAIN: access policies. A policy says who may request which resources, who approves and
+//! how many approvals are needed, which requests approve themselves, which actions need a
+//! one-time approval per call, and where notifications go. [`PolicyDocument`] is the
+//! Kubernetes-style wire shape; [`AccessPolicy::from_document`] is the one validation point.
+
+use std::time::Duration;
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::grant::{Principal, Scope, ScopeWire};
+use crate::time::Ttl;
+
+pub const API_VERSION: &str = "jitgate.dev/v1alpha1";
+pub const KIND: &str = "AccessPolicy";
+
+/// Notification event names a target may subscribe to.
+pub const EVENTS: [&str; 6] =
+    ["requested", "approved", "denied", "expired", "escalated", "revoked"];
+
+/// `apiVersion`/`kind`/`metadata`/`spec`, as in YAML manifests and the REST body.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: PolicySpec,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metadata {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub annotations: std::collections::BTreeMap<String, String>,
+}
+
+fn one() -> u32 {
+    1
+}
+fn yes() -> bool {
+    true
+}
+fn hour() -> String {
+    "1h".into()
+}
+fn five_minutes() -> String {
+    "5m".into()
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    pub resources: Vec<ScopeWire>,
+    pub requesters: Vec<String>,
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    #[serde(default = "one")]
+    pub min_approvals: u32,
+    pub max_ttl: String,
+    #[serde(default = "hour")]
+    pub pending_ttl: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_after: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalate_to: Vec<String>,
+    #[serde(default)]
+    pub reason: ReasonSpec,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub auto_approve: Vec<AutoApproveSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub one_time_actions: Vec<ScopeWire>,
+    #[serde(default = "five_minutes")]
+    pub one_time_ttl: String,
+    #[serde(default)]
+    pub file_one_time_requests: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifySpec>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonSpec {
+    #[serde(default = "yes")]
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+impl Default for ReasonSpec {
+    fn default() -> Self {
+        Self { required: true, pattern: None }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoApproveSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requesters: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    pub max_ttl: String,
+    /// Only when the request names an incident.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incident: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySpec {
+    pub webhook: String,
+    #[serde(default)]
+    pub format: NotifyFormat,
+    /// Events to send; empty means all of [`EVENTS`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<String>,
+    /// Environment variable holding this target's signing secret (else the global one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NotifyFormat {
+    #[default]
+    Json,
+    Slack,
+}
+
+/// A validated auto-approve rule.
+#[derive(Clone, Debug)]
+pub struct AutoRule {
+    /// `<policy>/<name>` or `<policy>/auto_approve[<i>]`, recorded on grants it approves.
+    pub id: String,
+    pub requesters: Vec<Principal>,
+    pub methods: Vec<String>,
+    pub max_ttl: Duration,
+    pub incident: bool,
+}
+
+/// A validated policy.
+#[derive(Clone, Debug)]
+pub struct AccessPolicy {
+    pub name: String,
+    pub resources: Vec<Scope>,
+    pub requesters: Vec<Principal>,
+    pub approvers: Vec<Principal>,
+    pub min_approvals: u32,
+    pub max_ttl: Duration,
+    pub pending_ttl: Duration,
+    pub escalate_after: Option<Duration>,
+    pub escalate_to: Vec<Principal>,
+    pub reason_required: bool,
+    pub reason_pattern: Option<Regex>,
+    pub auto_approve: Vec<AutoRule>,
+    pub one_time_actions: Vec<Scope>,
+    pub one_time_ttl: Duration,
+    pub file_one_time_requests: bool,
+    pub notify: Vec<NotifySpec>,
+    /// The document it was built from (what `GET /v1/policies/{name}` returns).
+    pub document: PolicyDocument,
+}
+
+// === impl AccessPolicy ===
+
+impl AccessPolicy {
+    /// Validates a document; every problem is returned, each prefixed by its field path.
+    pub fn from_document(doc: PolicyDocument) -> Result<Self, Vec<String>> {
+        super::validate::validate_policy(doc)
+    }
+
+    /// True when `caller` holds one of the requester principals.
+    pub fn may_request(&self, principals: &[Principal]) -> bool {
+        self.requesters.iter().any(|r| principals.contains(r))
+    }
+
+    /// True when every requested scope lies inside one of the policy's resources.
+    pub fn covers(&self, scopes: &[Scope]) -> bool {
+        scopes.iter().all(|s| self.resources.iter().any(|r| s.is_within(r)))
+    }
+
+    /// The one-time action this call hits, if any.
+    pub fn one_time_action(&self, scope: &Scope) -> Option<&Scope> {
+        self.one_time_actions.iter().find(|a| scope.overlaps(a))
+    }
+
+    pub fn notify_targets(&self, event: &str) -> impl Iterator<Item = &NotifySpec> {
+        self.notify
+            .iter()
+            .filter(move |t| t.events.is_empty() || t.events.iter().any(|e| e == event))
+    }
+}
+
+/// Parses a TTL field, recording an error under `at`.
+pub(crate) fn ttl_field(raw: &str, at: &str, errors: &mut Vec<String>) -> Duration {
+    match Ttl::parse(raw) {
+        Ok(t) if !t.as_duration().is_zero() => t.as_duration(),
+        Ok(_) => {
+            errors.push(format!("{at}: must be above zero"));
+            Duration::ZERO
+        }
+        Err(e) => {
+            errors.push(format!("{at}: {e}"));
+            Duration::ZERO
+        }
+    }
+}
