@@ -53,7 +53,7 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
         GrantService::new(
             store.clone(),
             clock.clone(),
-            admins,
+            crate::workflow::Admins::new(admins),
             config.grants.max_ttl.as_duration(),
             metrics.clone(),
         )

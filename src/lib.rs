@@ -26,6 +26,7 @@ pub mod grpc;
 pub mod health;
 pub mod identity;
 pub mod metrics;
+pub mod notify;
 pub mod store;
 pub mod telemetry;
 pub mod time;

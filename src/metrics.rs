@@ -76,6 +76,8 @@ pub struct Metrics {
     pub grants_created: Family<SourceLabels, Counter>,
     pub grants_revoked: Counter,
     pub uses_consumed: Family<ResultLabels, Counter>,
+    pub notifications: Family<ResultLabels, Counter>,
+    pub requests: Family<ResultLabels, Counter>,
 }
 
 // === impl Metrics ===
@@ -99,6 +101,8 @@ impl Metrics {
             grants_created: Family::default(),
             grants_revoked: Counter::default(),
             uses_consumed: Family::default(),
+            notifications: Family::default(),
+            requests: Family::default(),
         };
         m.register();
         m
@@ -172,6 +176,16 @@ impl Metrics {
             "jitgate_grant_uses",
             "Attempts to consume a use of a limited grant, by result",
             self.uses_consumed.clone(),
+        );
+        r.register(
+            "jitgate_notifications",
+            "Webhook deliveries by result (delivered, retried, failed, dropped, unsigned)",
+            self.notifications.clone(),
+        );
+        r.register(
+            "jitgate_requests",
+            "Access request transitions by outcome",
+            self.requests.clone(),
         );
     }
 

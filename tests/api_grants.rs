@@ -46,7 +46,7 @@ fn app() -> axum::Router {
     let grants = Arc::new(GrantService::new(
         Arc::new(MemoryStore::new()),
         Arc::new(SystemClock),
-        vec!["group:platform".parse().unwrap()],
+        jitgate::workflow::Admins::new(vec!["group:platform".parse().unwrap()]),
         Duration::from_secs(24 * 3600),
         metrics.clone(),
     ));

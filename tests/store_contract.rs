@@ -70,6 +70,7 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
         source: GrantSource::Api,
         request_id: None,
         incident: Some("INC-1".into()),
+        policy: None,
         auto_approved_by: None,
         revoked: None,
     }

@@ -28,6 +28,7 @@ fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) -> Gra
         source: GrantSource::Api,
         request_id: None,
         incident: None,
+        policy: None,
         auto_approved_by: None,
         revoked: None,
     }

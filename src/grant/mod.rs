@@ -115,6 +115,9 @@ pub struct Grant {
     /// The incident this grant is tied to; resolving the incident revokes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
+    /// The policy that governed the request this grant came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
     /// The auto-approve rule that approved it, when a policy did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_approved_by: Option<String>,

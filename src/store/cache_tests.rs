@@ -43,6 +43,9 @@ impl GrantStore for TestStore {
     async fn consume_use(&self, g: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
         self.inner.consume_use(g, now).await
     }
+    async fn by_incident(&self, i: &str, now: Timestamp) -> Result<Vec<GrantId>, StoreError> {
+        self.inner.by_incident(i, now).await
+    }
     async fn epoch(&self) -> Result<u64, StoreError> {
         self.inner.epoch().await
     }
@@ -94,6 +97,7 @@ fn mk_grant(id: &str, subject: Principal) -> Grant {
         source: GrantSource::Api,
         request_id: None,
         incident: None,
+        policy: None,
         auto_approved_by: None,
         revoked: None,
     }

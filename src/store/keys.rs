@@ -10,6 +10,15 @@
 //! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
 //! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
 //! <prefix>:changes                     pub/sub channel: {"epoch": n, "principal": "user:alice"}
+//! <prefix>:incident:{<id>}             SET   grant ids tied to an incident; expires with the last
+//! <prefix>:{policies}                  HASH  policy name → policy document (JSON)
+//! <prefix>:{policies}:epoch            STRING change counter of the policies (no TTL)
+//! <prefix>:request:{<id>}              HASH  request JSON, version; expires after the retention
+//! <prefix>:requests:pending            ZSET  pending request id → its expiry (ms)
+//! <prefix>:requests:escalations        ZSET  pending request id → its escalation time (ms)
+//! <prefix>:requests:recent             ZSET  request id → created_at (ms), trimmed to the retention
+//! <prefix>:{<principal>}:open-request:<call>  STRING id of the pending one-time request for
+//!                                            one exact call (dedupes retries); expires with it
 //! ```
 //!
 //! The `{<principal>}` hash tag puts one principal's keys in one Redis Cluster slot, so the
@@ -44,19 +53,7 @@ impl Keys {
     /// The hash tag for a principal; braces and `%` inside the id are escaped so the tag
     /// always spans the whole principal.
     fn tag(p: &Principal) -> String {
-        let raw = p.to_string();
-        let mut out = String::with_capacity(raw.len() + 2);
-        out.push('{');
-        for c in raw.chars() {
-            match c {
-                '%' => out.push_str("%25"),
-                '{' => out.push_str("%7B"),
-                '}' => out.push_str("%7D"),
-                c => out.push(c),
-            }
-        }
-        out.push('}');
-        out
+        format!("{{{}}}", escape(&p.to_string()))
     }
 
     pub fn grant(&self, p: &Principal, id: &GrantId) -> String {
@@ -93,9 +90,56 @@ impl Keys {
         format!("{}:epoch", self.prefix)
     }
 
+    pub fn incident(&self, incident: &str) -> String {
+        format!("{}:incident:{{{}}}", self.prefix, escape(incident))
+    }
+
+    pub fn policies(&self) -> String {
+        format!("{}:{{policies}}", self.prefix)
+    }
+
+    pub fn policy_epoch(&self) -> String {
+        format!("{}:{{policies}}:epoch", self.prefix)
+    }
+
+    pub fn request(&self, id: &str) -> String {
+        format!("{}:request:{{{}}}", self.prefix, escape(id))
+    }
+
+    pub fn requests_pending(&self) -> String {
+        format!("{}:requests:pending", self.prefix)
+    }
+
+    pub fn requests_escalations(&self) -> String {
+        format!("{}:requests:escalations", self.prefix)
+    }
+
+    pub fn requests_recent(&self) -> String {
+        format!("{}:requests:recent", self.prefix)
+    }
+
+    /// `call` is an opaque digest of one exact (service, method, path).
+    pub fn open_request(&self, p: &Principal, call: &str) -> String {
+        format!("{}:{}:open-request:{call}", self.prefix, Self::tag(p))
+    }
+
     pub fn changes_channel(&self) -> String {
         format!("{}:changes", self.prefix)
     }
+}
+
+/// Escapes `%`, `{` and `}` so a value inside a hash tag cannot end it early.
+fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '{' => out.push_str("%7B"),
+            '}' => out.push_str("%7D"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -149,6 +149,19 @@ impl GrantStore for MemoryStore {
         Ok(UseOutcome::Used { uses: stored.uses })
     }
 
+    async fn by_incident(
+        &self,
+        incident: &str,
+        now: Timestamp,
+    ) -> Result<Vec<GrantId>, StoreError> {
+        let all = self.list(None, now).await?;
+        Ok(all
+            .into_iter()
+            .filter(|g| g.incident.as_deref() == Some(incident))
+            .map(|g| g.id)
+            .collect())
+    }
+
     async fn epoch(&self) -> Result<u64, StoreError> {
         Ok(self.lock()?.epoch)
     }

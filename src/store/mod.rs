@@ -8,7 +8,11 @@ pub mod cache;
 pub mod invalidate;
 pub mod keys;
 pub mod memory;
+pub mod policies;
 pub mod redis;
+pub mod redis_conn;
+pub mod redis_requests;
+pub mod requests;
 mod scripts;
 
 use std::pin::Pin;
@@ -21,7 +25,11 @@ use crate::time::Timestamp;
 
 pub use cache::{CacheSettings, GrantCache, GrantSet};
 pub use memory::MemoryStore;
-pub use redis::{RedisSettings, RedisStore};
+pub use policies::{MemoryPolicies, PolicyStore, PutOutcome, RedisPolicies};
+pub use redis::RedisStore;
+pub use redis_conn::{RedisConn, RedisSettings};
+pub use redis_requests::RedisRequests;
+pub use requests::{MemoryRequests, OpenKey, RequestStore, Versioned};
 
 /// Why a store operation failed. "Not found" is never an error: it is `None` or an outcome.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -100,6 +108,10 @@ pub trait GrantStore: Send + Sync + 'static {
 
     /// Atomically consumes one use of a grant with `max_uses`.
     async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError>;
+
+    /// Ids of unexpired, unrevoked grants tied to `incident`.
+    async fn by_incident(&self, incident: &str, now: Timestamp)
+    -> Result<Vec<GrantId>, StoreError>;
 
     /// The change counter: any change to any grant increases it.
     async fn epoch(&self) -> Result<u64, StoreError>;

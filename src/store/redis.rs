@@ -3,35 +3,23 @@
 //! Key layout: see [`super::keys`].
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 
-use super::keys::Keys;
+use super::redis_conn::{RedisConn, RedisSettings};
 use super::scripts;
 use super::{Change, ChangeStream, GrantStore, RevokeOutcome, StoreError, UseOutcome};
 use crate::grant::{Grant, GrantId, Principal, Revocation};
 use crate::metrics::Metrics;
 use crate::time::Timestamp;
 
-/// How to reach Redis.
-#[derive(Clone, Debug)]
-pub struct RedisSettings {
-    pub url: String,
-    pub key_prefix: String,
-    /// Deadline for one operation; a hung Redis turns into an error this fast.
-    pub op_timeout: Duration,
-    pub connect_timeout: Duration,
-}
-
 struct Scripts {
     create: redis::Script,
     touch_subject: redis::Script,
+    touch_set: redis::Script,
     live: redis::Script,
     revoke: redis::Script,
     consume: redis::Script,
@@ -39,12 +27,8 @@ struct Scripts {
 
 /// Grants in Redis.
 pub struct RedisStore {
-    client: redis::Client,
-    conn: ConnectionManager,
-    keys: Keys,
+    redis: RedisConn,
     scripts: Scripts,
-    op_timeout: Duration,
-    metrics: Arc<Metrics>,
 }
 
 // === impl RedisStore ===
@@ -52,72 +36,48 @@ pub struct RedisStore {
 impl RedisStore {
     /// Connects lazily: jitgate starts (and denies with 503) while Redis is still down.
     pub fn new(settings: &RedisSettings, metrics: Arc<Metrics>) -> Result<Self, StoreError> {
-        let client = redis::Client::open(settings.url.as_str())
-            .map_err(|e| StoreError::Unavailable(format!("bad redis url: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(settings.connect_timeout))
-            .set_response_timeout(Some(settings.op_timeout))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(20))
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let keys = Keys::new(&settings.key_prefix).map_err(StoreError::Unavailable)?;
+        Ok(Self::with_conn(RedisConn::connect(settings, metrics)?))
+    }
+
+    pub fn with_conn(redis: RedisConn) -> Self {
         let scripts = Scripts {
             create: redis::Script::new(scripts::CREATE),
             touch_subject: redis::Script::new(scripts::TOUCH_SUBJECT),
+            touch_set: redis::Script::new(scripts::TOUCH_SET),
             live: redis::Script::new(scripts::LIVE),
             revoke: redis::Script::new(scripts::REVOKE),
             consume: redis::Script::new(scripts::CONSUME),
         };
-        Ok(Self { client, conn, keys, scripts, op_timeout: settings.op_timeout, metrics })
+        Self { redis, scripts }
     }
 
-    pub fn keys(&self) -> &Keys {
-        &self.keys
-    }
-
-    /// A connection handle for other stores sharing this Redis (requests, policies).
-    pub fn connection(&self) -> ConnectionManager {
-        self.conn.clone()
-    }
-
-    /// Runs one operation under the deadline, recording latency and errors.
-    async fn run<T>(
-        &self,
-        op: &'static str,
-        fut: impl Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let result = match tokio::time::timeout(self.op_timeout, fut).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
-            Err(_) => Err(StoreError::Timeout(self.op_timeout)),
-        };
-        self.metrics.observe_store(op, started.elapsed(), result.is_ok());
-        result
+    /// The shared connection, for the other Redis-backed stores.
+    pub fn conn(&self) -> &RedisConn {
+        &self.redis
     }
 
     /// Bumps the change counter, then tells subscribers whose grants changed.
     async fn announce(&self, principal: &Principal) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let epoch: u64 = self.run("epoch_incr", c.incr(self.keys.epoch(), 1)).await?;
+        let mut c = self.redis.handle();
+        let epoch: u64 = self.redis.run("epoch_incr", c.incr(self.redis.keys().epoch(), 1)).await?;
         let msg =
             serde_json::json!({"epoch": epoch, "principal": principal.to_string()}).to_string();
-        let _: i64 = self.run("publish", c.publish(self.keys.changes_channel(), msg)).await?;
+        let _: i64 =
+            self.redis.run("publish", c.publish(self.redis.keys().changes_channel(), msg)).await?;
         Ok(())
     }
 
     async fn owner(&self, id: &GrantId) -> Result<Option<Principal>, StoreError> {
-        let mut c = self.conn.clone();
-        let raw: Option<String> = self.run("owner", c.get(self.keys.owner(id))).await?;
+        let mut c = self.redis.handle();
+        let raw: Option<String> =
+            self.redis.run("owner", c.get(self.redis.keys().owner(id))).await?;
         raw.map(|s| s.parse().map_err(|e| StoreError::Corrupt(format!("owner of `{id}`: {e}"))))
             .transpose()
     }
 
     async fn read_hash(&self, key: String) -> Result<Option<Grant>, StoreError> {
-        let mut c = self.conn.clone();
-        let fields: HashMap<String, String> = self.run("get", c.hgetall(&key)).await?;
+        let mut c = self.redis.handle();
+        let fields: HashMap<String, String> = self.redis.run("get", c.hgetall(&key)).await?;
         if fields.is_empty() {
             return Ok(None);
         }
@@ -160,12 +120,13 @@ impl GrantStore for RedisStore {
     async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
         let (p, exp) = (&grant.subject, grant.expires_at.as_millis());
         let json = serde_json::to_string(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut c = self.conn.clone();
+        let mut c = self.redis.handle();
         let owner_set: Option<String> = self
+            .redis
             .run(
                 "create",
                 redis::cmd("SET")
-                    .arg(self.keys.owner(&grant.id))
+                    .arg(self.redis.keys().owner(&grant.id))
                     .arg(p.to_string())
                     .arg("NX")
                     .arg("PXAT")
@@ -179,24 +140,29 @@ impl GrantStore for RedisStore {
         let max_uses = grant.max_uses.map(|m| m.to_string()).unwrap_or_default();
         let now = grant.created_at.as_millis();
         let mut inv = self.scripts.create.prepare_invoke();
-        inv.key(self.keys.grant(p, &grant.id)).key(self.keys.index(p));
+        inv.key(self.redis.keys().grant(p, &grant.id)).key(self.redis.keys().index(p));
         inv.arg(grant.id.as_str()).arg(exp).arg(json).arg(max_uses).arg(now);
-        let created: i64 = self.run("create", inv.invoke_async(&mut c)).await?;
+        let created: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
         if created == 0 {
             return Err(StoreError::Conflict(grant.id.to_string()));
         }
         let mut touch = self.scripts.touch_subject.prepare_invoke();
-        touch.key(self.keys.subjects()).arg(exp).arg(p.to_string()).arg(now);
-        let _: i64 = self.run("create", touch.invoke_async(&mut c)).await?;
+        touch.key(self.redis.keys().subjects()).arg(exp).arg(p.to_string()).arg(now);
+        let _: i64 = self.redis.run("create", touch.invoke_async(&mut c)).await?;
+        if let Some(incident) = &grant.incident {
+            let mut add = self.scripts.touch_set.prepare_invoke();
+            add.key(self.redis.keys().incident(incident)).arg(grant.id.as_str()).arg(exp);
+            let _: i64 = self.redis.run("create", add.invoke_async(&mut c)).await?;
+        }
         self.announce(p).await
     }
 
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
         let Some(p) = self.owner(id).await? else { return Ok(None) };
-        if let Some(g) = self.read_hash(self.keys.grant(&p, id)).await? {
+        if let Some(g) = self.read_hash(self.redis.keys().grant(&p, id)).await? {
             return Ok(Some(g));
         }
-        self.read_hash(self.keys.revoked(&p, id)).await
+        self.read_hash(self.redis.keys().revoked(&p, id)).await
     }
 
     async fn live_for(
@@ -204,11 +170,12 @@ impl GrantStore for RedisStore {
         principal: &Principal,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.redis.handle();
         let mut inv = self.scripts.live.prepare_invoke();
-        inv.key(self.keys.index(principal)).arg(now.as_millis());
-        inv.arg(self.keys.grant_prefix(principal)).arg(self.keys.revoked_prefix(principal));
-        let flat: Vec<String> = self.run("live", inv.invoke_async(&mut c)).await?;
+        inv.key(self.redis.keys().index(principal)).arg(now.as_millis());
+        inv.arg(self.redis.keys().grant_prefix(principal))
+            .arg(self.redis.keys().revoked_prefix(principal));
+        let flat: Vec<String> = self.redis.run("live", inv.invoke_async(&mut c)).await?;
         let mut out = Vec::with_capacity(flat.len() / 4);
         for t in flat.chunks_exact(4) {
             let revoked = Some(t[3].as_str()).filter(|r| !r.is_empty());
@@ -228,10 +195,12 @@ impl GrantStore for RedisStore {
         let subjects: Vec<Principal> = match subject {
             Some(s) => vec![s.clone()],
             None => {
-                let mut c = self.conn.clone();
+                let mut c = self.redis.handle();
                 let min = format!("({}", now.as_millis());
-                let raw: Vec<String> =
-                    self.run("list", c.zrangebyscore(self.keys.subjects(), min, "+inf")).await?;
+                let raw: Vec<String> = self
+                    .redis
+                    .run("list", c.zrangebyscore(self.redis.keys().subjects(), min, "+inf"))
+                    .await?;
                 raw.iter().filter_map(|s| s.parse().ok()).collect()
             }
         };
@@ -251,11 +220,11 @@ impl GrantStore for RedisStore {
         let Some(p) = self.owner(id).await? else { return Ok(RevokeOutcome::NotFound) };
         let json =
             serde_json::to_string(&revocation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut c = self.conn.clone();
+        let mut c = self.redis.handle();
         let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(self.keys.grant(&p, id)).key(self.keys.revoked(&p, id)).arg(json);
-        let outcome: i64 = self.run("revoke", inv.invoke_async(&mut c)).await?;
-        let stored = self.read_hash(self.keys.revoked(&p, id)).await?;
+        inv.key(self.redis.keys().grant(&p, id)).key(self.redis.keys().revoked(&p, id)).arg(json);
+        let outcome: i64 = self.redis.run("revoke", inv.invoke_async(&mut c)).await?;
+        let stored = self.read_hash(self.redis.keys().revoked(&p, id)).await?;
         match (outcome, stored) {
             (1, Some(g)) => {
                 self.announce(&p).await?;
@@ -267,10 +236,10 @@ impl GrantStore for RedisStore {
     }
 
     async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
-        let mut c = self.conn.clone();
+        let mut c = self.redis.handle();
         let mut inv = self.scripts.consume.prepare_invoke();
-        inv.key(self.keys.grant(&grant.subject, &grant.id)).arg(now.as_millis());
-        let n: i64 = self.run("consume", inv.invoke_async(&mut c)).await?;
+        inv.key(self.redis.keys().grant(&grant.subject, &grant.id)).arg(now.as_millis());
+        let n: i64 = self.redis.run("consume", inv.invoke_async(&mut c)).await?;
         Ok(match n {
             -1 => UseOutcome::UsedUp,
             -2 | -3 => UseOutcome::Gone,
@@ -279,26 +248,44 @@ impl GrantStore for RedisStore {
         })
     }
 
+    async fn by_incident(
+        &self,
+        incident: &str,
+        now: Timestamp,
+    ) -> Result<Vec<GrantId>, StoreError> {
+        let mut c = self.redis.handle();
+        let raw: Vec<String> =
+            self.redis.run("incident", c.smembers(self.redis.keys().incident(incident))).await?;
+        let mut out = Vec::new();
+        for id in raw.iter().filter_map(|s| GrantId::parse(s).ok()) {
+            if self.get(&id).await?.is_some_and(|g| g.is_live(now)) {
+                out.push(id);
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
     async fn epoch(&self) -> Result<u64, StoreError> {
-        let mut c = self.conn.clone();
-        let v: Option<u64> = self.run("epoch", c.get(self.keys.epoch())).await?;
+        let mut c = self.redis.handle();
+        let v: Option<u64> = self.redis.run("epoch", c.get(self.redis.keys().epoch())).await?;
         Ok(v.unwrap_or(0))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        let mut c = self.conn.clone();
-        let _: String = self.run("ping", redis::cmd("PING").query_async(&mut c)).await?;
+        let mut c = self.redis.handle();
+        let _: String = self.redis.run("ping", redis::cmd("PING").query_async(&mut c)).await?;
         Ok(())
     }
 
     async fn changes(&self) -> Result<ChangeStream, StoreError> {
-        let channel = self.keys.changes_channel();
+        let channel = self.redis.keys().changes_channel();
         let subscribe = async {
-            let mut pubsub = self.client.get_async_pubsub().await?;
+            let mut pubsub = self.redis.client().get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok(pubsub)
         };
-        let pubsub = self.run("subscribe", subscribe).await?;
+        let pubsub = self.redis.run("subscribe", subscribe).await?;
         let stream = pubsub.into_on_message().filter_map(|msg| async move {
             let payload: String = msg.get_payload().ok()?;
             parse_change(&payload)

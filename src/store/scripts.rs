@@ -27,6 +27,16 @@ end
 return 1
 ";
 
+/// KEYS: set. ARGV: member, expires_at (ms). Adds a member and keeps the set alive at least
+/// until `expires_at`.
+pub const TOUCH_SET: &str = r"
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+end
+return 1
+";
+
 /// KEYS: index. ARGV: now, grant key prefix, revoked key prefix. Returns flat quadruples
 /// (grant JSON, uses, last_used_at, revocation JSON or '') for every grant in the index that
 /// expires after now, revoked ones included (so a deny can say "revoked").

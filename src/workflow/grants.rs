@@ -1,14 +1,15 @@
-//! Direct grants: created by admins, read by admins and by their subjects, revoked by admins
-//! or by the subject itself ("I'm done").
+//! Grants: created directly by admins or issued for approved requests, read by admins and by
+//! their subjects, revoked by admins or by the subject itself ("I'm done").
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::WorkflowError;
+use super::events::{Event, EventKind, EventSink, NoEvents};
+use super::{Admins, WorkflowError};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope};
 use crate::metrics::{Metrics, SourceLabels};
-use crate::store::{GrantCache, GrantStore, RevokeOutcome};
+use crate::store::{GrantCache, GrantStore, RevokeOutcome, StoreError};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// Longest reason accepted.
@@ -25,14 +26,28 @@ pub struct NewGrant {
     pub incident: Option<String>,
 }
 
+/// Where an issued grant comes from, beyond its [`NewGrant`] fields.
+#[derive(Clone, Debug)]
+pub struct Provenance {
+    /// A fixed id makes issuing idempotent (a retried approval finds the grant it made).
+    pub id: Option<GrantId>,
+    pub created_by: Principal,
+    pub source: GrantSource,
+    pub approved_by: Vec<Principal>,
+    pub request_id: Option<String>,
+    pub policy: Option<String>,
+    pub auto_approved_by: Option<String>,
+}
+
 /// Grant use cases.
 pub struct GrantService {
     store: Arc<dyn GrantStore>,
     clock: Arc<dyn Clock>,
-    admins: Vec<Principal>,
+    admins: Admins,
     max_ttl: Duration,
     metrics: Arc<Metrics>,
     local_cache: Option<Arc<GrantCache>>,
+    events: Arc<dyn EventSink>,
 }
 
 // === impl GrantService ===
@@ -41,11 +56,25 @@ impl GrantService {
     pub fn new(
         store: Arc<dyn GrantStore>,
         clock: Arc<dyn Clock>,
-        admins: Vec<Principal>,
+        admins: Admins,
         max_ttl: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
-        Self { store, clock, admins, max_ttl, metrics, local_cache: None }
+        Self {
+            store,
+            clock,
+            admins,
+            max_ttl,
+            metrics,
+            local_cache: None,
+            events: Arc::new(NoEvents),
+        }
+    }
+
+    /// Revocations of grants governed by a policy are announced here.
+    pub fn with_events(mut self, events: Arc<dyn EventSink>) -> Self {
+        self.events = events;
+        self
     }
 
     /// Changes made here also drop this replica's cache entry at once (other replicas learn
@@ -70,7 +99,11 @@ impl GrantService {
     }
 
     pub fn is_admin(&self, caller: &Caller) -> bool {
-        caller.principals.iter().any(|p| self.admins.contains(p))
+        self.admins.includes(caller)
+    }
+
+    pub fn store(&self) -> &Arc<dyn GrantStore> {
+        &self.store
     }
 
     /// The limits every grant obeys, whoever creates it. `ttl` is `None` when the caller's
@@ -120,40 +153,70 @@ impl GrantService {
                 caller.subject
             )));
         }
+        let provenance = Provenance {
+            id: None,
+            created_by: caller.subject.clone(),
+            source: GrantSource::Api,
+            approved_by: Vec::new(),
+            request_id: None,
+            policy: None,
+            auto_approved_by: None,
+        };
+        self.issue(new, provenance).await
+    }
+
+    /// Stores a grant whose clock starts now. With a fixed id, issuing twice returns the grant
+    /// issued first.
+    pub async fn issue(
+        &self,
+        new: NewGrant,
+        provenance: Provenance,
+    ) -> Result<Grant, WorkflowError> {
         self.check_limits(&new)?;
-        let grant = self.build(new, &caller.subject, GrantSource::Api, Vec::new());
-        self.store.create(&grant).await?;
+        let grant = self.build(new, provenance);
+        match self.store.create(&grant).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                if let Some(existing) = self.store.get(&grant.id).await? {
+                    return Ok(existing);
+                }
+                return Err(WorkflowError::Conflict(format!(
+                    "grant `{}` already exists",
+                    grant.id
+                )));
+            }
+            Err(e) => return Err(e.into()),
+        }
         self.changed(&grant.subject);
-        self.metrics.grants_created.get_or_create(&SourceLabels { source: "api" }).inc();
-        tracing::info!(grant.id = %grant.id, grant.subject = %grant.subject, grant.created_by = %caller.subject, grant.expires_at = %grant.expires_at, "Grant created");
+        let source = match grant.source {
+            GrantSource::Api => "api",
+            GrantSource::Request => "request",
+            GrantSource::Manifest => "manifest",
+        };
+        self.metrics.grants_created.get_or_create(&SourceLabels { source }).inc();
+        tracing::info!(grant.id = %grant.id, grant.subject = %grant.subject, grant.created_by = %grant.created_by, grant.expires_at = %grant.expires_at, grant.source = source, "Grant created");
         Ok(grant)
     }
 
-    /// Builds a grant whose clock starts now.
-    pub fn build(
-        &self,
-        new: NewGrant,
-        by: &Principal,
-        source: GrantSource,
-        approved_by: Vec<Principal>,
-    ) -> Grant {
+    fn build(&self, new: NewGrant, p: Provenance) -> Grant {
         let now = self.clock.now();
         Grant {
-            id: GrantId::generate(),
+            id: p.id.unwrap_or_else(GrantId::generate),
             subject: new.subject,
             resources: new.resources,
             created_at: now,
             expires_at: now.saturating_add(new.ttl),
-            created_by: by.clone(),
-            approved_by,
+            created_by: p.created_by,
+            approved_by: p.approved_by,
             reason: new.reason,
             max_uses: new.max_uses,
             uses: 0,
             last_used_at: None,
-            source,
-            request_id: None,
+            source: p.source,
+            request_id: p.request_id,
             incident: new.incident,
-            auto_approved_by: None,
+            policy: p.policy,
+            auto_approved_by: p.auto_approved_by,
             revoked: None,
         }
     }
@@ -206,12 +269,23 @@ impl GrantService {
                 caller.subject, grant.subject
             )));
         }
-        let revocation = Revocation { at: self.clock.now(), by: caller.subject.clone(), reason };
+        self.revoke_as(&caller.subject, id, reason).await
+    }
+
+    /// Revokes on behalf of `by` (already authorized by the caller of this function).
+    pub async fn revoke_as(
+        &self,
+        by: &Principal,
+        id: &GrantId,
+        reason: Option<String>,
+    ) -> Result<Grant, WorkflowError> {
+        let revocation = Revocation { at: self.clock.now(), by: by.clone(), reason };
         match self.store.revoke(id, revocation).await? {
             RevokeOutcome::Revoked(g) => {
                 self.changed(&g.subject);
                 self.metrics.grants_revoked.inc();
-                tracing::info!(grant.id = %id, grant.subject = %g.subject, grant.revoked_by = %caller.subject, "Grant revoked");
+                tracing::info!(grant.id = %id, grant.subject = %g.subject, grant.revoked_by = %by, "Grant revoked");
+                self.announce_revocation(&g, by);
                 Ok(*g)
             }
             RevokeOutcome::AlreadyRevoked(g) => {
@@ -224,6 +298,22 @@ impl GrantService {
             }
             RevokeOutcome::NotFound => Err(not_found(id)),
         }
+    }
+}
+
+impl GrantService {
+    fn announce_revocation(&self, g: &Grant, by: &Principal) {
+        let Some(policy) = &g.policy else { return };
+        let summary = format!(
+            "{by} revoked grant `{}` of {} ({})",
+            g.id,
+            g.subject,
+            crate::access::describe(&g.resources)
+        );
+        let mut event = Event::new(EventKind::Revoked, policy, self.clock.now(), summary);
+        event.actor = Some(by.clone());
+        event.grant = Some(g.clone());
+        self.events.publish(event);
     }
 }
 

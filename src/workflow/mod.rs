@@ -2,11 +2,36 @@
 //! the limits every grant obeys. Transports (REST, CLI through REST) call these; storage is
 //! behind [`crate::store::GrantStore`].
 
+pub mod events;
 pub mod grants;
+pub mod incidents;
+mod onetime;
+pub mod policies;
+pub mod requests;
+pub mod sweeper;
 
+use crate::decision::Caller;
+use crate::grant::Principal;
 use crate::store::StoreError;
 
-pub use grants::{GrantService, NewGrant};
+pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
+pub use grants::{GrantService, NewGrant, Provenance};
+pub use policies::PolicyService;
+pub use requests::{NewRequest, RequestFilter, RequestService};
+
+/// The principals allowed to administer jitgate (`admins` in the configuration).
+#[derive(Clone, Debug, Default)]
+pub struct Admins(Vec<Principal>);
+
+impl Admins {
+    pub fn new(principals: Vec<Principal>) -> Self {
+        Self(principals)
+    }
+
+    pub fn includes(&self, caller: &Caller) -> bool {
+        caller.principals.iter().any(|p| self.0.contains(p))
+    }
+}
 
 /// Why a control-plane operation was refused. Messages are safe to show to the caller.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,172 @@
+//! Where access policies live: [`PolicyStore`], in Redis (shared by every replica) or in memory.
+//! Policies are configuration, not grants: they carry no TTL. Every change bumps a counter
+//! that replicas poll to reload their compiled policy set.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use redis::AsyncCommands;
+
+use super::StoreError;
+use super::redis_conn::RedisConn;
+use crate::access::PolicyDocument;
+
+/// What a put did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PutOutcome {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+#[async_trait]
+pub trait PolicyStore: Send + Sync + 'static {
+    /// Creates or replaces the policy named in `doc.metadata.name`.
+    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError>;
+    async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError>;
+    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError>;
+    /// True when a policy was deleted.
+    async fn delete(&self, name: &str) -> Result<bool, StoreError>;
+    /// The change counter: any put or delete that changed something increases it.
+    async fn version(&self) -> Result<u64, StoreError>;
+}
+
+fn encode(doc: &PolicyDocument) -> Result<String, StoreError> {
+    serde_json::to_string(doc).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn decode(name: &str, json: &str) -> Result<PolicyDocument, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("policy `{name}`: {e}")))
+}
+
+/// Policies in a map.
+#[derive(Default)]
+pub struct MemoryPolicies {
+    inner: Mutex<(BTreeMap<String, String>, u64)>,
+}
+
+impl MemoryPolicies {
+    fn lock(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, (BTreeMap<String, String>, u64)>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Unavailable("policy map lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl PolicyStore for MemoryPolicies {
+    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError> {
+        let json = encode(doc)?;
+        let mut inner = self.lock()?;
+        let outcome = match inner.0.insert(doc.metadata.name.clone(), json.clone()) {
+            None => PutOutcome::Created,
+            Some(old) if old == json => PutOutcome::Unchanged,
+            Some(_) => PutOutcome::Updated,
+        };
+        if outcome != PutOutcome::Unchanged {
+            inner.1 += 1;
+        }
+        Ok(outcome)
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError> {
+        self.lock()?.0.get(name).map(|j| decode(name, j)).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError> {
+        self.lock()?.0.iter().map(|(n, j)| decode(n, j)).collect()
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        let removed = inner.0.remove(name).is_some();
+        if removed {
+            inner.1 += 1;
+        }
+        Ok(removed)
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        Ok(self.lock()?.1)
+    }
+}
+
+/// KEYS: policies, epoch. ARGV: name, JSON. Returns 0 unchanged, 1 created, 2 updated.
+const PUT: &str = r"
+local old = redis.call('HGET', KEYS[1], ARGV[1])
+if old == ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+if old then return 2 end
+return 1
+";
+
+/// KEYS: policies, epoch. ARGV: name. Returns 1 when deleted.
+const DELETE: &str = r"
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
+  redis.call('INCR', KEYS[2])
+  return 1
+end
+return 0
+";
+
+/// Policies in one Redis hash; the hash and its counter share the `{policies}` hash tag, so the
+/// scripts that write both stay atomic in a Redis Cluster.
+pub struct RedisPolicies {
+    redis: RedisConn,
+    put: redis::Script,
+    delete: redis::Script,
+}
+
+impl RedisPolicies {
+    pub fn new(redis: RedisConn) -> Self {
+        Self { redis, put: redis::Script::new(PUT), delete: redis::Script::new(DELETE) }
+    }
+}
+
+#[async_trait]
+impl PolicyStore for RedisPolicies {
+    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError> {
+        let k = self.redis.keys();
+        let mut inv = self.put.prepare_invoke();
+        inv.key(k.policies()).key(k.policy_epoch()).arg(&doc.metadata.name).arg(encode(doc)?);
+        let n: i64 =
+            self.redis.run("policy_put", inv.invoke_async(&mut self.redis.handle())).await?;
+        Ok(match n {
+            0 => PutOutcome::Unchanged,
+            1 => PutOutcome::Created,
+            _ => PutOutcome::Updated,
+        })
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError> {
+        let mut c = self.redis.handle();
+        let raw: Option<String> =
+            self.redis.run("policy_get", c.hget(self.redis.keys().policies(), name)).await?;
+        raw.map(|j| decode(name, &j)).transpose()
+    }
+
+    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError> {
+        let mut c = self.redis.handle();
+        let all: BTreeMap<String, String> =
+            self.redis.run("policy_list", c.hgetall(self.redis.keys().policies())).await?;
+        all.iter().map(|(n, j)| decode(n, j)).collect()
+    }
+
+    async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+        let k = self.redis.keys();
+        let mut inv = self.delete.prepare_invoke();
+        inv.key(k.policies()).key(k.policy_epoch()).arg(name);
+        let n: i64 =
+            self.redis.run("policy_delete", inv.invoke_async(&mut self.redis.handle())).await?;
+        Ok(n == 1)
+    }
+
+    async fn version(&self) -> Result<u64, StoreError> {
+        let mut c = self.redis.handle();
+        let v: Option<u64> =
+            self.redis.run("policy_version", c.get(self.redis.keys().policy_epoch())).await?;
+        Ok(v.unwrap_or(0))
+    }
+}

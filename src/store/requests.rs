@@ -1,0 +1,164 @@
+//! Where access requests live: [`RequestStore`], with optimistic concurrency (every write
+//! names the version it read, so two approvers, a sweeper and a cancel can race safely).
+//! The in-memory implementation is here; Redis is in [`super::redis_requests`].
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::StoreError;
+use crate::access::{AccessRequest, RequestId, RequestStatus};
+use crate::time::Timestamp;
+
+/// A value and the version it was read at.
+#[derive(Clone, Debug)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+#[async_trait]
+pub trait RequestStore: Send + Sync + 'static {
+    /// Stores a new request (version 1), kept for `retention` after it was filed.
+    async fn create(&self, request: &AccessRequest, retention: Duration) -> Result<(), StoreError>;
+
+    async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError>;
+
+    /// Writes `request` if the stored version is still `version`. False on a concurrent change.
+    async fn update(&self, request: &AccessRequest, version: u64) -> Result<bool, StoreError>;
+
+    /// Ids of requests still marked pending.
+    async fn pending(&self) -> Result<Vec<RequestId>, StoreError>;
+
+    /// Ids of pending requests whose expiry or escalation time has come.
+    async fn due(&self, now: Timestamp) -> Result<Vec<RequestId>, StoreError>;
+
+    /// The most recent requests, newest first.
+    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError>;
+
+    /// Records `id` as the open request for one exact call by one requester, unless another
+    /// is already recorded: returns the recorded one in that case.
+    async fn claim_open(
+        &self,
+        key: &OpenKey,
+        id: &RequestId,
+        until: Timestamp,
+    ) -> Result<Option<RequestId>, StoreError>;
+
+    /// Forgets the open request for one exact call.
+    async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError>;
+}
+
+/// Identifies "this requester's pending request for this exact call".
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct OpenKey {
+    pub requester: crate::grant::Principal,
+    /// A digest of (service, method, path).
+    pub call: String,
+}
+
+#[derive(Default)]
+struct Inner {
+    requests: HashMap<RequestId, (AccessRequest, u64)>,
+    open: HashMap<OpenKey, (RequestId, Timestamp)>,
+}
+
+/// Requests in a map.
+#[derive(Default)]
+pub struct MemoryRequests {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryRequests {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner.lock().map_err(|_| StoreError::Unavailable("request map lock poisoned".into()))
+    }
+}
+
+#[async_trait]
+impl RequestStore for MemoryRequests {
+    async fn create(
+        &self,
+        request: &AccessRequest,
+        _retention: Duration,
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        if inner.requests.contains_key(&request.id) {
+            return Err(StoreError::Conflict(request.id.to_string()));
+        }
+        inner.requests.insert(request.id.clone(), (request.clone(), 1));
+        Ok(())
+    }
+
+    async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
+        Ok(self.lock()?.requests.get(id).map(|(r, v)| Versioned { value: r.clone(), version: *v }))
+    }
+
+    async fn update(&self, request: &AccessRequest, version: u64) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        match inner.requests.get_mut(&request.id) {
+            Some((stored, v)) if *v == version => {
+                *stored = request.clone();
+                *v += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn pending(&self) -> Result<Vec<RequestId>, StoreError> {
+        let inner = self.lock()?;
+        let mut ids: Vec<RequestId> = inner
+            .requests
+            .values()
+            .filter(|(r, _)| r.status == RequestStatus::Pending)
+            .map(|(r, _)| r.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn due(&self, now: Timestamp) -> Result<Vec<RequestId>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .requests
+            .values()
+            .filter(|(r, _)| r.status == RequestStatus::Pending)
+            .filter(|(r, _)| {
+                r.expires_at <= now || (!r.escalated && r.escalate_at.is_some_and(|e| e <= now))
+            })
+            .map(|(r, _)| r.id.clone())
+            .collect())
+    }
+
+    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
+        let mut ids: Vec<RequestId> = self.lock()?.requests.keys().cloned().collect();
+        ids.sort_by(|a, b| b.cmp(a));
+        ids.truncate(limit);
+        Ok(ids)
+    }
+
+    async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {
+        self.lock()?.open.remove(key);
+        Ok(())
+    }
+
+    async fn claim_open(
+        &self,
+        key: &OpenKey,
+        id: &RequestId,
+        until: Timestamp,
+    ) -> Result<Option<RequestId>, StoreError> {
+        let now = crate::time::Clock::now(&crate::time::SystemClock);
+        let mut inner = self.lock()?;
+        match inner.open.get(key) {
+            Some((existing, exp)) if *exp > now => Ok(Some(existing.clone())),
+            _ => {
+                inner.open.insert(key.clone(), (id.clone(), until));
+                Ok(None)
+            }
+        }
+    }
+}

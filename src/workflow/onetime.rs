@@ -1,0 +1,97 @@
+//! One-time action approvals filed from the Check path: when a call hits an action its policy
+//! guards with a one-time approval and the policy says `file_one_time_requests: true`, jitgate
+//! files (or finds) the pending request for exactly that call, so the caller only has to wait
+//! for an approver. Retries of the same call find the same request.
+
+use sha2::{Digest, Sha256};
+
+use super::WorkflowError;
+use super::requests::{NewRequest, RequestService};
+use crate::access::{AccessRequest, Assessment, RequestId, RequestStatus};
+use crate::decision::{Caller, CheckInput};
+use crate::store::OpenKey;
+
+impl RequestService {
+    /// Files or finds the caller's pending request for this exact call; `None` when the call
+    /// is no one-time action, the policy does not file automatically, or the caller may not ask.
+    pub async fn file_one_time(
+        &self,
+        caller: &Caller,
+        input: &CheckInput,
+        decision_id: &str,
+    ) -> Result<Option<AccessRequest>, WorkflowError> {
+        let set = self.policies.current();
+        let Some(policy) = set.one_time_policy(&input.service, &input.method, &input.path) else {
+            return Ok(None);
+        };
+        let scope = input.exact_scope();
+        if !policy.file_one_time_requests
+            || !policy.may_request(&caller.principals)
+            || !policy.covers(std::slice::from_ref(&scope))
+        {
+            return Ok(None);
+        }
+        let now = self.clock.now();
+        let key = open_key(caller, input);
+        let id = RequestId::generate();
+        let until = now.saturating_add(policy.pending_ttl);
+        for _ in 0..2 {
+            let Some(existing) = self.store.claim_open(&key, &id, until).await? else { break };
+            match self.store.get(&existing).await? {
+                Some(v) if v.value.status_at(now) == RequestStatus::Pending => {
+                    return Ok(Some(v.value));
+                }
+                _ => self.store.release_open(&key).await?,
+            }
+        }
+        let assessment = Assessment {
+            policy: policy.clone(),
+            auto_rule: None,
+            one_time: true,
+            grant_ttl: policy.one_time_ttl,
+            max_uses: Some(1),
+        };
+        let reason = format!(
+            "one-time approval filed by jitgate: {} called {} {} on `{}` (decision {decision_id})",
+            caller.subject, input.method, input.path, input.service
+        );
+        let new =
+            NewRequest { resources: vec![scope], ttl: policy.one_time_ttl, reason, incident: None };
+        let mut request = self.build_for(caller, new, &assessment);
+        request.id = id;
+        self.file(request, None).await.map(Some)
+    }
+
+    /// Drops the "open request" marker of a decided one-time request.
+    pub(super) async fn release_open(&self, r: &AccessRequest) {
+        let [scope] = r.resources.as_slice() else { return };
+        if !r.one_time {
+            return;
+        }
+        let (Some(method), Some(path)) =
+            (scope.methods.to_vec().first().cloned(), scope.paths.first())
+        else {
+            return;
+        };
+        let key = OpenKey {
+            requester: r.requester.clone(),
+            call: digest(&scope.service, &method, path.as_str()),
+        };
+        if let Err(e) = self.store.release_open(&key).await {
+            tracing::debug!(error = %e, "Could not release the open-request marker; it expires by itself");
+        }
+    }
+}
+
+fn open_key(caller: &Caller, input: &CheckInput) -> OpenKey {
+    let path = crate::grant::PathPattern::exact(&input.path);
+    OpenKey {
+        requester: caller.subject.clone(),
+        call: digest(&input.service, &input.method, path.as_str()),
+    }
+}
+
+fn digest(service: &str, method: &str, path: &str) -> String {
+    let d = Sha256::digest(format!("{service}\n{method}\n{path}").as_bytes());
+    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,129 @@
+//! Access policy use cases: admins put and delete policies; any authenticated caller may read
+//! them (they hold no secrets, and requesters need to know what they can ask for). The compiled
+//! [`PolicySet`] is swapped atomically and shared with the Check path and the notifier.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use arc_swap::ArcSwap;
+
+use super::{Admins, WorkflowError};
+use crate::access::{AccessPolicy, PolicyDocument, PolicySet, check_name};
+use crate::decision::Caller;
+use crate::store::{PolicyStore, PutOutcome, StoreError};
+
+pub struct PolicyService {
+    store: Arc<dyn PolicyStore>,
+    admins: Admins,
+    current: Arc<ArcSwap<PolicySet>>,
+    loaded_version: AtomicU64,
+}
+
+// === impl PolicyService ===
+
+impl PolicyService {
+    pub fn new(store: Arc<dyn PolicyStore>, admins: Admins) -> Self {
+        Self {
+            store,
+            admins,
+            current: Arc::new(ArcSwap::from_pointee(PolicySet::default())),
+            loaded_version: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    /// The live policy set (cheap; lock-free).
+    pub fn current(&self) -> Arc<PolicySet> {
+        self.current.load_full()
+    }
+
+    /// A handle that always sees the latest set (for the notifier and the Check path).
+    pub fn handle(&self) -> Arc<ArcSwap<PolicySet>> {
+        self.current.clone()
+    }
+
+    fn require_admin(&self, caller: &Caller, what: &str) -> Result<(), WorkflowError> {
+        if self.admins.includes(caller) {
+            Ok(())
+        } else {
+            Err(WorkflowError::Forbidden(format!(
+                "{} may not {what}: only `admins` manage policies",
+                caller.subject
+            )))
+        }
+    }
+
+    /// Validates and stores a policy under `name`; returns what changed and the policy.
+    pub async fn put(
+        &self,
+        caller: &Caller,
+        name: &str,
+        mut doc: PolicyDocument,
+    ) -> Result<(PutOutcome, AccessPolicy), WorkflowError> {
+        self.require_admin(caller, "change policies")?;
+        check_name(name).map_err(|e| WorkflowError::Invalid(vec![format!("name: {e}")]))?;
+        if doc.metadata.name.is_empty() {
+            doc.metadata.name = name.to_string();
+        }
+        if doc.metadata.name != name {
+            return Err(WorkflowError::Invalid(vec![format!(
+                "metadata.name: `{}` differs from the name in the URL, `{name}`",
+                doc.metadata.name
+            )]));
+        }
+        let policy = AccessPolicy::from_document(doc.clone()).map_err(WorkflowError::Invalid)?;
+        let outcome = self.store.put(&doc).await?;
+        tracing::info!(policy.name = name, policy.outcome = ?outcome, by = %caller.subject, "Policy stored");
+        self.reload().await?;
+        Ok((outcome, policy))
+    }
+
+    pub async fn get(&self, name: &str) -> Result<PolicyDocument, WorkflowError> {
+        self.store
+            .get(name)
+            .await?
+            .ok_or_else(|| WorkflowError::NotFound(format!("no policy `{name}`")))
+    }
+
+    pub async fn list(&self) -> Result<Vec<PolicyDocument>, WorkflowError> {
+        Ok(self.store.list().await?)
+    }
+
+    pub async fn delete(&self, caller: &Caller, name: &str) -> Result<(), WorkflowError> {
+        self.require_admin(caller, "delete policies")?;
+        if !self.store.delete(name).await? {
+            return Err(WorkflowError::NotFound(format!("no policy `{name}`")));
+        }
+        tracing::info!(policy.name = name, by = %caller.subject, "Policy deleted");
+        self.reload().await?;
+        Ok(())
+    }
+
+    /// Rebuilds the set from the store. Stored documents that no longer validate are skipped
+    /// (and logged) rather than taking every other policy down with them.
+    pub async fn reload(&self) -> Result<(), StoreError> {
+        let version = self.store.version().await?;
+        let mut policies = Vec::new();
+        for doc in self.store.list().await? {
+            let name = doc.metadata.name.clone();
+            match AccessPolicy::from_document(doc) {
+                Ok(p) => policies.push(p),
+                Err(e) => {
+                    tracing::error!(policy.name = %name, errors = ?e, "Stored policy is invalid; ignored")
+                }
+            }
+        }
+        self.current.store(Arc::new(PolicySet::new(policies)));
+        self.loaded_version.store(version, Ordering::Release);
+        Ok(())
+    }
+
+    /// Reloads when another replica changed the policies.
+    pub async fn refresh(&self) -> Result<bool, StoreError> {
+        let version = self.store.version().await?;
+        if version == self.loaded_version.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        self.reload().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,421 @@
+//! Access request use cases: file (judged by policy, maybe auto-approved), read, list,
+//! approve, deny, cancel. Writes are compare-and-set on the request's version, retried a few
+//! times, so concurrent approvers, cancels and the sweeper never lose or double an update.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::events::{Event, EventKind, EventSink};
+use super::grants::{NewGrant, Provenance};
+use super::policies::PolicyService;
+use super::{Admins, GrantService, WorkflowError};
+use crate::access::{
+    AccessRequest, Approval, Assessment, Draft, Refusal, RequestError, RequestId, RequestStatus,
+    assess, describe,
+};
+use crate::decision::Caller;
+use crate::grant::{GrantId, GrantSource, Scope};
+use crate::metrics::{Metrics, ResultLabels};
+use crate::store::{RequestStore, Versioned};
+use crate::time::{Clock, Timestamp, Ttl};
+
+/// How often a compare-and-set is retried before giving up with a conflict.
+const CAS_ATTEMPTS: usize = 8;
+
+/// Longest list returned.
+pub const LIST_LIMIT: usize = 500;
+
+/// A request as asked for.
+#[derive(Clone, Debug)]
+pub struct NewRequest {
+    pub resources: Vec<Scope>,
+    pub ttl: Duration,
+    pub reason: String,
+    pub incident: Option<String>,
+}
+
+/// What the list shows.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RequestFilter {
+    pub status: Option<RequestStatus>,
+    /// Only the caller's own requests.
+    pub mine: bool,
+}
+
+pub struct RequestService {
+    pub(super) store: Arc<dyn RequestStore>,
+    pub(super) policies: Arc<PolicyService>,
+    pub(super) grants: Arc<GrantService>,
+    pub(super) events: Arc<dyn EventSink>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) admins: Admins,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) retention: Duration,
+}
+
+// === impl RequestService ===
+
+impl RequestService {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<dyn RequestStore>,
+        policies: Arc<PolicyService>,
+        grants: Arc<GrantService>,
+        events: Arc<dyn EventSink>,
+        clock: Arc<dyn Clock>,
+        admins: Admins,
+        metrics: Arc<Metrics>,
+        retention: Duration,
+    ) -> Self {
+        Self { store, policies, grants, events, clock, admins, metrics, retention }
+    }
+
+    /// Files a request. Answers pending (with its approvers) or approved (with its grant).
+    pub async fn create(
+        &self,
+        caller: &Caller,
+        new: NewRequest,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let set = self.policies.current();
+        let draft = Draft {
+            requester: caller,
+            resources: &new.resources,
+            ttl: new.ttl,
+            reason: &new.reason,
+            incident: new.incident.as_deref(),
+        };
+        let mut errors = Vec::new();
+        if new.ttl.is_zero() || new.ttl > self.grants.max_ttl() {
+            errors.push(format!(
+                "ttl: must be above zero and at most {} (`grants.max_ttl`)",
+                Ttl::from_duration(self.grants.max_ttl())
+            ));
+        }
+        if new.reason.len() > super::grants::MAX_REASON_LEN {
+            errors.push(format!("reason: longer than {} bytes", super::grants::MAX_REASON_LEN));
+        }
+        let assessment = match assess(&set, &draft) {
+            Ok(a) => a,
+            Err(Refusal::NotCovered(m) | Refusal::NotEligible(m)) => {
+                self.count("refused");
+                return Err(WorkflowError::Forbidden(m));
+            }
+            Err(Refusal::Invalid(e)) => {
+                errors.extend(e);
+                self.count("refused");
+                return Err(WorkflowError::Invalid(errors));
+            }
+        };
+        if !errors.is_empty() {
+            return Err(WorkflowError::Invalid(errors));
+        }
+        let request = self.build_for(caller, new, &assessment);
+        self.file(request, assessment.auto_rule).await
+    }
+
+    pub(super) fn build_for(
+        &self,
+        caller: &Caller,
+        new: NewRequest,
+        a: &Assessment,
+    ) -> AccessRequest {
+        let now = self.clock.now();
+        let p = &a.policy;
+        AccessRequest {
+            id: RequestId::generate(),
+            requester: caller.subject.clone(),
+            resources: new.resources,
+            ttl: Ttl::from_duration(new.ttl),
+            reason: new.reason,
+            incident: new.incident,
+            policy: p.name.clone(),
+            status: RequestStatus::Pending,
+            created_at: now,
+            expires_at: now.saturating_add(p.pending_ttl),
+            escalate_at: p.escalate_after.map(|d| now.saturating_add(d)),
+            escalated: false,
+            approvers: p.approvers.clone(),
+            escalate_to: p.escalate_to.clone(),
+            min_approvals: p.min_approvals,
+            approvals: Vec::new(),
+            denied: None,
+            decided_at: None,
+            one_time: a.one_time,
+            grant_ttl: Ttl::from_duration(a.grant_ttl),
+            max_uses: a.max_uses,
+            auto_approved_by: None,
+            grant_id: None,
+        }
+    }
+
+    /// Stores a built request; an auto-approved one gets its grant first.
+    pub(super) async fn file(
+        &self,
+        mut request: AccessRequest,
+        auto_rule: Option<String>,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let now = self.clock.now();
+        if let Some(rule) = auto_rule {
+            request.auto_approve(rule, now);
+            request.grant_id = Some(grant_id_for(&request.id));
+            self.store.create(&request, self.retention).await?;
+            let grant = self.issue_grant(&request).await?;
+            self.count("auto_approved");
+            self.announce(EventKind::Approved, &request, None, Some(grant));
+        } else {
+            self.store.create(&request, self.retention).await?;
+            self.count("filed");
+            self.announce(EventKind::Requested, &request, Some(request.requester.clone()), None);
+        }
+        tracing::info!(request.id = %request.id, request.requester = %request.requester, request.policy = %request.policy, request.status = %request.status, "Access request filed");
+        Ok(request)
+    }
+
+    /// A request the caller may see: the requester, its approvers, admins. Others get 404.
+    pub async fn get(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let r = self.load(id).await?.value;
+        if self.may_see(caller, &r) { Ok(r) } else { Err(not_found(id)) }
+    }
+
+    fn may_see(&self, caller: &Caller, r: &AccessRequest) -> bool {
+        caller.holds(&r.requester) || r.is_approver(caller) || self.admins.includes(caller)
+    }
+
+    /// Requests the caller may see, newest first. With `status: pending`, approvers see those
+    /// they may decide and requesters their own.
+    pub async fn list(
+        &self,
+        caller: &Caller,
+        filter: RequestFilter,
+    ) -> Result<Vec<AccessRequest>, WorkflowError> {
+        let now = self.clock.now();
+        let ids = if filter.status == Some(RequestStatus::Pending) {
+            self.store.pending().await?
+        } else {
+            self.store.recent(LIST_LIMIT).await?
+        };
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(v) = self.store.get(&id).await? else { continue };
+            let r = v.value;
+            let own = caller.holds(&r.requester);
+            let visible = if filter.mine { own } else { self.may_see(caller, &r) };
+            if visible && filter.status.is_none_or(|s| r.status_at(now) == s) {
+                out.push(r);
+            }
+        }
+        out.sort_by(|a, b| b.id.cmp(&a.id));
+        out.truncate(LIST_LIMIT);
+        Ok(out)
+    }
+
+    pub async fn approve(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+        comment: Option<String>,
+    ) -> Result<AccessRequest, WorkflowError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Versioned { value: mut r, version } = self.load(id).await?;
+            if !self.may_see(caller, &r) {
+                return Err(not_found(id));
+            }
+            let now = self.clock.now();
+            let outcome = match r.approve(caller, now, comment.clone()) {
+                Ok(o) => o,
+                Err(RequestError::NotPending(_, RequestStatus::Approved))
+                    if r.grant_id.is_some() =>
+                {
+                    // A retry after a failed grant write finishes the job; otherwise a conflict.
+                    return self.finish_approved(r, caller).await;
+                }
+                Err(e) => return Err(refusal(e)),
+            };
+            if outcome == Approval::Complete {
+                r.grant_id = Some(grant_id_for(&r.id));
+            }
+            if !self.store.update(&r, version).await? {
+                continue;
+            }
+            tracing::info!(request.id = %id, approver = %caller.subject, outcome = ?outcome, "Access request approved");
+            if outcome == Approval::Complete {
+                self.release_open(&r).await;
+                let grant = self.issue_grant(&r).await?;
+                self.count("approved");
+                self.announce(EventKind::Approved, &r, Some(caller.subject.clone()), Some(grant));
+            }
+            return Ok(r);
+        }
+        Err(busy(id))
+    }
+
+    async fn finish_approved(
+        &self,
+        r: AccessRequest,
+        caller: &Caller,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let exists = match &r.grant_id {
+            Some(g) => self.grants.store().get(g).await?.is_some(),
+            None => true,
+        };
+        if exists {
+            return Err(refusal(RequestError::NotPending(r.id.clone(), RequestStatus::Approved)));
+        }
+        let grant = self.issue_grant(&r).await?;
+        self.announce(EventKind::Approved, &r, Some(caller.subject.clone()), Some(grant));
+        Ok(r)
+    }
+
+    pub async fn deny(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+        comment: Option<String>,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let r = self
+            .transition(caller, id, |r, now| r.deny(caller, now, comment.clone()).map_err(refusal))
+            .await?;
+        self.release_open(&r).await;
+        self.count("denied");
+        self.announce(EventKind::Denied, &r, Some(caller.subject.clone()), None);
+        Ok(r)
+    }
+
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+    ) -> Result<AccessRequest, WorkflowError> {
+        let r =
+            self.transition(caller, id, |r, now| r.cancel(caller, now).map_err(refusal)).await?;
+        self.release_open(&r).await;
+        self.count("cancelled");
+        tracing::info!(request.id = %id, by = %caller.subject, "Access request cancelled");
+        Ok(r)
+    }
+
+    /// Load, apply, compare-and-set; retried on concurrent changes.
+    async fn transition(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+        apply: impl Fn(&mut AccessRequest, Timestamp) -> Result<(), WorkflowError>,
+    ) -> Result<AccessRequest, WorkflowError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Versioned { value: mut r, version } = self.load(id).await?;
+            if !self.may_see(caller, &r) {
+                return Err(not_found(id));
+            }
+            apply(&mut r, self.clock.now())?;
+            if self.store.update(&r, version).await? {
+                return Ok(r);
+            }
+        }
+        Err(busy(id))
+    }
+
+    pub(super) async fn load(
+        &self,
+        id: &RequestId,
+    ) -> Result<Versioned<AccessRequest>, WorkflowError> {
+        self.store.get(id).await?.ok_or_else(|| not_found(id))
+    }
+
+    /// Issues the grant of an approved request (idempotent through its fixed id).
+    async fn issue_grant(&self, r: &AccessRequest) -> Result<crate::grant::Grant, WorkflowError> {
+        let new = NewGrant {
+            subject: r.requester.clone(),
+            resources: r.resources.clone(),
+            ttl: r.grant_ttl.as_duration(),
+            reason: if r.reason.trim().is_empty() {
+                format!("access request {}", r.id)
+            } else {
+                r.reason.clone()
+            },
+            max_uses: r.max_uses,
+            incident: r.incident.clone(),
+        };
+        let provenance = Provenance {
+            id: r.grant_id.clone(),
+            created_by: r.requester.clone(),
+            source: GrantSource::Request,
+            approved_by: r.approvals.iter().map(|v| v.by.clone()).collect(),
+            request_id: Some(r.id.to_string()),
+            policy: Some(r.policy.clone()),
+            auto_approved_by: r.auto_approved_by.clone(),
+        };
+        self.grants.issue(new, provenance).await
+    }
+
+    pub(super) fn announce(
+        &self,
+        kind: EventKind,
+        r: &AccessRequest,
+        actor: Option<crate::grant::Principal>,
+        grant: Option<crate::grant::Grant>,
+    ) {
+        let who = actor.as_ref().map_or_else(|| "jitgate".to_string(), |a| a.to_string());
+        let what = describe(&r.resources);
+        let summary = match kind {
+            EventKind::Requested => {
+                format!("{} requests {what} for {}: {}", r.requester, r.ttl, r.reason)
+            }
+            EventKind::Approved if r.auto_approved_by.is_some() => format!(
+                "{what} for {} auto-approved by rule {}",
+                r.requester,
+                r.auto_approved_by.as_deref().unwrap_or("")
+            ),
+            EventKind::Approved => {
+                format!("{who} approved {what} for {} ({})", r.requester, r.grant_ttl)
+            }
+            EventKind::Denied => format!("{who} denied {what} for {}", r.requester),
+            EventKind::Expired => {
+                format!("the request of {} for {what} expired undecided", r.requester)
+            }
+            EventKind::Escalated => {
+                format!("the request of {} for {what} is still pending: escalated", r.requester)
+            }
+            EventKind::Revoked => format!("{who} revoked {what} of {}", r.requester),
+        };
+        let mut e = Event::new(kind, &r.policy, self.clock.now(), summary);
+        e.actor = actor;
+        e.approvers =
+            if r.status == RequestStatus::Pending { r.current_approvers() } else { Vec::new() };
+        e.request = Some(r.clone());
+        e.grant = grant;
+        self.events.publish(e);
+    }
+
+    pub(super) fn count(&self, result: &'static str) {
+        self.metrics.requests.get_or_create(&ResultLabels { result }).inc();
+    }
+}
+
+/// The grant an approved request creates has an id derived from the request, so retries find it.
+pub fn grant_id_for(id: &RequestId) -> GrantId {
+    // Request ids are UUIDs, always valid grant id characters.
+    GrantId::parse(&format!("req-{id}")).unwrap_or_else(|_| GrantId::generate())
+}
+
+fn not_found(id: &RequestId) -> WorkflowError {
+    WorkflowError::NotFound(format!("no request `{id}` (or it is not yours to see)"))
+}
+
+fn busy(id: &RequestId) -> WorkflowError {
+    WorkflowError::Conflict(format!("request `{id}` kept changing under us; retry"))
+}
+
+fn refusal(e: RequestError) -> WorkflowError {
+    match e {
+        RequestError::SelfApproval(_)
+        | RequestError::NotApprover(..)
+        | RequestError::NotRequester(_) => WorkflowError::Forbidden(e.to_string()),
+        RequestError::AlreadyApproved(_) | RequestError::NotPending(..) => {
+            WorkflowError::Conflict(e.to_string())
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Time-driven request transitions: pending requests past their expiry become expired, and
+//! those past their escalation time escalate — each exactly once across every replica (the
+//! compare-and-set decides who records it, and only that replica notifies).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::WorkflowError;
+use super::events::EventKind;
+use super::requests::RequestService;
+use crate::store::Versioned;
+
+impl RequestService {
+    /// Records every due expiry and escalation; returns how many transitions were recorded.
+    pub async fn sweep(&self) -> Result<usize, WorkflowError> {
+        let now = self.clock.now();
+        let mut recorded = 0;
+        for id in self.store.due(now).await? {
+            for _ in 0..4 {
+                let Some(Versioned { value: mut r, version }) = self.store.get(&id).await? else {
+                    break;
+                };
+                let kind = if r.expire(now) {
+                    EventKind::Expired
+                } else if r.escalate(now) {
+                    EventKind::Escalated
+                } else {
+                    // Decided elsewhere but still indexed: rewriting it fixes the index.
+                    let _ = self.store.update(&r, version).await?;
+                    break;
+                };
+                if self.store.update(&r, version).await? {
+                    recorded += 1;
+                    self.count(kind.as_str());
+                    if kind == EventKind::Expired {
+                        self.release_open(&r).await;
+                    }
+                    tracing::info!(request.id = %id, transition = %kind, "Access request transitioned");
+                    self.announce(kind, &r, None, None);
+                    break;
+                }
+            }
+        }
+        Ok(recorded)
+    }
+}
+
+/// Runs [`RequestService::sweep`] every `every` until cancelled.
+pub async fn run(requests: Arc<RequestService>, every: Duration, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+        if let Err(e) = requests.sweep().await {
+            tracing::debug!(error = %e, "Request sweep failed; retrying next tick");
+        }
+    }
+}
