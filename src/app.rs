@@ -23,47 +23,29 @@ use crate::identity::{
     StaticKeys, TokenCacheSettings, TokenRules,
 };
 use crate::metrics::Metrics;
-use crate::store::{CacheSettings, GrantCache, GrantStore, RedisSettings, RedisStore, invalidate};
+use crate::notify::{NotifySettings, WebhookNotifier};
+use crate::store::{
+    CacheSettings, GrantCache, GrantStore, RedisConn, RedisPolicies, RedisRequests, RedisSettings,
+    RedisStore, invalidate,
+};
 use crate::time::{Clock, SystemClock};
-use crate::workflow::GrantService;
+use crate::workflow::{Admins, EventSink, GrantService, PolicyService, RequestService, sweeper};
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::new());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let cancel = CancellationToken::new();
     let tracker = TaskTracker::new();
+    let wired = wire(&config, &env, &tracker, &cancel).await?;
 
-    let store: Arc<dyn GrantStore> =
-        Arc::new(RedisStore::new(&redis_settings(&config), metrics.clone())?);
-    let authenticator = Arc::new(authenticator(&config, &env, &tracker, &cancel, &metrics).await?);
-    let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(&config), metrics.clone()));
-    invalidate::spawn(cache.clone(), metrics.clone(), &tracker, cancel.clone());
-    let authorizer = Arc::new(Authorizer::new(
-        authenticator.clone(),
-        cache.clone(),
-        clock.clone(),
-        metrics.clone(),
-        config.check.deadline.as_duration(),
-        config.log.allows,
-    ));
-    let admins =
-        config.admins.iter().map(|a| Principal::from_str(a)).collect::<Result<Vec<_>, _>>()?;
-    let grants = Arc::new(
-        GrantService::new(
-            store.clone(),
-            clock.clone(),
-            crate::workflow::Admins::new(admins),
-            config.grants.max_ttl.as_duration(),
-            metrics.clone(),
-        )
-        .with_local_cache(cache),
-    );
-
-    let readiness = Arc::new(Readiness::default());
+    let readiness = wired.state.readiness.clone();
     let (reporter, health_service) = tonic_health::server::health_reporter();
     set_serving(&reporter, false).await;
-    tracker.spawn(watch_store(store.clone(), readiness.clone(), reporter.clone(), cancel.clone()));
+    tracker.spawn(watch_store(
+        wired.store.clone(),
+        readiness.clone(),
+        reporter.clone(),
+        cancel.clone(),
+    ));
 
     let grpc_listener = TcpListener::bind(config.listen.grpc).await.with_context(|| {
         format!("cannot listen for gRPC on {} (`listen.grpc`)", config.listen.grpc)
@@ -71,23 +53,16 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     let http_listener = TcpListener::bind(config.listen.http).await.with_context(|| {
         format!("cannot listen for HTTP on {} (`listen.http`)", config.listen.http)
     })?;
-    let public_url =
-        config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
-    let check = CheckService::new(authorizer, metrics.clone(), &public_url);
-    let state = ApiState { grants, authenticator, clock, metrics, readiness: readiness.clone() };
-
     let grpc_task = tokio::spawn(grpc::serve(
         grpc_listener,
-        check,
+        wired.check,
         health_service,
         config.check.max_request_bytes,
         cancel.clone().cancelled_owned(),
     ));
-    let http_task = tokio::spawn(api::serve(
-        http_listener,
-        api::router(state),
-        cancel.clone().cancelled_owned(),
-    ));
+    let router = api::router(wired.state);
+    let http_task =
+        tokio::spawn(api::serve(http_listener, router, cancel.clone().cancelled_owned()));
     tracing::info!(listen.grpc = %config.listen.grpc, listen.http = %config.listen.http, "jitgate serving");
 
     shutdown_signal().await;
@@ -102,6 +77,135 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     http_task.await?.context("HTTP server failed")?;
     tracing::info!("jitgate stopped");
     Ok(())
+}
+
+/// Everything the servers need, built from the configuration.
+struct Wired {
+    store: Arc<dyn GrantStore>,
+    check: CheckService,
+    state: ApiState,
+}
+
+async fn wire(
+    config: &Config,
+    env: &[(String, String)],
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) -> anyhow::Result<Wired> {
+    let metrics = Arc::new(Metrics::new());
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let redis = RedisConn::connect(&redis_settings(config), metrics.clone())?;
+    let store: Arc<dyn GrantStore> = Arc::new(RedisStore::with_conn(redis.clone()));
+    let authenticator = Arc::new(authenticator(config, env, tracker, cancel, &metrics).await?);
+    let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(config), metrics.clone()));
+    invalidate::spawn(cache.clone(), metrics.clone(), tracker, cancel.clone());
+    let admins = Admins::new(
+        config.admins.iter().map(|a| Principal::from_str(a)).collect::<Result<Vec<_>, _>>()?,
+    );
+
+    let policies =
+        Arc::new(PolicyService::new(Arc::new(RedisPolicies::new(redis.clone())), admins.clone()));
+    if let Err(e) = policies.reload().await {
+        tracing::warn!(error = %e, "Policies not loaded yet (Redis unreachable); retrying in the background");
+    }
+    tracker.spawn(refresh_policies(policies.clone(), cancel.clone()));
+    let events: Arc<dyn EventSink> = Arc::new(
+        WebhookNotifier::spawn(
+            notify_settings(config, env),
+            policies.handle(),
+            metrics.clone(),
+            tracker,
+            cancel.clone(),
+        )
+        .map_err(anyhow::Error::msg)?,
+    );
+    let grants = Arc::new(
+        GrantService::new(
+            store.clone(),
+            clock.clone(),
+            admins.clone(),
+            config.grants.max_ttl.as_duration(),
+            metrics.clone(),
+        )
+        .with_local_cache(cache.clone())
+        .with_events(events.clone()),
+    );
+    let requests = Arc::new(RequestService::new(
+        Arc::new(RedisRequests::new(redis)),
+        policies.clone(),
+        grants.clone(),
+        events,
+        clock.clone(),
+        admins,
+        metrics.clone(),
+        config.requests.retention.as_duration(),
+    ));
+    tracker.spawn(sweeper::run(
+        requests.clone(),
+        config.requests.sweep_interval.as_duration(),
+        cancel.clone(),
+    ));
+
+    let authorizer = Authorizer::new(
+        authenticator.clone(),
+        cache,
+        clock.clone(),
+        metrics.clone(),
+        config.check.deadline.as_duration(),
+        config.log.allows,
+    )
+    .with_workflow(policies.handle(), requests.clone());
+    let public_url =
+        config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
+    let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
+    let incident_token = secret(env, config.incidents.resolve_token_env.as_ref())
+        .map(|s| String::from_utf8_lossy(&s).into_owned());
+    let state = ApiState {
+        grants,
+        policies,
+        requests,
+        incident_token,
+        authenticator,
+        clock,
+        metrics,
+        readiness: Arc::new(Readiness::default()),
+    };
+    Ok(Wired { store, check, state })
+}
+
+fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {
+    let var = var?;
+    env.iter().find(|(k, _)| k == var).map(|(_, v)| v.as_bytes().to_vec())
+}
+
+fn notify_settings(c: &Config, env: &[(String, String)]) -> NotifySettings {
+    let n = &c.notifications;
+    // Per-target secrets are looked up by name at delivery; keep every variable that could be one.
+    let secrets = env.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect();
+    NotifySettings {
+        default_secret: secret(env, n.signing_secret_env.as_ref()),
+        secrets,
+        timeout: n.timeout.as_duration(),
+        max_attempts: n.max_attempts,
+        retry_base: n.retry_base.as_duration(),
+        queue_size: n.queue_size,
+        max_in_flight: 32,
+    }
+}
+
+/// Reloads policies when another replica changed them (every second).
+async fn refresh_policies(policies: Arc<PolicyService>, cancel: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+        match policies.refresh().await {
+            Ok(true) => tracing::info!(policies = policies.current().len(), "Policies reloaded"),
+            Ok(false) => {}
+            Err(e) => tracing::debug!(error = %e, "Policy refresh failed; keeping the current set"),
+        }
+    }
 }
 
 fn redis_settings(c: &Config) -> RedisSettings {

@@ -24,6 +24,8 @@ use tower::ServiceExt;
 const SECRET: &[u8] = b"api-test-secret-api-test-secret-";
 
 fn app() -> axum::Router {
+    use jitgate::store::{MemoryPolicies, MemoryRequests};
+    use jitgate::workflow::{Admins, NoEvents, PolicyService, RequestService};
     let metrics = Arc::new(Metrics::new());
     let issuer = Issuer {
         rules: IssuerRules {
@@ -43,16 +45,38 @@ fn app() -> axum::Router {
         rules,
         TokenCacheSettings { max_entries: 100, ttl: Duration::from_secs(60) },
     ));
+    let admins = Admins::new(vec!["group:platform".parse().unwrap()]);
     let grants = Arc::new(GrantService::new(
         Arc::new(MemoryStore::new()),
         Arc::new(SystemClock),
-        jitgate::workflow::Admins::new(vec!["group:platform".parse().unwrap()]),
+        admins.clone(),
         Duration::from_secs(24 * 3600),
         metrics.clone(),
     ));
+    let policies =
+        Arc::new(PolicyService::new(Arc::new(MemoryPolicies::default()), admins.clone()));
+    let requests = Arc::new(RequestService::new(
+        Arc::new(MemoryRequests::default()),
+        policies.clone(),
+        grants.clone(),
+        Arc::new(NoEvents),
+        Arc::new(SystemClock),
+        admins,
+        metrics.clone(),
+        Duration::from_secs(86400),
+    ));
     let readiness = Arc::new(Readiness::default());
     readiness.set_store_ok(true);
-    router(ApiState { grants, authenticator, clock: Arc::new(SystemClock), metrics, readiness })
+    router(ApiState {
+        grants,
+        policies,
+        requests,
+        incident_token: Some("incident-tool-token".into()),
+        authenticator,
+        clock: Arc::new(SystemClock),
+        metrics,
+        readiness,
+    })
 }
 
 fn token(sub: &str, groups: &[&str]) -> String {

@@ -259,6 +259,7 @@ async fn one_time_calls_file_one_request_however_often_they_are_retried() {
         service: "billing".into(),
         method: "DELETE".into(),
         path: RequestPath::parse("/datasets/7").unwrap(),
+        one_time: true,
     };
     let first = w.requests.file_one_time(&alice, &input, "d1").await.unwrap().unwrap();
     let again = w.requests.file_one_time(&alice, &input, "d2").await.unwrap().unwrap();
@@ -270,6 +271,7 @@ async fn one_time_calls_file_one_request_however_often_they_are_retried() {
         service: "orders".into(),
         method: "GET".into(),
         path: RequestPath::parse("/orders/1").unwrap(),
+        one_time: false,
     };
     assert!(w.requests.file_one_time(&alice, &not_one_time, "d4").await.unwrap().is_none());
     // Approved twice over: a 5-minute grant for exactly that call, usable once.

@@ -1,9 +1,9 @@
 //! Request extraction with errors users can act on: the verified caller from the bearer
 //! token, and JSON bodies whose errors name the field (`resources[0].methods: ...`).
 
-use axum::extract::{FromRequestParts, OptionalFromRequestParts};
-use axum::http::header;
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::ApiState;
@@ -18,36 +18,23 @@ impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        let mut values = Vec::new();
-        for v in parts.headers.get_all(header::AUTHORIZATION) {
-            values.push(v.to_str().map_err(|_| ApiError::unauthenticated(&TokenError::NotBearer))?);
-        }
-        let token = bearer_token(&values).map_err(|e| ApiError::unauthenticated(&e))?;
-        let Some(token) = token else {
-            return Err(ApiError::unauthenticated(&TokenError::Missing));
-        };
-        let caller = state
-            .authenticator
-            .caller(Some(&token), None, state.clock.now())
-            .await
-            .map_err(|e| ApiError::unauthenticated(&e))?;
-        Ok(Auth(caller))
+        authenticate(state, &parts.headers).await.map(Auth)
     }
 }
 
-impl OptionalFromRequestParts<ApiState> for Auth {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &ApiState,
-    ) -> Result<Option<Self>, ApiError> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            <Self as FromRequestParts<ApiState>>::from_request_parts(parts, state).await.map(Some)
-        } else {
-            Ok(None)
-        }
+/// Verifies the bearer token in `headers`.
+pub async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let mut values = Vec::new();
+    for v in headers.get_all(header::AUTHORIZATION) {
+        values.push(v.to_str().map_err(|_| ApiError::unauthenticated(&TokenError::NotBearer))?);
     }
+    let token = bearer_token(&values).map_err(|e| ApiError::unauthenticated(&e))?;
+    let Some(token) = token else { return Err(ApiError::unauthenticated(&TokenError::Missing)) };
+    state
+        .authenticator
+        .caller(Some(&token), None, state.clock.now())
+        .await
+        .map_err(|e| ApiError::unauthenticated(&e))
 }
 
 /// Parses a JSON body; `example` is shown when the body is empty.

@@ -5,6 +5,9 @@
 pub mod error;
 pub mod extract;
 pub mod grants;
+pub mod incidents;
+pub mod policies;
+pub mod requests;
 
 use std::sync::Arc;
 
@@ -13,7 +16,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -21,7 +24,7 @@ use crate::health::Readiness;
 use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::time::Clock;
-use crate::workflow::GrantService;
+use crate::workflow::{GrantService, PolicyService, RequestService};
 
 pub use error::ApiError;
 
@@ -32,6 +35,10 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 #[derive(Clone)]
 pub struct ApiState {
     pub grants: Arc<GrantService>,
+    pub policies: Arc<PolicyService>,
+    pub requests: Arc<RequestService>,
+    /// Shared token incident tools may send to resolve incidents.
+    pub incident_token: Option<String>,
     pub authenticator: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
@@ -46,6 +53,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/v1/grants", get(grants::list).post(grants::create))
         .route("/v1/grants/{id}", get(grants::get).delete(grants::revoke))
+        .route("/v1/policies", get(policies::list))
+        .route(
+            "/v1/policies/{name}",
+            get(policies::get).put(policies::put).delete(policies::delete),
+        )
+        .route("/v1/requests", get(requests::list).post(requests::create))
+        .route("/v1/requests/{id}", get(requests::get))
+        .route("/v1/requests/{id}/approve", post(requests::approve))
+        .route("/v1/requests/{id}/deny", post(requests::deny))
+        .route("/v1/requests/{id}/cancel", post(requests::cancel))
+        .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -86,7 +104,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/healthz`, `/readyz`, `/metrics`)",
     )
 }
 

@@ -50,7 +50,7 @@ pub fn parse(attrs: &CheckAttributes) -> Result<CheckInput, Deny> {
     let path = RequestPath::parse(&attrs.path)
         .map_err(|e| Deny::new(DenyReason::PathRejected, format!("path refused: {e}")))?;
     let service = service(attrs)?;
-    Ok(CheckInput { service, method: method.clone(), path })
+    Ok(CheckInput { service, method: method.clone(), path, one_time: false })
 }
 
 fn service(attrs: &CheckAttributes) -> Result<String, Deny> {

@@ -9,14 +9,19 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arc_swap::ArcSwap;
 use futures_util::FutureExt;
 
-use crate::decision::{Allow, Caller, CheckInput, Decision, Deny, DenyReason, evaluate};
+use crate::access::{AccessRequest, PolicySet};
+use crate::decision::{
+    Allow, Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate,
+};
 use crate::grant::Grant;
 use crate::identity::{Authenticator, bearer_token};
 use crate::metrics::{DecisionLabels, Metrics};
 use crate::store::{GrantCache, UseOutcome};
 use crate::time::{Clock, Timestamp};
+use crate::workflow::RequestService;
 
 pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
 
@@ -29,6 +34,21 @@ pub struct Verdict {
     pub input: Option<CheckInput>,
     /// Client-sent `x-jitgate-*` headers to strip before forwarding.
     pub remove_headers: Vec<String>,
+    /// The pending one-time request filed (or found) for this exact call.
+    pub filed: Option<AccessRequest>,
+}
+
+/// What deciding produced, before recording.
+struct Outcome {
+    decision: Decision,
+    input: Option<CheckInput>,
+    filed: Option<AccessRequest>,
+}
+
+impl From<Deny> for Outcome {
+    fn from(d: Deny) -> Self {
+        Self { decision: d.into(), input: None, filed: None }
+    }
 }
 
 /// Decides Checks.
@@ -39,6 +59,8 @@ pub struct Authorizer {
     metrics: Arc<Metrics>,
     deadline: Duration,
     log_allows: bool,
+    policies: Arc<ArcSwap<PolicySet>>,
+    requests: Option<Arc<RequestService>>,
 }
 
 // === impl Authorizer ===
@@ -52,7 +74,28 @@ impl Authorizer {
         deadline: Duration,
         log_allows: bool,
     ) -> Self {
-        Self { authenticator, cache, clock, metrics, deadline, log_allows }
+        let policies = Arc::new(ArcSwap::from_pointee(PolicySet::default()));
+        Self {
+            authenticator,
+            cache,
+            clock,
+            metrics,
+            deadline,
+            log_allows,
+            policies,
+            requests: None,
+        }
+    }
+
+    /// Lets policies mark one-time actions and file their requests automatically.
+    pub fn with_workflow(
+        mut self,
+        policies: Arc<ArcSwap<PolicySet>>,
+        requests: Arc<RequestService>,
+    ) -> Self {
+        self.policies = policies;
+        self.requests = Some(requests);
+        self
     }
 
     /// Decides one call. Never fails: errors, timeouts and panics are denies.
@@ -60,20 +103,25 @@ impl Authorizer {
         let started = Instant::now();
         let decision_id = uuid::Uuid::new_v4().simple().to_string();
         let remove_headers = attrs.client_jitgate_headers.clone();
-        let guarded = AssertUnwindSafe(self.decide(&attrs)).catch_unwind();
-        let (decision, input) = match tokio::time::timeout(self.deadline, guarded).await {
+        let guarded = AssertUnwindSafe(self.decide(&attrs, &decision_id)).catch_unwind();
+        let outcome = match tokio::time::timeout(self.deadline, guarded).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_panic)) => {
                 tracing::error!(authz.decision_id = %decision_id, "Check panicked; denying");
-                (Deny::new(DenyReason::InternalError, "jitgate hit an internal error").into(), None)
+                Deny::new(DenyReason::InternalError, "jitgate hit an internal error").into()
             }
             Err(_) => {
-                let d = Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time");
-                (d.into(), None)
+                Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time").into()
             }
         };
-        self.record(&decision, &decision_id, &attrs, started.elapsed());
-        Verdict { decision, decision_id, input, remove_headers }
+        self.record(&outcome.decision, &decision_id, &attrs, started.elapsed());
+        Verdict {
+            decision: outcome.decision,
+            decision_id,
+            input: outcome.input,
+            remove_headers,
+            filed: outcome.filed,
+        }
     }
 
     /// A verdict for a request that could not even be read (recorded like any other).
@@ -81,19 +129,39 @@ impl Authorizer {
         let decision_id = uuid::Uuid::new_v4().simple().to_string();
         let decision: Decision = deny.into();
         self.record(&decision, &decision_id, attrs, Duration::ZERO);
-        Verdict { decision, decision_id, input: None, remove_headers: Vec::new() }
+        Verdict { decision, decision_id, input: None, remove_headers: Vec::new(), filed: None }
     }
 
-    async fn decide(&self, attrs: &CheckAttributes) -> (Decision, Option<CheckInput>) {
-        let input = match input::parse(attrs) {
+    async fn decide(&self, attrs: &CheckAttributes, decision_id: &str) -> Outcome {
+        let mut input = match input::parse(attrs) {
             Ok(i) => i,
-            Err(d) => return (d.into(), None),
+            Err(d) => return d.into(),
         };
-        let decision = match self.caller(attrs).await {
-            Ok(caller) => self.authorize(&caller, &input).await,
-            Err(d) => d.into(),
+        input.one_time = self
+            .policies
+            .load()
+            .one_time_policy(&input.service, &input.method, &input.path)
+            .is_some();
+        let caller = match self.caller(attrs).await {
+            Ok(caller) => caller,
+            Err(d) => return Outcome { decision: d.into(), input: Some(input), filed: None },
         };
-        (decision, Some(input))
+        let decision = self.authorize(&caller, &input).await;
+        let filed = match (&decision, &self.requests) {
+            (Decision::Deny(d), Some(requests))
+                if input.one_time && d.reason.status() == DenyStatus::Forbidden =>
+            {
+                match requests.file_one_time(&caller, &input, decision_id).await {
+                    Ok(filed) => filed,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "Could not file the one-time request; the deny stands");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        };
+        Outcome { decision, input: Some(input), filed }
     }
 
     async fn caller(&self, attrs: &CheckAttributes) -> Result<Caller, Deny> {

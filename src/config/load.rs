@@ -28,8 +28,20 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 9] =
-    ["listen", "redis", "identity", "admins", "grants", "cache", "check", "log", "shutdown"];
+const SECTIONS: [&str; 12] = [
+    "listen",
+    "redis",
+    "identity",
+    "admins",
+    "grants",
+    "cache",
+    "check",
+    "log",
+    "shutdown",
+    "requests",
+    "notifications",
+    "incidents",
+];
 
 /// Lists that may be overridden from the environment, comma-separated.
 const ENV_LISTS: [&str; 1] = ["admins"];
@@ -86,6 +98,9 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         check: section(tree, "check", errors),
         log: section(tree, "log", errors),
         shutdown: section(tree, "shutdown", errors),
+        requests: section(tree, "requests", errors),
+        notifications: section(tree, "notifications", errors),
+        incidents: section(tree, "incidents", errors),
     }
 }
 
@@ -207,6 +222,8 @@ pub fn unknown_overrides(env: &[(String, String)], config: &Config) -> Vec<Strin
     let mut known: Vec<String> = leaves().iter().map(|(p, _)| env_name(p)).collect();
     known.extend(CLIENT.iter().map(|s| s.to_string()));
     known.extend(config.identity.issuers.iter().filter_map(|i| i.hs256_secret_env.clone()));
+    known.extend(config.notifications.signing_secret_env.clone());
+    known.extend(config.incidents.resolve_token_env.clone());
     env.iter()
         .map(|(k, _)| k)
         .filter(|k| k.starts_with("JITGATE_") && !known.contains(k))

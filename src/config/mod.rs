@@ -39,6 +39,12 @@ pub struct Config {
     pub log: LogConfig,
     /// Shutdown behaviour.
     pub shutdown: ShutdownConfig,
+    /// Access requests.
+    pub requests: RequestsConfig,
+    /// Webhook notifications.
+    pub notifications: NotificationsConfig,
+    /// Incident tools.
+    pub incidents: IncidentsConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -226,4 +232,55 @@ impl Default for ShutdownConfig {
     fn default() -> Self {
         Self { drain: Ttl::from_secs(2) }
     }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestsConfig {
+    /// How long decided requests stay readable.
+    pub retention: Ttl,
+    /// How often pending requests are checked for expiry and escalation.
+    pub sweep_interval: Ttl,
+}
+
+impl Default for RequestsConfig {
+    fn default() -> Self {
+        Self { retention: Ttl::from_secs(7 * 24 * 3600), sweep_interval: Ttl::from_secs(1) }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NotificationsConfig {
+    /// Environment variable holding the HMAC secret that signs webhook deliveries (targets may
+    /// name their own with `secret_env`). Without one, deliveries are not sent.
+    pub signing_secret_env: Option<String>,
+    /// Deadline for one delivery attempt.
+    pub timeout: Ttl,
+    /// Attempts per delivery, with exponential backoff between them.
+    pub max_attempts: u32,
+    /// The first backoff delay (doubled after each failure).
+    pub retry_base: Ttl,
+    /// Deliveries waiting to be sent; beyond this, new events are dropped and counted.
+    pub queue_size: usize,
+}
+
+impl Default for NotificationsConfig {
+    fn default() -> Self {
+        Self {
+            signing_secret_env: None,
+            timeout: Ttl::from_secs(5),
+            max_attempts: 5,
+            retry_base: Ttl::from_millis(500),
+            queue_size: 10_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IncidentsConfig {
+    /// Environment variable holding a shared token incident tools send as
+    /// `Authorization: Bearer <token>` to `POST /v1/incidents/{id}/resolve`.
+    pub resolve_token_env: Option<String>,
 }

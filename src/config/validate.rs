@@ -57,6 +57,13 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
         }
     }
     validate_limits(c, errors);
+    secret_env(
+        "notifications.signing_secret_env",
+        c.notifications.signing_secret_env.as_ref(),
+        env,
+        errors,
+    );
+    secret_env("incidents.resolve_token_env", c.incidents.resolve_token_env.as_ref(), env, errors);
 }
 
 fn validate_limits(c: &Config, errors: &mut Vec<String>) {
@@ -90,6 +97,31 @@ fn validate_limits(c: &Config, errors: &mut Vec<String>) {
         ["text", "json"].contains(&c.log.format.as_str()),
         "`log.format` must be `text` or `json`",
     );
+    check(
+        !c.requests.sweep_interval.as_duration().is_zero(),
+        "`requests.sweep_interval` must be above zero",
+    );
+    check(
+        c.requests.retention.as_duration() >= std::time::Duration::from_secs(3600),
+        "`requests.retention` must be at least 1h",
+    );
+    check(
+        (1..=20).contains(&c.notifications.max_attempts),
+        "`notifications.max_attempts` must be between 1 and 20",
+    );
+    check(c.notifications.queue_size > 0, "`notifications.queue_size` must be above zero");
+}
+
+/// A secret named by environment variable must be set and long enough.
+fn secret_env(at: &str, var: Option<&String>, env: &[(String, String)], errors: &mut Vec<String>) {
+    let Some(var) = var else { return };
+    match env.iter().find(|(k, _)| k == var) {
+        None => errors.push(format!("`{at}`: environment variable `{var}` is not set")),
+        Some((_, v)) if v.len() < MIN_HS256_SECRET => {
+            errors.push(format!("`{at}`: `{var}` must hold at least {MIN_HS256_SECRET} bytes"))
+        }
+        Some(_) => {}
+    }
 }
 
 fn validate_issuer(

@@ -25,6 +25,8 @@ pub struct CheckInput {
     pub service: String,
     pub method: String,
     pub path: RequestPath,
+    /// A policy makes this call a one-time action: only grants with `max_uses` may allow it.
+    pub one_time: bool,
 }
 
 /// The access a denied caller would need: exactly this call.
@@ -114,6 +116,10 @@ pub fn evaluate<'a>(
         {
             continue;
         }
+        if input.one_time && grant.max_uses.is_none() {
+            // Standing grants never cover a one-time action, however broad they are.
+            continue;
+        }
         match grant.status(now) {
             GrantStatus::Active if best.is_none_or(|b| preferred(grant, b)) => best = Some(grant),
             GrantStatus::Active => {}
@@ -136,6 +142,8 @@ pub fn evaluate<'a>(
         (DenyReason::GrantExpired, "the matching grant has expired")
     } else if saw_revoked {
         (DenyReason::GrantRevoked, "the matching grant was revoked")
+    } else if input.one_time {
+        (DenyReason::ApprovalRequired, "this action needs a one-time approval for this exact call")
     } else {
         (DenyReason::NoGrant, "no live grant covers this call")
     };

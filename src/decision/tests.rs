@@ -46,6 +46,7 @@ fn mk_input(service: &str, method: &str, path: &str) -> CheckInput {
         service: service.into(),
         method: method.into(),
         path: RequestPath::parse(path).unwrap(),
+        one_time: false,
     }
 }
 
@@ -169,6 +170,25 @@ fn unlimited_grant_is_preferred_over_a_limited_one() {
     );
     let Decision::Allow(a) = d else { panic!() };
     assert!(a.limited);
+}
+
+#[test]
+fn one_time_actions_are_only_allowed_by_limited_grants() {
+    let broad = mk_grant("broad", "user:alice", mk_scope("billing", &["*"], &["/**"]), later(9000));
+    let mut input = mk_input("billing", "DELETE", "/datasets/7");
+    input.one_time = true;
+    let alice = mk_caller("user:alice", &[]);
+    let d = evaluate(std::slice::from_ref(&broad), &alice, &input, NOW);
+    assert_eq!(reason(&d), Some(DenyReason::ApprovalRequired));
+    let mut once = mk_grant(
+        "once",
+        "user:alice",
+        mk_scope("billing", &["DELETE"], &["/datasets/7"]),
+        later(300),
+    );
+    once.max_uses = Some(1);
+    let Decision::Allow(a) = evaluate(&[broad, once], &alice, &input, NOW) else { panic!() };
+    assert_eq!((a.grant_id.as_str(), a.limited), ("once", true));
 }
 
 #[test]

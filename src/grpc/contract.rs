@@ -3,23 +3,26 @@
 
 use serde_json::{Value, json};
 
+use crate::access::AccessRequest;
 use crate::decision::{CheckInput, Deny, DenyStatus};
 
 pub const HEADER_SUBJECT: &str = "x-jitgate-subject";
 pub const HEADER_GRANT_ID: &str = "x-jitgate-grant-id";
 pub const HEADER_GRANT_EXPIRES: &str = "x-jitgate-grant-expires";
 pub const HEADER_DECISION_ID: &str = "x-jitgate-decision-id";
+pub const HEADER_REQUEST_ID: &str = "x-jitgate-request-id";
 
 /// The TTL prefilled in request hints.
 pub const HINT_TTL: &str = "15m";
 
 /// The JSON body of a deny. Forbidden denies carry a ready-made access request for exactly
-/// the call that was refused.
+/// the call that was refused, or the pending request jitgate filed for it.
 pub fn deny_body(
     deny: &Deny,
     decision_id: &str,
     input: Option<&CheckInput>,
     request_url: &str,
+    filed: Option<&AccessRequest>,
 ) -> String {
     let status = deny.reason.status();
     let mut body = json!({
@@ -31,7 +34,16 @@ pub fn deny_body(
     if let Some(missing) = &deny.missing {
         body["missing"] = json!(missing);
     }
-    if status == DenyStatus::Forbidden
+    if let Some(r) = filed {
+        body["request_id"] = json!(r.id);
+        body["request"] = json!({
+            "id": r.id,
+            "status": r.status,
+            "url": format!("{request_url}/{}", r.id),
+            "approvers": r.current_approvers(),
+            "expires_at": r.expires_at,
+        });
+    } else if status == DenyStatus::Forbidden
         && let Some(input) = input
     {
         body["request"] = request_hint(input, request_url);

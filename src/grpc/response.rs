@@ -69,7 +69,13 @@ fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
 
 fn denied(deny: &Deny, verdict: &Verdict, request_url: &str) -> CheckResponse {
     let status = deny.reason.status();
-    let body = contract::deny_body(deny, &verdict.decision_id, verdict.input.as_ref(), request_url);
+    let body = contract::deny_body(
+        deny,
+        &verdict.decision_id,
+        verdict.input.as_ref(),
+        request_url,
+        verdict.filed.as_ref(),
+    );
     let mut headers = vec![
         overwrite("content-type", "application/json".into()),
         overwrite("cache-control", "no-store".into()),
@@ -77,6 +83,9 @@ fn denied(deny: &Deny, verdict: &Verdict, request_url: &str) -> CheckResponse {
     ];
     if status == DenyStatus::Unauthenticated {
         headers.push(overwrite("www-authenticate", contract::www_authenticate(deny)));
+    }
+    if let Some(r) = &verdict.filed {
+        headers.push(overwrite(contract::HEADER_REQUEST_ID, r.id.to_string()));
     }
     if status == DenyStatus::Unavailable {
         headers.push(overwrite("retry-after", "1".into()));

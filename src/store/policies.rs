@@ -40,16 +40,17 @@ fn decode(name: &str, json: &str) -> Result<PolicyDocument, StoreError> {
     serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("policy `{name}`: {e}")))
 }
 
+/// Documents by name, and the change counter.
+type PolicyMap = (BTreeMap<String, String>, u64);
+
 /// Policies in a map.
 #[derive(Default)]
 pub struct MemoryPolicies {
-    inner: Mutex<(BTreeMap<String, String>, u64)>,
+    inner: Mutex<PolicyMap>,
 }
 
 impl MemoryPolicies {
-    fn lock(
-        &self,
-    ) -> Result<std::sync::MutexGuard<'_, (BTreeMap<String, String>, u64)>, StoreError> {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, PolicyMap>, StoreError> {
         self.inner.lock().map_err(|_| StoreError::Unavailable("policy map lock poisoned".into()))
     }
 }

@@ -1,0 +1,179 @@
+//! `/v1/requests`: file an access request, read and list them, approve, deny, cancel.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiState;
+use super::error::ApiError;
+use super::extract::{Auth, json_body};
+use super::grants::{check_incident, grant_json, parse_resources};
+use crate::access::{AccessRequest, RequestId, RequestStatus};
+use crate::decision::Caller;
+use crate::grant::ScopeWire;
+use crate::time::Ttl;
+use crate::workflow::{NewRequest, RequestFilter};
+
+const EXAMPLE: &str = r#"{"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "30m", "reason": "INC-4312 latency"}"#;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRequestBody {
+    pub resources: Vec<ScopeWire>,
+    pub ttl: String,
+    #[serde(default)]
+    pub reason: String,
+    #[serde(default)]
+    pub incident: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionBody {
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// A request as the API shows it: stored fields, its status now, who can approve it now,
+/// and whether the caller may decide it.
+pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Value {
+    let now = state.clock.now();
+    let status = r.status_at(now);
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    v["status"] = json!(status);
+    v["current_approvers"] = json!(r.current_approvers());
+    v["can_approve"] = json!(
+        status == RequestStatus::Pending && r.is_approver(caller) && !caller.holds(&r.requester)
+    );
+    if status == RequestStatus::Pending {
+        v["expires_in_seconds"] = json!(r.expires_at.remaining_after(now).as_secs());
+    }
+    v
+}
+
+async fn with_grant(state: &ApiState, caller: &Caller, r: &AccessRequest) -> Value {
+    let mut v = request_json(r, state, caller);
+    if let Some(id) = &r.grant_id
+        && let Ok(Some(g)) = state.grants.store().get(id).await
+    {
+        v["grant"] = grant_json(&g, state.clock.now());
+    }
+    v
+}
+
+pub async fn create(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let body: CreateRequestBody = json_body(&body, EXAMPLE)?;
+    let mut errors = Vec::new();
+    let resources = parse_resources(body.resources, &mut errors);
+    let ttl = Ttl::parse(&body.ttl).map_err(|e| errors.push(format!("ttl: {e}"))).ok();
+    let incident = body.incident.filter(|i| !i.is_empty());
+    if let Some(i) = &incident
+        && let Err(e) = check_incident(i)
+    {
+        errors.push(format!("incident: {e}"));
+    }
+    let Some(ttl) = ttl.filter(|_| errors.is_empty()) else {
+        return Err(ApiError::invalid(errors));
+    };
+    let new = NewRequest { resources, ttl: ttl.as_duration(), reason: body.reason, incident };
+    let request = state.requests.create(&caller, new).await?;
+    let location = format!("/v1/requests/{}", request.id);
+    let view = with_grant(&state, &caller, &request).await;
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
+}
+
+pub async fn list(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    let mut errors = Vec::new();
+    for key in query.keys().filter(|k| !["status", "mine"].contains(&k.as_str())) {
+        errors.push(format!("unknown query parameter `{key}`: use `status` or `mine`"));
+    }
+    let status = match query.get("status").map(String::as_str) {
+        None | Some("all") => None,
+        Some(s) => serde_json::from_value::<RequestStatus>(json!(s))
+            .map_err(|_| {
+                errors.push(format!(
+                    "status: `{s}` is not one of pending, approved, denied, expired, cancelled, all"
+                ))
+            })
+            .ok(),
+    };
+    let mine = match query.get("mine").map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            errors.push(format!("mine: `{other}` must be `true` or `false`"));
+            false
+        }
+    };
+    if !errors.is_empty() {
+        return Err(ApiError::invalid(errors));
+    }
+    let items = state.requests.list(&caller, RequestFilter { status, mine }).await?;
+    let items: Vec<Value> = items.iter().map(|r| request_json(r, &state, &caller)).collect();
+    Ok(Json(json!({ "requests": items })))
+}
+
+fn id(raw: &str) -> Result<RequestId, ApiError> {
+    RequestId::parse(raw).map_err(ApiError::not_found)
+}
+
+pub async fn get(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let r = state.requests.get(&caller, &id(&raw)?).await?;
+    Ok(Json(with_grant(&state, &caller, &r).await))
+}
+
+fn decision(body: &[u8]) -> Result<DecisionBody, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(DecisionBody::default());
+    }
+    json_body(body, r#"{"comment": "looks fine"}"#)
+}
+
+pub async fn approve(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let comment = decision(&body)?.comment;
+    let r = state.requests.approve(&caller, &id(&raw)?, comment).await?;
+    Ok(Json(with_grant(&state, &caller, &r).await))
+}
+
+pub async fn deny(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let comment = decision(&body)?.comment;
+    let r = state.requests.deny(&caller, &id(&raw)?, comment).await?;
+    Ok(Json(request_json(&r, &state, &caller)))
+}
+
+pub async fn cancel(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(raw): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let r = state.requests.cancel(&caller, &id(&raw)?).await?;
+    Ok(Json(request_json(&r, &state, &caller)))
+}
