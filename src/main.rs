@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use jitgate::cli::{self, Cli, CliError, Client, Command, exit};
+use jitgate::cli::{self, Cli, CliError, Command, exit};
 use jitgate::config;
 
 fn main() -> ExitCode {
@@ -24,13 +24,9 @@ fn main() -> ExitCode {
 async fn dispatch(cli: Cli, env: Vec<(String, String)>) -> i32 {
     match cli.command {
         Command::Serve { config } => serve(config, cli.log_format, env).await,
-        Command::Grants { command, client } => {
-            let result = match Client::new(&client.server, client.token) {
-                Ok(c) => cli::grants::run(command, &c, client.output).await,
-                Err(e) => Err(e),
-            };
-            finish(result)
-        }
+        Command::Grants { command, client } => finish(cli::grants::run(command, &client).await),
+        Command::Request { command, client } => finish(cli::requests::run(command, &client).await),
+        Command::Policy { command, client } => finish(cli::policies::run(command, &client).await),
         Command::Token { config, args } => {
             let result = load(config.as_deref(), &env)
                 .and_then(|c| cli::token::run(&args, &c, &env))

@@ -167,3 +167,156 @@ fn serve_reports_every_configuration_problem_and_exits_2() {
         assert!(err.contains(expected), "missing {expected:?} in:\n{err}");
     }
 }
+
+fn policy_yaml(pending_ttl: &str) -> String {
+    format!(
+        r#"apiVersion: jitgate.dev/v1alpha1
+kind: AccessPolicy
+metadata: {{ name: orders }}
+spec:
+  resources: [{{ service: orders, methods: [GET], paths: ["/orders/**"] }}]
+  requesters: ["group:eng"]
+  approvers: ["group:leads"]
+  max_ttl: 1h
+  pending_ttl: {pending_ttl}
+"#
+    )
+}
+
+/// Starts `jitgate request create --wait` in the background and returns the child.
+fn spawn_wait(server: &str, token: &str, extra: &[&str]) -> std::process::Child {
+    let mut args = vec![
+        "request",
+        "create",
+        "--service",
+        "orders",
+        "--method",
+        "GET",
+        "--path",
+        "/orders/**",
+        "--ttl",
+        "10m",
+        "--reason",
+        "INC-1",
+        "--wait",
+        "--poll",
+        "200ms",
+        "-o",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args(&args)
+        .env("JITGATE_SERVER", server)
+        .env("JITGATE_TOKEN", token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+async fn pending_id(j: &Jitgate, token: &str) -> String {
+    for _ in 0..250 {
+        let (_, body) =
+            j.call("GET", "/v1/requests?status=pending&mine=true", Some(token), None).await;
+        if let Some(found) = body["requests"][0]["id"].as_str() {
+            return found.to_string();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    panic!("the request was never filed");
+}
+
+#[tokio::test]
+async fn request_create_wait_exits_by_outcome() {
+    let redis = RedisServer::start().await;
+    let j = Jitgate::start(&redis.url()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, policy_yaml("15m")).unwrap();
+    let server = j.base();
+    let out = jitgate(
+        &[
+            "policy",
+            "put",
+            "-f",
+            file.to_str().unwrap(),
+            "--server",
+            &server,
+            "--token",
+            &j.admin_token(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let alice = j.token("alice", &["eng"]);
+    let bob = j.token("bob", &["leads"]);
+
+    // Approved: exit 0, with the grant in the output.
+    let child = spawn_wait(&server, &alice, &[]);
+    let id = pending_id(&j, &alice).await;
+    let out = jitgate(
+        &["request", "approve", &id, "--comment", "ok", "--server", &server, "--token", &bob],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(serde_json::from_str::<Value>(&stdout(&out)).unwrap()["status"], "approved");
+
+    // Denied: exit 7.
+    let child = spawn_wait(&server, &alice, &[]);
+    let id = pending_id(&j, &alice).await;
+    let out = jitgate(&["request", "deny", &id, "--server", &server, "--token", &bob], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(7));
+
+    // No decision in time: exit 9; the request stays pending and the requester may cancel it.
+    let out = spawn_wait(&server, &alice, &["--timeout", "1s"]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+    let id = pending_id(&j, &alice).await;
+    let out = jitgate(&["request", "cancel", &id, "--server", &server, "--token", &alice], &[]);
+    assert_eq!(out.status.code(), Some(0));
+
+    // Self-approval is refused with exit 5; listing shows readable rows.
+    let child = spawn_wait(&server, &alice, &["--timeout", "3s"]);
+    let id = pending_id(&j, &alice).await;
+    let out = jitgate(
+        &[
+            "request",
+            "approve",
+            &id,
+            "--server",
+            &server,
+            "--token",
+            &j.token("alice", &["eng", "leads"]),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(5));
+    let out = jitgate(&["request", "list", "--server", &server, "--token", &bob], &[]);
+    let table = stdout(&out);
+    assert!(
+        table.contains(&id) && table.contains("user:alice") && table.contains("0/1"),
+        "{table}"
+    );
+    drop(child);
+
+    // Expired undecided: exit 8.
+    std::fs::write(&file, policy_yaml("1s")).unwrap();
+    jitgate(
+        &[
+            "policy",
+            "put",
+            "-f",
+            file.to_str().unwrap(),
+            "--server",
+            &server,
+            "--token",
+            &j.admin_token(),
+        ],
+        &[],
+    );
+    let out = spawn_wait(&server, &alice, &[]).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+}

@@ -52,6 +52,17 @@ impl Client {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
+    /// PUT with a raw body (YAML or JSON as read from a file).
+    pub async fn put_raw(
+        &self,
+        path: &str,
+        body: String,
+        content_type: &str,
+    ) -> Result<Value, CliError> {
+        self.send(self.http.put(self.url(path)).header("content-type", content_type).body(body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
         self.send(self.http.delete(self.url(path))).await
     }

@@ -3,6 +3,7 @@
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use super::ClientOpts;
 use super::client::{CliError, Client};
 use super::output::{self, Format};
 use crate::time::{Clock, SystemClock};
@@ -62,7 +63,8 @@ pub struct ListArgs {
     pub service: Option<String>,
 }
 
-pub async fn run(cmd: GrantsCommand, client: &Client, format: Format) -> Result<(), CliError> {
+pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> {
+    let (client, format) = (&Client::new(&opts.server, opts.token.clone())?, opts.output);
     match cmd {
         GrantsCommand::Create(a) => {
             let body = json!({

@@ -5,6 +5,8 @@
 pub mod client;
 pub mod grants;
 pub mod output;
+pub mod policies;
+pub mod requests;
 pub mod token;
 
 use std::path::PathBuf;
@@ -30,6 +32,12 @@ pub mod exit {
     pub const FORBIDDEN: i32 = 5;
     /// No such grant or request.
     pub const NOT_FOUND: i32 = 6;
+    /// `request create --wait`: the request was denied.
+    pub const DENIED: i32 = 7;
+    /// `request create --wait`: the request expired or was cancelled undecided.
+    pub const EXPIRED: i32 = 8;
+    /// `request create --wait`: no decision before `--timeout`.
+    pub const TIMEOUT: i32 = 9;
 }
 
 #[derive(Debug, Parser)]
@@ -72,6 +80,20 @@ pub enum Command {
     Grants {
         #[command(subcommand)]
         command: grants::GrantsCommand,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Request access, and approve, deny or cancel requests.
+    Request {
+        #[command(subcommand)]
+        command: requests::RequestCommand,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Manage access policies (admins).
+    Policy {
+        #[command(subcommand)]
+        command: policies::PolicyCommand,
         #[command(flatten)]
         client: ClientOpts,
     },

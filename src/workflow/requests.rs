@@ -253,19 +253,27 @@ impl RequestService {
         Err(busy(id))
     }
 
+    /// An approved request whose grant write failed (Redis hiccup) gets its grant on the next
+    /// approve call, for what is left of its TTL. Once that time has passed (or the grant
+    /// exists, live, expired-and-gone or revoked), there is nothing to finish.
     async fn finish_approved(
         &self,
         r: AccessRequest,
         caller: &Caller,
     ) -> Result<AccessRequest, WorkflowError> {
-        let exists = match &r.grant_id {
-            Some(g) => self.grants.store().get(g).await?.is_some(),
-            None => true,
+        let done = || refusal(RequestError::NotPending(r.id.clone(), RequestStatus::Approved));
+        let (Some(grant_id), Some(decided)) = (&r.grant_id, r.decided_at) else {
+            return Err(done());
         };
-        if exists {
-            return Err(refusal(RequestError::NotPending(r.id.clone(), RequestStatus::Approved)));
+        let remaining =
+            decided.saturating_add(r.grant_ttl.as_duration()).remaining_after(self.clock.now());
+        if !r.is_approver(caller)
+            || remaining.is_zero()
+            || self.grants.store().get(grant_id).await?.is_some()
+        {
+            return Err(done());
         }
-        let grant = self.issue_grant(&r).await?;
+        let grant = self.issue_grant_for(&r, remaining).await?;
         self.announce(EventKind::Approved, &r, Some(caller.subject.clone()), Some(grant));
         Ok(r)
     }
@@ -327,10 +335,18 @@ impl RequestService {
 
     /// Issues the grant of an approved request (idempotent through its fixed id).
     async fn issue_grant(&self, r: &AccessRequest) -> Result<crate::grant::Grant, WorkflowError> {
+        self.issue_grant_for(r, r.grant_ttl.as_duration()).await
+    }
+
+    async fn issue_grant_for(
+        &self,
+        r: &AccessRequest,
+        ttl: Duration,
+    ) -> Result<crate::grant::Grant, WorkflowError> {
         let new = NewGrant {
             subject: r.requester.clone(),
             resources: r.resources.clone(),
-            ttl: r.grant_ttl.as_duration(),
+            ttl,
             reason: if r.reason.trim().is_empty() {
                 format!("access request {}", r.id)
             } else {

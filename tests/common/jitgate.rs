@@ -43,6 +43,16 @@ pub struct Jitgate {
     http_client: reqwest::Client,
 }
 
+/// The webhook signing secret of a harness jitgate (derived from its token secret).
+pub fn hook_secret(secret: &str) -> String {
+    format!("hook-{secret}")
+}
+
+/// The incident tool token of a harness jitgate.
+pub fn incident_token(secret: &str) -> String {
+    format!("incident-{secret}")
+}
+
 impl Jitgate {
     /// Starts against `redis_url` and waits until it is ready (Redis answering).
     pub async fn start(redis_url: &str) -> Self {
@@ -86,6 +96,9 @@ identity:
       jwks_file: "{jwks}"
 admins: ["group:platform"]
 shutdown: {{ drain: 0s }}
+requests: {{ sweep_interval: 200ms }}
+notifications: {{ signing_secret_env: JITGATE_TEST_HOOK_SECRET, retry_base: 100ms, max_attempts: 3, timeout: 1s }}
+incidents: {{ resolve_token_env: JITGATE_TEST_INCIDENT_TOKEN }}
 "#
         );
         let path = dir.path().join("jitgate.yaml");
@@ -96,6 +109,8 @@ shutdown: {{ drain: 0s }}
             .arg("--config")
             .arg(&path)
             .env("JITGATE_TEST_SECRET", &secret)
+            .env("JITGATE_TEST_HOOK_SECRET", hook_secret(&secret))
+            .env("JITGATE_TEST_INCIDENT_TOKEN", incident_token(&secret))
             .env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);

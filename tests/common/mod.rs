@@ -7,6 +7,7 @@ pub mod envoy;
 pub mod jitgate;
 pub mod redis;
 pub mod upstream;
+pub mod webhook;
 
 use std::net::TcpListener;
 use std::time::{Duration, Instant};

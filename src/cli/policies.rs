@@ -1,0 +1,100 @@
+//! `jitgate policy put|get|list|delete`: access policies from YAML or JSON files.
+
+use clap::Subcommand;
+use serde_json::Value;
+
+use super::ClientOpts;
+use super::client::{CliError, Client};
+use super::exit;
+use super::grants::encode;
+use super::output::{self, Format};
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Create or replace a policy from a file (`kind: AccessPolicy`, YAML or JSON).
+    Put {
+        #[arg(short = 'f', long = "file")]
+        file: std::path::PathBuf,
+    },
+    /// Show one policy.
+    Get { name: String },
+    /// List policies.
+    List,
+    /// Delete a policy (its grants keep their expiry).
+    Delete { name: String },
+}
+
+pub async fn run(cmd: PolicyCommand, opts: &ClientOpts) -> Result<(), CliError> {
+    let (client, format) = (&Client::new(&opts.server, opts.token.clone())?, opts.output);
+    match cmd {
+        PolicyCommand::Put { file } => {
+            let text = std::fs::read_to_string(&file).map_err(|e| {
+                CliError::new(exit::USAGE, format!("cannot read `{}`: {e}", file.display()))
+            })?;
+            let doc: Value = serde_saphyr::from_str(&text).map_err(|e| {
+                CliError::new(exit::USAGE, format!("`{}` is not YAML or JSON: {e}", file.display()))
+            })?;
+            let name = doc
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            if name.is_empty() {
+                return Err(CliError::new(
+                    exit::USAGE,
+                    format!("`{}`: metadata.name is required", file.display()),
+                ));
+            }
+            let stored = client
+                .put_raw(&format!("/v1/policies/{}", encode(&name)), text, "application/yaml")
+                .await?;
+            match format {
+                Format::Json => output::print_json(&stored),
+                Format::Table => println!("policy {name} stored"),
+            }
+        }
+        PolicyCommand::Get { name } => {
+            output::print_json(&client.get(&format!("/v1/policies/{}", encode(&name))).await?)
+        }
+        PolicyCommand::List => {
+            let body = client.get("/v1/policies").await?;
+            let items = body.get("policies").and_then(Value::as_array).cloned().unwrap_or_default();
+            if format == Format::Json {
+                output::print_json(&body);
+                return Ok(());
+            }
+            let mut t = output::table(&[
+                "NAME",
+                "RESOURCES",
+                "REQUESTERS",
+                "APPROVERS",
+                "MAX TTL",
+                "AUTO-APPROVE",
+            ]);
+            for p in &items {
+                let spec = p.get("spec").cloned().unwrap_or(Value::Null);
+                let list = |k: &str| {
+                    spec.get(k)
+                        .and_then(Value::as_array)
+                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+                        .unwrap_or_default()
+                };
+                let rules = spec.get("auto_approve").and_then(Value::as_array).map_or(0, Vec::len);
+                t.add_row(vec![
+                    p.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
+                    output::resources(&spec),
+                    list("requesters"),
+                    list("approvers"),
+                    output::str_field(&spec, "max_ttl").to_string(),
+                    format!("{rules} rule(s)"),
+                ]);
+            }
+            println!("{t}");
+        }
+        PolicyCommand::Delete { name } => {
+            client.delete(&format!("/v1/policies/{}", encode(&name))).await?;
+            println!("policy {name} deleted");
+        }
+    }
+    Ok(())
+}
