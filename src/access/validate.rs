@@ -36,7 +36,7 @@ pub(super) fn validate_policy(doc: PolicyDocument) -> Result<AccessPolicy, Vec<S
     if !(1..=10).contains(&s.min_approvals) {
         errors.push("spec.min_approvals: must be between 1 and 10".into());
     }
-    if approvers.is_empty() && s.auto_approve.is_empty() {
+    if s.approvers.is_empty() && s.auto_approve.is_empty() {
         errors.push(
             "spec.approvers: nobody could ever approve; list approvers or add auto_approve rules"
                 .into(),

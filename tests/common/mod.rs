@@ -6,6 +6,7 @@
 pub mod envoy;
 pub mod jitgate;
 pub mod redis;
+pub mod router;
 pub mod upstream;
 pub mod webhook;
 

@@ -1,0 +1,114 @@
+//! The REST router over in-memory stores, with real HS256 tokens, for `oneshot` tests.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use jitgate::api::{ApiState, router};
+use jitgate::health::Readiness;
+use jitgate::identity::{
+    Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
+};
+use jitgate::metrics::Metrics;
+use jitgate::store::MemoryStore;
+use jitgate::time::SystemClock;
+use jitgate::workflow::GrantService;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+pub const SECRET: &[u8] = b"api-test-secret-api-test-secret-";
+
+pub fn app() -> axum::Router {
+    use jitgate::store::{MemoryPolicies, MemoryRequests};
+    use jitgate::workflow::{Admins, NoEvents, PolicyService, RequestService};
+    let metrics = Arc::new(Metrics::new());
+    let issuer = Issuer {
+        rules: IssuerRules {
+            issuer: "test".into(),
+            audiences: vec!["jitgate".into()],
+            algorithms: vec![Algorithm::HS256],
+        },
+        keys: Arc::new(StaticKeys::new(KeySet::hs256(SECRET))),
+    };
+    let rules = TokenRules {
+        leeway: Duration::from_secs(5),
+        max_lifetime: Duration::from_secs(86400),
+        groups_claim: "groups".into(),
+    };
+    let authenticator = Arc::new(Authenticator::new(
+        vec![issuer],
+        rules,
+        TokenCacheSettings { max_entries: 100, ttl: Duration::from_secs(60) },
+    ));
+    let admins = Admins::new(vec!["group:platform".parse().unwrap()]);
+    let grants = Arc::new(GrantService::new(
+        Arc::new(MemoryStore::new()),
+        Arc::new(SystemClock),
+        admins.clone(),
+        Duration::from_secs(24 * 3600),
+        metrics.clone(),
+    ));
+    let policies =
+        Arc::new(PolicyService::new(Arc::new(MemoryPolicies::default()), admins.clone()));
+    let requests = Arc::new(RequestService::new(
+        Arc::new(MemoryRequests::default()),
+        policies.clone(),
+        grants.clone(),
+        Arc::new(NoEvents),
+        Arc::new(SystemClock),
+        admins,
+        metrics.clone(),
+        Duration::from_secs(86400),
+    ));
+    let readiness = Arc::new(Readiness::default());
+    readiness.set_store_ok(true);
+    router(ApiState {
+        grants,
+        policies,
+        requests,
+        incident_token: Some("incident-tool-token".into()),
+        authenticator,
+        clock: Arc::new(SystemClock),
+        metrics,
+        readiness,
+    })
+}
+
+pub fn token(sub: &str, groups: &[&str]) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({"iss": "test", "aud": "jitgate", "sub": sub, "groups": groups, "iat": now, "exp": now + 600});
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(SECRET))
+        .unwrap()
+}
+
+pub fn admin() -> String {
+    token("root", &["platform"])
+}
+
+pub async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (StatusCode, Value, axum::http::HeaderMap) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header("authorization", format!("Bearer {t}"));
+    }
+    let req = req
+        .header("content-type", "application/json")
+        .body(Body::from(body.unwrap_or("").to_string()))
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    let (status, headers) = (resp.status(), resp.headers().clone());
+    let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into())),
+        headers,
+    )
+}
