@@ -30,8 +30,10 @@ wait_for() { # url, what
 }
 
 redis_port=$(free_port); grpc_port=$(free_port); http_port=$(free_port)
-upstream_port=$(free_port); envoy_port=$(free_port); admin_port=$(free_port)
+upstream_port=$(free_port); envoy_port=$(free_port); admin_port=$(free_port); hook_port=$(free_port)
 export JITGATE_DEV_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+export JITGATE_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+export JITGATE_NOTIFICATIONS_SIGNING_SECRET_ENV=JITGATE_WEBHOOK_SECRET
 export JITGATE_LISTEN_GRPC=127.0.0.1:$grpc_port JITGATE_LISTEN_HTTP=127.0.0.1:$http_port
 export JITGATE_REDIS_URL=redis://127.0.0.1:$redis_port
 export JITGATE_SERVER=http://127.0.0.1:$http_port JITGATE_CONFIG=$here/jitgate.yaml
@@ -40,6 +42,8 @@ echo "${bold}Starting the stack on loopback${reset} ${dim}(logs in .demo/)${rese
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
 pids+=($!)
 python3 "$here/upstream.py" "$upstream_port" >"$work/upstream.log" 2>&1 &
+pids+=($!)
+python3 "$here/webhook.py" "$hook_port" "$work/webhooks.log" >"$work/webhook.log" 2>&1 &
 pids+=($!)
 "$JITGATE" serve >"$work/jitgate.log" 2>&1 &
 pids+=($!)
@@ -50,16 +54,16 @@ sed -e "s/port_value: 10000 /port_value: $envoy_port /" -e "s/port_value: 9901 /
 pids+=($!)
 wait_for "http://127.0.0.1:$http_port/readyz" jitgate
 wait_for "http://127.0.0.1:$admin_port/ready" Envoy
-echo "  redis :$redis_port   jitgate gRPC :$grpc_port REST :$http_port   upstream :$upstream_port   Envoy :$envoy_port"
+echo "  redis :$redis_port   jitgate gRPC :$grpc_port REST :$http_port   upstream :$upstream_port   Envoy :$envoy_port   webhooks :$hook_port"
 
 step=0
 say() { step=$((step + 1)); printf '\n%s%d. %s%s\n' "$bold" "$step" "$1" "$reset"; }
-# call EXPECTED_STATUS PATH [TOKEN]: one request through Envoy, summarized and checked.
+# call EXPECTED_STATUS PATH [TOKEN [METHOD]]: one request through Envoy, summarized and checked.
 call() {
-  local want=$1 path=$2 token=${3:-} args=(-s -D "$work/headers" -o "$work/body" -w '%{http_code}')
+  local want=$1 path=$2 token=${3:-} method=${4:-GET} args=(-s -D "$work/headers" -o "$work/body" -w '%{http_code}')
   [ -n "$token" ] && args+=(-H "authorization: Bearer $token")
-  local got; got=$(curl "${args[@]}" "http://127.0.0.1:$envoy_port$path")
-  printf '   %s$ curl %s%s%s → %s%s%s\n' "$dim" "${token:+-H 'authorization: Bearer …' }" "$path" "$reset" "$bold" "$got" "$reset"
+  local got; got=$(curl "${args[@]}" -X "$method" "http://127.0.0.1:$envoy_port$path")
+  printf '   %s$ curl -X %s %s%s%s → %s%s%s\n' "$dim" "$method" "${token:+-H 'authorization: Bearer …' }" "$path" "$reset" "$bold" "$got" "$reset"
   python3 "$here/summarize.py" "$work/headers" "$work/body" | sed 's/^/     /'
   if [ "$got" != "$want" ]; then echo "${red}   expected $want, got $got${reset}"; exit 1; fi
   echo "   ${green}✓ $want as expected${reset}"
@@ -97,6 +101,39 @@ JITGATE_TOKEN=$admin "$JITGATE" grants create --subject user:alice --service ord
 call 200 /orders/8 "$alice"
 echo "   ${dim}… waiting 3.5 s${reset}"; sleep 3.5
 call 403 /orders/8 "$alice"
+
+say "A platform admin publishes an access policy (deploy/local/policy.yaml)"
+sed "s#WEBHOOK_URL#http://127.0.0.1:$hook_port/hook#" "$here/policy.yaml" >"$work/policy.yaml"
+JITGATE_TOKEN=$admin "$JITGATE" policy put -f "$work/policy.yaml" | sed 's/^/   /'
+bob=$("$JITGATE" token --sub bob --group leads 2>/dev/null)
+
+say "Alice asks for GET /orders/** for 30 minutes, with a ticket; the policy needs a lead's approval"
+echo "   ${dim}\$ jitgate request create --service orders --method GET --path '/orders/**' --ttl 30m --reason 'INC-4312 latency'${reset}"
+JITGATE_TOKEN=$alice "$JITGATE" request create --service orders --method GET --path '/orders/**' \
+  --ttl 30m --reason 'INC-4312 latency' -o json >"$work/request.json"
+request=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["id"]); print("   status:", r["status"], "— approvers:", ", ".join(r["current_approvers"]), file=sys.stderr)' "$work/request.json")
+call 403 /orders/9 "$alice"
+
+say "Bob, a lead, sees what he may approve, and approves it"
+echo "   ${dim}\$ jitgate request list${reset}"
+JITGATE_TOKEN=$bob "$JITGATE" request list | sed 's/^/   /'
+echo "   ${dim}\$ jitgate request approve $request --comment 'go ahead'${reset}"
+JITGATE_TOKEN=$bob "$JITGATE" request approve "$request" --comment 'go ahead' -o json \
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   status:", r["status"], "— grant", r["grant"]["id"], "expires", r["grant"]["expires_at"])'
+call 200 /orders/9 "$alice"
+
+say "Deleting a billing dataset needs a one-time approval: jitgate files it when Alice tries"
+call 403 /datasets/42 "$alice" DELETE
+otr=$(awk 'tolower($1)=="x-jitgate-request-id:" {print $2}' "$work/headers" | tr -d '\r')
+echo "   ${dim}\$ jitgate request approve $otr${reset}"
+JITGATE_TOKEN=$bob "$JITGATE" request approve "$otr" -o json >/dev/null
+call 200 /datasets/42 "$alice" DELETE
+echo "   ${dim}… the approval was for that one call:${reset}"
+call 403 /datasets/42 "$alice" DELETE
+
+say "Every step reached the policy's webhook, signed (HMAC-SHA256, checked by the receiver)"
+sleep 0.5
+sed 's/^/   /' "$work/webhooks.log"
 
 stats=$(curl -s "http://127.0.0.1:$admin_port/stats?filter=^http.ingress.ext_authz.(ok|denied|error|failure_mode_allowed)$" | sed 's/http.ingress.ext_authz.//' | tr '\n' ' ')
 printf '\n%sDone.%s Envoy ext_authz counters: %s\n' "$bold" "$reset" "$stats"

@@ -24,8 +24,13 @@ elif isinstance(body, dict) and "reason" in body:  # a jitgate deny
     print(f"decision id: {body['decision_id']} (also in x-jitgate-decision-id)")
     if "www-authenticate" in headers:
         print(f"www-authenticate: {headers['www-authenticate']}")
-    if "request" in body:
-        print(f"to get access: POST {body['request']['url']}")
-        print(f"  {json.dumps(body['request']['body'])}")
+    request = body.get("request") or {}
+    if "id" in request:
+        approvers = ", ".join(request.get("approvers", []))
+        print(f"jitgate filed request {request['id']} ({request['status']}; approvers: {approvers})")
+        print(f"x-jitgate-request-id: {headers.get('x-jitgate-request-id', '')}")
+    elif request:
+        print(f"to get access: POST {request['url']}")
+        print(f"  {json.dumps(request['body'])}")
 elif body is not None:
     print(json.dumps(body)[:300])
