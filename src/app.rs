@@ -95,7 +95,10 @@ async fn wire(
     let metrics = Arc::new(Metrics::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let redis = RedisConn::connect(&redis_settings(config), metrics.clone())?;
-    let store: Arc<dyn GrantStore> = Arc::new(RedisStore::with_conn(redis.clone()));
+    let store: Arc<dyn GrantStore> = Arc::new(
+        RedisStore::with_conn(redis.clone())
+            .with_history(config.grants.history_retention.as_duration()),
+    );
     let authenticator = Arc::new(authenticator(config, env, tracker, cancel, &metrics).await?);
     let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(config), metrics.clone()));
     invalidate::spawn(cache.clone(), metrics.clone(), tracker, cancel.clone());

@@ -181,6 +181,48 @@ async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>
     assert_eq!(store.consume_use(&a, now()).await.unwrap(), UseOutcome::Gone);
 }
 
+async fn expired_and_revoked_grants_stay_in_history(store: Arc<dyn GrantStore>) {
+    let a = mk_grant("user:alice", Duration::from_millis(200));
+    let b = mk_grant("user:alice", Duration::from_millis(200));
+    store.create(&a).await.unwrap();
+    store.create(&b).await.unwrap();
+    store.revoke(&b.id, revocation()).await.unwrap();
+    assert_eq!(
+        store.recent_for(&p("user:alice"), now()).await.unwrap(),
+        vec![],
+        "nothing has expired yet"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![]);
+    let mut recent = store.recent_for(&p("user:alice"), now()).await.unwrap();
+    recent.sort_by(|x, y| x.id.cmp(&y.id));
+    assert_eq!(recent.len(), 2);
+    let revoked = recent.iter().find(|g| g.id == b.id).unwrap();
+    assert!(revoked.revoked.is_some(), "history keeps the revocation");
+    assert!(recent.iter().any(|g| g.id == a.id && g.revoked.is_none()));
+}
+
+async fn managed_grants_are_replaced_in_place(store: Arc<dyn GrantStore>) {
+    let mut g = mk_grant("user:alice", Duration::from_secs(600));
+    g.id = GrantId::parse("manifest-ci").unwrap();
+    g.source = GrantSource::Manifest;
+    store.put_managed(&g).await.unwrap();
+    g.reason = "changed".into();
+    store.put_managed(&g).await.unwrap();
+    assert_eq!(store.get(&g.id).await.unwrap().unwrap().reason, "changed");
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap().len(), 1);
+    // A new subject moves the grant.
+    g.subject = p("user:bob");
+    store.put_managed(&g).await.unwrap();
+    assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![]);
+    assert_eq!(store.live_for(&p("user:bob"), now()).await.unwrap().len(), 1);
+    // A revoked managed grant can be re-applied.
+    store.revoke(&g.id, revocation()).await.unwrap();
+    store.put_managed(&g).await.unwrap();
+    assert!(store.get(&g.id).await.unwrap().unwrap().revoked.is_none());
+    assert!(matches!(store.create(&g).await, Err(StoreError::Conflict(_))));
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod memory_store {
@@ -199,10 +241,12 @@ contract!(
     every_change_bumps_the_epoch_and_is_announced,
     expired_grants_are_not_live_and_then_gone,
     max_uses_hold_under_100_concurrent_consumers,
+    expired_and_revoked_grants_stay_in_history,
+    managed_grants_are_replaced_in_place,
 );
 
 /// Redis only: every key jitgate writes, except the change counter, carries a TTL no later
-/// than the grant it belongs to.
+/// than the grant it belongs to; history records no later than that plus the retention.
 #[tokio::test]
 async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
     let (store, guard) = redis().await;
@@ -226,6 +270,11 @@ async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
             continue;
         }
         assert!(ttl > 0, "{key} has no TTL");
-        assert!(ttl <= latest.as_millis(), "{key} outlives every grant");
+        let limit = if key.contains(":history") {
+            latest.as_millis() + 24 * 3600 * 1000
+        } else {
+            latest.as_millis()
+        };
+        assert!(ttl <= limit, "{key} outlives every grant");
     }
 }

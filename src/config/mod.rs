@@ -154,11 +154,13 @@ pub struct IssuerConfig {
 pub struct GrantsConfig {
     /// Longest TTL any grant may have.
     pub max_ttl: Ttl,
+    /// How long a grant's history record is kept after it expires (for `explain`).
+    pub history_retention: Ttl,
 }
 
 impl Default for GrantsConfig {
     fn default() -> Self {
-        Self { max_ttl: Ttl::from_secs(24 * 3600) }
+        Self { max_ttl: Ttl::from_secs(24 * 3600), history_retention: Ttl::from_secs(24 * 3600) }
     }
 }
 

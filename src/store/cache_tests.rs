@@ -22,8 +22,14 @@ impl GrantStore for TestStore {
     async fn create(&self, g: &Grant) -> Result<(), StoreError> {
         self.inner.create(g).await
     }
+    async fn put_managed(&self, g: &Grant) -> Result<(), StoreError> {
+        self.inner.put_managed(g).await
+    }
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
         self.inner.get(id).await
+    }
+    async fn recent_for(&self, p: &Principal, now: Timestamp) -> Result<Vec<Grant>, StoreError> {
+        self.inner.recent_for(p, now).await
     }
     async fn live_for(&self, p: &Principal, now: Timestamp) -> Result<Vec<Grant>, StoreError> {
         self.reads.fetch_add(1, Ordering::SeqCst);

@@ -6,6 +6,10 @@
 //! <prefix>:{<principal>}:revoked:<id>  HASH  the same, plus `revoked`; keeps the original expiry
 //! <prefix>:{<principal>}:grants        ZSET  grant id → expires_at (ms), revoked ones included;
 //!                                            expires with its last grant
+//! <prefix>:{<principal>}:history:<id>  HASH  a copy of the grant (uses, revocation), kept for
+//!                                            `grants.history_retention` after its expiry
+//!                                            (what `explain` shows as "expired")
+//! <prefix>:{<principal>}:history       ZSET  grant id → expires_at (ms); expires with its last record
 //! <prefix>:grant-owner:<id>            STRING the grant's principal; expires with the grant
 //! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
 //! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
@@ -72,6 +76,14 @@ impl Keys {
 
     pub fn revoked(&self, p: &Principal, id: &GrantId) -> String {
         format!("{}:{}:revoked:{id}", self.prefix, Self::tag(p))
+    }
+
+    pub fn history(&self, p: &Principal, id: &GrantId) -> String {
+        format!("{}:{}:history:{id}", self.prefix, Self::tag(p))
+    }
+
+    pub fn history_index(&self, p: &Principal) -> String {
+        format!("{}:{}:history", self.prefix, Self::tag(p))
     }
 
     pub fn index(&self, p: &Principal) -> String {

@@ -64,9 +64,12 @@ impl MemoryStore {
         Ok(out)
     }
 
+    /// Drops grants whose history retention has passed (like Redis TTLs on history records).
     fn sweep(&self, inner: &mut Inner) {
         let now = self.clock.now();
-        inner.grants.retain(|_, g| g.expires_at > now);
+        inner
+            .grants
+            .retain(|_, g| g.expires_at.saturating_add(super::redis::DEFAULT_HISTORY) > now);
     }
 }
 
@@ -89,10 +92,37 @@ impl GrantStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        self.sweep(&mut inner);
+        let previous = inner.grants.insert(grant.id.clone(), grant.clone());
+        if let Some(old) = previous.filter(|o| o.subject != grant.subject) {
+            self.announce(&mut inner, &old.subject);
+        }
+        self.announce(&mut inner, &grant.subject);
+        Ok(())
+    }
+
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
         let mut inner = self.lock()?;
         self.sweep(&mut inner);
-        Ok(inner.grants.get(id).cloned())
+        let now = self.clock.now();
+        Ok(inner.grants.get(id).filter(|g| g.expires_at > now).cloned())
+    }
+
+    async fn recent_for(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError> {
+        let mut inner = self.lock()?;
+        self.sweep(&mut inner);
+        Ok(inner
+            .grants
+            .values()
+            .filter(|g| &g.subject == principal && g.expires_at <= now)
+            .cloned()
+            .collect())
     }
 
     async fn live_for(
@@ -118,7 +148,8 @@ impl GrantStore for MemoryStore {
     ) -> Result<RevokeOutcome, StoreError> {
         let mut inner = self.lock()?;
         self.sweep(&mut inner);
-        let Some(grant) = inner.grants.get_mut(id) else {
+        let now = self.clock.now();
+        let Some(grant) = inner.grants.get_mut(id).filter(|g| g.expires_at > now) else {
             return Ok(RevokeOutcome::NotFound);
         };
         if grant.revoked.is_some() {

@@ -11,6 +11,7 @@ pub mod memory;
 pub mod policies;
 pub mod redis;
 pub mod redis_conn;
+mod redis_read;
 pub mod redis_requests;
 pub mod requests;
 mod scripts;
@@ -81,12 +82,24 @@ pub trait GrantStore: Send + Sync + 'static {
     /// Stores a new grant; `Conflict` if the id exists.
     async fn create(&self, grant: &Grant) -> Result<(), StoreError>;
 
+    /// Creates or replaces the grant with this id (manifest-managed grants), atomically per
+    /// grant; a revoked grant with this id is replaced too.
+    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError>;
+
     /// A grant by id, live or revoked (expired grants are gone).
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
 
     /// Every grant naming `principal` that has not expired at `now`, revoked ones included
     /// (marked), so the engine can say why a call is denied.
     async fn live_for(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError>;
+
+    /// Grants naming `principal` that expired recently (within the history retention), for
+    /// explaining why a call is denied.
+    async fn recent_for(
         &self,
         principal: &Principal,
         now: Timestamp,

@@ -1,9 +1,9 @@
-//! The Redis [`GrantStore`]: a reconnecting multiplexed connection, Lua for atomic writes,
-//! a TTL on every grant key, and change announcements (INCR the epoch, then PUBLISH).
-//! Key layout: see [`super::keys`].
+//! The Redis [`GrantStore`]: Lua for every atomic write, a TTL on every grant key, a history
+//! record kept for a while after expiry, and change announcements (INCR the epoch, then
+//! PUBLISH). Reads are in [`super::redis_read`]. Key layout: see [`super::keys`].
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use futures_util::StreamExt;
@@ -16,19 +16,26 @@ use crate::grant::{Grant, GrantId, Principal, Revocation};
 use crate::metrics::Metrics;
 use crate::time::Timestamp;
 
-struct Scripts {
-    create: redis::Script,
-    touch_subject: redis::Script,
-    touch_set: redis::Script,
-    live: redis::Script,
-    revoke: redis::Script,
-    consume: redis::Script,
+/// How long grant history is kept after expiry unless configured.
+pub const DEFAULT_HISTORY: Duration = Duration::from_secs(24 * 3600);
+
+pub(super) struct Scripts {
+    pub(super) create: redis::Script,
+    pub(super) drop: redis::Script,
+    pub(super) touch_subject: redis::Script,
+    pub(super) touch_set: redis::Script,
+    pub(super) live: redis::Script,
+    pub(super) revoke: redis::Script,
+    pub(super) consume: redis::Script,
 }
 
 /// Grants in Redis.
 pub struct RedisStore {
-    redis: RedisConn,
-    scripts: Scripts,
+    pub(super) redis: RedisConn,
+    pub(super) scripts: Scripts,
+    pub(super) history: Duration,
+    /// Read-only stores (SRE tooling) never write and read without Lua.
+    pub(super) read_only: bool,
 }
 
 // === impl RedisStore ===
@@ -42,18 +49,39 @@ impl RedisStore {
     pub fn with_conn(redis: RedisConn) -> Self {
         let scripts = Scripts {
             create: redis::Script::new(scripts::CREATE),
+            drop: redis::Script::new(scripts::DROP),
             touch_subject: redis::Script::new(scripts::TOUCH_SUBJECT),
             touch_set: redis::Script::new(scripts::TOUCH_SET),
             live: redis::Script::new(scripts::LIVE),
             revoke: redis::Script::new(scripts::REVOKE),
             consume: redis::Script::new(scripts::CONSUME),
         };
-        Self { redis, scripts }
+        Self { redis, scripts, history: DEFAULT_HISTORY, read_only: false }
+    }
+
+    /// How long history records outlive their grant.
+    pub fn with_history(mut self, history: Duration) -> Self {
+        self.history = history;
+        self
+    }
+
+    /// A store that only reads, with plain commands (works with a read-only Redis ACL user).
+    pub fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
     }
 
     /// The shared connection, for the other Redis-backed stores.
     pub fn conn(&self) -> &RedisConn {
         &self.redis
+    }
+
+    fn writable(&self) -> Result<(), StoreError> {
+        if self.read_only {
+            Err(StoreError::Unavailable("this store was opened read-only".into()))
+        } else {
+            Ok(())
+        }
     }
 
     /// Bumps the change counter, then tells subscribers whose grants changed.
@@ -67,102 +95,77 @@ impl RedisStore {
         Ok(())
     }
 
-    async fn owner(&self, id: &GrantId) -> Result<Option<Principal>, StoreError> {
+    /// Writes a grant and its owner, subject and incident indexes; `replace` upserts by id.
+    async fn write(&self, grant: &Grant, replace: bool) -> Result<(), StoreError> {
+        self.writable()?;
+        let (k, p, exp) = (self.redis.keys(), &grant.subject, grant.expires_at.as_millis());
+        let json = serde_json::to_string(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let mut c = self.redis.handle();
-        let raw: Option<String> =
-            self.redis.run("owner", c.get(self.redis.keys().owner(id))).await?;
-        raw.map(|s| s.parse().map_err(|e| StoreError::Corrupt(format!("owner of `{id}`: {e}"))))
-            .transpose()
-    }
-
-    async fn read_hash(&self, key: String) -> Result<Option<Grant>, StoreError> {
-        let mut c = self.redis.handle();
-        let fields: HashMap<String, String> = self.redis.run("get", c.hgetall(&key)).await?;
-        if fields.is_empty() {
-            return Ok(None);
+        let mut owner = redis::cmd("SET");
+        owner.arg(k.owner(&grant.id)).arg(p.to_string());
+        if !replace {
+            owner.arg("NX");
         }
-        decode(
-            fields.get("grant").map(String::as_str),
-            fields.get("uses").map(String::as_str),
-            fields.get("last_used_at").map(String::as_str),
-            fields.get("revoked").map(String::as_str),
-        )
-        .map(Some)
+        owner.arg("PXAT").arg(exp);
+        let set: Option<String> = self.redis.run("create", owner.query_async(&mut c)).await?;
+        if set.is_none() {
+            return Err(StoreError::Conflict(grant.id.to_string()));
+        }
+        let now = grant.created_at.as_millis();
+        let history = i64::try_from(self.history.as_millis()).unwrap_or(i64::MAX);
+        let mut inv = self.scripts.create.prepare_invoke();
+        inv.key(k.grant(p, &grant.id)).key(k.index(p)).key(k.revoked(p, &grant.id));
+        inv.key(k.history(p, &grant.id)).key(k.history_index(p));
+        inv.arg(grant.id.as_str())
+            .arg(exp)
+            .arg(json)
+            .arg(grant.max_uses.map(|m| m.to_string()).unwrap_or_default());
+        inv.arg(now)
+            .arg(exp.saturating_add(history))
+            .arg(if replace { "1" } else { "0" })
+            .arg(now.saturating_sub(history));
+        let written: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
+        if written == 0 {
+            return Err(StoreError::Conflict(grant.id.to_string()));
+        }
+        let mut touch = self.scripts.touch_subject.prepare_invoke();
+        touch.key(k.subjects()).arg(exp).arg(p.to_string()).arg(now);
+        let _: i64 = self.redis.run("create", touch.invoke_async(&mut c)).await?;
+        if let Some(incident) = &grant.incident {
+            let mut add = self.scripts.touch_set.prepare_invoke();
+            add.key(k.incident(incident)).arg(grant.id.as_str()).arg(exp);
+            let _: i64 = self.redis.run("create", add.invoke_async(&mut c)).await?;
+        }
+        self.announce(p).await
     }
-}
-
-/// Rebuilds a grant from its hash fields (the JSON document plus the mutable counters).
-fn decode(
-    json: Option<&str>,
-    uses: Option<&str>,
-    last_used: Option<&str>,
-    revoked: Option<&str>,
-) -> Result<Grant, StoreError> {
-    let json =
-        json.ok_or_else(|| StoreError::Corrupt("grant hash without `grant` field".into()))?;
-    let mut grant: Grant =
-        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("grant JSON: {e}")))?;
-    grant.uses = uses.and_then(|u| u.parse().ok()).unwrap_or(0);
-    grant.last_used_at = last_used
-        .filter(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .map(Timestamp::from_millis);
-    if let Some(r) = revoked {
-        grant.revoked = Some(
-            serde_json::from_str(r).map_err(|e| StoreError::Corrupt(format!("revocation: {e}")))?,
-        );
-    }
-    Ok(grant)
 }
 
 #[async_trait]
 impl GrantStore for RedisStore {
     async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
-        let (p, exp) = (&grant.subject, grant.expires_at.as_millis());
-        let json = serde_json::to_string(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut c = self.redis.handle();
-        let owner_set: Option<String> = self
-            .redis
-            .run(
-                "create",
-                redis::cmd("SET")
-                    .arg(self.redis.keys().owner(&grant.id))
-                    .arg(p.to_string())
-                    .arg("NX")
-                    .arg("PXAT")
-                    .arg(exp)
-                    .query_async(&mut c),
-            )
-            .await?;
-        if owner_set.is_none() {
-            return Err(StoreError::Conflict(grant.id.to_string()));
+        self.write(grant, false).await
+    }
+
+    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError> {
+        self.writable()?;
+        if let Some(previous) = self.owner(&grant.id).await?
+            && previous != grant.subject
+        {
+            let k = self.redis.keys();
+            let mut inv = self.scripts.drop.prepare_invoke();
+            inv.key(k.grant(&previous, &grant.id))
+                .key(k.revoked(&previous, &grant.id))
+                .key(k.index(&previous));
+            inv.arg(grant.id.as_str());
+            let _: i64 =
+                self.redis.run("create", inv.invoke_async(&mut self.redis.handle())).await?;
+            self.announce(&previous).await?;
         }
-        let max_uses = grant.max_uses.map(|m| m.to_string()).unwrap_or_default();
-        let now = grant.created_at.as_millis();
-        let mut inv = self.scripts.create.prepare_invoke();
-        inv.key(self.redis.keys().grant(p, &grant.id)).key(self.redis.keys().index(p));
-        inv.arg(grant.id.as_str()).arg(exp).arg(json).arg(max_uses).arg(now);
-        let created: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
-        if created == 0 {
-            return Err(StoreError::Conflict(grant.id.to_string()));
-        }
-        let mut touch = self.scripts.touch_subject.prepare_invoke();
-        touch.key(self.redis.keys().subjects()).arg(exp).arg(p.to_string()).arg(now);
-        let _: i64 = self.redis.run("create", touch.invoke_async(&mut c)).await?;
-        if let Some(incident) = &grant.incident {
-            let mut add = self.scripts.touch_set.prepare_invoke();
-            add.key(self.redis.keys().incident(incident)).arg(grant.id.as_str()).arg(exp);
-            let _: i64 = self.redis.run("create", add.invoke_async(&mut c)).await?;
-        }
-        self.announce(p).await
+        self.write(grant, true).await
     }
 
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
-        let Some(p) = self.owner(id).await? else { return Ok(None) };
-        if let Some(g) = self.read_hash(self.redis.keys().grant(&p, id)).await? {
-            return Ok(Some(g));
-        }
-        self.read_hash(self.redis.keys().revoked(&p, id)).await
+        self.read_get(id).await
     }
 
     async fn live_for(
@@ -170,21 +173,15 @@ impl GrantStore for RedisStore {
         principal: &Principal,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError> {
-        let mut c = self.redis.handle();
-        let mut inv = self.scripts.live.prepare_invoke();
-        inv.key(self.redis.keys().index(principal)).arg(now.as_millis());
-        inv.arg(self.redis.keys().grant_prefix(principal))
-            .arg(self.redis.keys().revoked_prefix(principal));
-        let flat: Vec<String> = self.redis.run("live", inv.invoke_async(&mut c)).await?;
-        let mut out = Vec::with_capacity(flat.len() / 4);
-        for t in flat.chunks_exact(4) {
-            let revoked = Some(t[3].as_str()).filter(|r| !r.is_empty());
-            let g = decode(Some(&t[0]), Some(&t[1]), Some(&t[2]), revoked)?;
-            if &g.subject == principal {
-                out.push(g);
-            }
-        }
-        Ok(out)
+        self.read_live(principal, now).await
+    }
+
+    async fn recent_for(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, StoreError> {
+        self.read_recent(principal, now).await
     }
 
     async fn list(
@@ -192,24 +189,7 @@ impl GrantStore for RedisStore {
         subject: Option<&Principal>,
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError> {
-        let subjects: Vec<Principal> = match subject {
-            Some(s) => vec![s.clone()],
-            None => {
-                let mut c = self.redis.handle();
-                let min = format!("({}", now.as_millis());
-                let raw: Vec<String> = self
-                    .redis
-                    .run("list", c.zrangebyscore(self.redis.keys().subjects(), min, "+inf"))
-                    .await?;
-                raw.iter().filter_map(|s| s.parse().ok()).collect()
-            }
-        };
-        let mut out = Vec::new();
-        for s in &subjects {
-            out.extend(self.live_for(s, now).await?.into_iter().filter(|g| g.revoked.is_none()));
-        }
-        out.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(out)
+        self.read_list(subject, now).await
     }
 
     async fn revoke(
@@ -217,14 +197,16 @@ impl GrantStore for RedisStore {
         id: &GrantId,
         revocation: Revocation,
     ) -> Result<RevokeOutcome, StoreError> {
+        self.writable()?;
         let Some(p) = self.owner(id).await? else { return Ok(RevokeOutcome::NotFound) };
         let json =
             serde_json::to_string(&revocation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        let mut c = self.redis.handle();
+        let k = self.redis.keys();
         let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(self.redis.keys().grant(&p, id)).key(self.redis.keys().revoked(&p, id)).arg(json);
-        let outcome: i64 = self.redis.run("revoke", inv.invoke_async(&mut c)).await?;
-        let stored = self.read_hash(self.redis.keys().revoked(&p, id)).await?;
+        inv.key(k.grant(&p, id)).key(k.revoked(&p, id)).key(k.history(&p, id)).arg(json);
+        let outcome: i64 =
+            self.redis.run("revoke", inv.invoke_async(&mut self.redis.handle())).await?;
+        let stored = self.read_hash(k.revoked(&p, id)).await?;
         match (outcome, stored) {
             (1, Some(g)) => {
                 self.announce(&p).await?;
@@ -236,10 +218,13 @@ impl GrantStore for RedisStore {
     }
 
     async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
-        let mut c = self.redis.handle();
+        self.writable()?;
+        let k = self.redis.keys();
         let mut inv = self.scripts.consume.prepare_invoke();
-        inv.key(self.redis.keys().grant(&grant.subject, &grant.id)).arg(now.as_millis());
-        let n: i64 = self.redis.run("consume", inv.invoke_async(&mut c)).await?;
+        inv.key(k.grant(&grant.subject, &grant.id))
+            .key(k.history(&grant.subject, &grant.id))
+            .arg(now.as_millis());
+        let n: i64 = self.redis.run("consume", inv.invoke_async(&mut self.redis.handle())).await?;
         Ok(match n {
             -1 => UseOutcome::UsedUp,
             -2 | -3 => UseOutcome::Gone,
@@ -253,17 +238,7 @@ impl GrantStore for RedisStore {
         incident: &str,
         now: Timestamp,
     ) -> Result<Vec<GrantId>, StoreError> {
-        let mut c = self.redis.handle();
-        let raw: Vec<String> =
-            self.redis.run("incident", c.smembers(self.redis.keys().incident(incident))).await?;
-        let mut out = Vec::new();
-        for id in raw.iter().filter_map(|s| GrantId::parse(s).ok()) {
-            if self.get(&id).await?.is_some_and(|g| g.is_live(now)) {
-                out.push(id);
-            }
-        }
-        out.sort();
-        Ok(out)
+        self.read_incident(incident, now).await
     }
 
     async fn epoch(&self) -> Result<u64, StoreError> {

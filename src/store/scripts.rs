@@ -1,18 +1,44 @@
 //! Lua scripts for the writes that must be atomic. Every script touches keys of one principal
 //! only (one hash tag, hence one Cluster slot). Times are Unix milliseconds.
 
-/// KEYS: grant, index. ARGV: id, expires_at, grant JSON, max_uses ('' = unlimited), now.
-/// Returns 1 when created, 0 when the id exists.
+/// KEYS: grant, index, revoked, history, history index.
+/// ARGV: id, expires_at, grant JSON, max_uses ('' = unlimited), now, history_until,
+/// replace ('1' replaces an existing grant with this id; '0' refuses), now - history retention.
+/// Returns 1 when written, 0 when the id exists and `replace` is '0'.
 pub const CREATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'grant', ARGV[3], 'uses', 0, 'expires_at', ARGV[2])
-if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'max_uses', ARGV[4]) end
+if ARGV[7] == '1' then
+  redis.call('DEL', KEYS[1], KEYS[3])
+elseif redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
+  return 0
+end
+local fields = {'grant', ARGV[3], 'uses', 0, 'expires_at', ARGV[2]}
+if ARGV[4] ~= '' then
+  fields[#fields + 1] = 'max_uses'
+  fields[#fields + 1] = ARGV[4]
+end
+redis.call('HSET', KEYS[1], unpack(fields))
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[4])
+redis.call('HSET', KEYS[4], unpack(fields))
+redis.call('PEXPIREAT', KEYS[4], ARGV[6])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
 if redis.call('PEXPIRETIME', KEYS[2]) < tonumber(ARGV[2]) then
   redis.call('PEXPIREAT', KEYS[2], ARGV[2])
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', ARGV[8])
+redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[5]) < tonumber(ARGV[6]) then
+  redis.call('PEXPIREAT', KEYS[5], ARGV[6])
+end
+return 1
+";
+
+/// KEYS: grant, revoked, index. ARGV: id. Removes a grant whose manifest moved it to another
+/// principal (its history record stays).
+pub const DROP: &str = r"
+redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[1])
 return 1
 ";
 
@@ -58,7 +84,7 @@ end
 return out
 ";
 
-/// KEYS: grant, revoked. ARGV: revocation JSON.
+/// KEYS: grant, revoked, history. ARGV: revocation JSON.
 /// Returns 1 revoked, 2 already revoked, 0 not found. RENAME keeps the TTL; the id stays in
 /// the principal's index until it expires, so lookups can report the revocation.
 pub const REVOKE: &str = r"
@@ -68,11 +94,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
 end
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[2], 'revoked', ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  redis.call('HSET', KEYS[3], 'revoked', ARGV[1])
+end
 return 1
 ";
 
-/// KEYS: grant. ARGV: now. Returns the new use count, -1 used up, -2 gone, -3 expired,
-/// -4 unlimited (nothing to consume).
+/// KEYS: grant, history. ARGV: now. Returns the new use count, -1 used up, -2 gone,
+/// -3 expired, -4 unlimited (nothing to consume).
 pub const CONSUME: &str = r"
 local v = redis.call('HMGET', KEYS[1], 'max_uses', 'uses', 'expires_at')
 if not v[3] then return -2 end
@@ -82,5 +111,9 @@ local uses = tonumber(v[2])
 if uses >= tonumber(v[1]) then return -1 end
 redis.call('HINCRBY', KEYS[1], 'uses', 1)
 redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HINCRBY', KEYS[2], 'uses', 1)
+  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])
+end
 return uses + 1
 ";
