@@ -25,6 +25,7 @@ pub mod grant;
 pub mod grpc;
 pub mod health;
 pub mod identity;
+pub mod manifest;
 pub mod metrics;
 pub mod notify;
 pub mod store;

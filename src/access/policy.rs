@@ -78,6 +78,9 @@ pub struct PolicySpec {
     pub one_time_ttl: String,
     #[serde(default)]
     pub file_one_time_requests: bool,
+    /// Manifests may declare `standing: true` grants for this policy's requesters.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_standing: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notify: Vec<NotifySpec>,
 }
@@ -163,6 +166,7 @@ pub struct AccessPolicy {
     pub one_time_actions: Vec<Scope>,
     pub one_time_ttl: Duration,
     pub file_one_time_requests: bool,
+    pub allow_standing: bool,
     pub notify: Vec<NotifySpec>,
     /// The document it was built from (what `GET /v1/policies/{name}` returns).
     pub document: PolicyDocument,

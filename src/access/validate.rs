@@ -96,6 +96,7 @@ pub(super) fn validate_policy(doc: PolicyDocument) -> Result<AccessPolicy, Vec<S
         one_time_actions,
         one_time_ttl,
         file_one_time_requests: s.file_one_time_requests,
+        allow_standing: s.allow_standing,
         notify: s.notify.clone(),
         document: doc,
     })

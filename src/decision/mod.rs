@@ -2,6 +2,7 @@
 //! its principals, the request and an explicit `now` into a [`Decision`]. No I/O, no locks, no
 //! clock of its own; every failure path is a [`Deny`] with a stable reason code.
 
+pub mod explain;
 mod reason;
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 //! behind [`crate::store::GrantStore`].
 
 pub mod events;
+pub mod explain;
 pub mod grants;
 pub mod incidents;
 mod onetime;

@@ -1,0 +1,168 @@
+//! `explain`: the decision jitgate would make now for a subject and a call, grant by grant,
+//! and which policy would let the subject request it. Used by `POST /v1/explain`, the gRPC
+//! admin API and `jitgate explain --redis-url` (straight from Redis when the API is down).
+
+use serde::Serialize;
+
+use super::WorkflowError;
+use crate::access::{PolicySet, describe};
+use crate::authz::input::{CheckAttributes, parse};
+use crate::decision::explain::{Considered, explain as explain_grants};
+use crate::decision::{Caller, Decision};
+use crate::grant::{Grant, Principal};
+use crate::store::GrantStore;
+use crate::time::Timestamp;
+
+/// What to explain: a subject (plus the groups it is in) making one call.
+#[derive(Clone, Debug)]
+pub struct ExplainQuery {
+    pub subject: Principal,
+    pub groups: Vec<Principal>,
+    pub service: String,
+    pub method: String,
+    pub path: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DecisionView {
+    pub allowed: bool,
+    /// The HTTP status Envoy would answer with.
+    pub status: u16,
+    /// The deny reason code, or `allowed`.
+    pub reason: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+/// Whether (and how) the subject could request the call.
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RequestOutlook {
+    NotCovered {
+        message: String,
+    },
+    NotEligible {
+        message: String,
+    },
+    Requestable {
+        policy: String,
+        approvers: Vec<Principal>,
+        min_approvals: u32,
+        max_ttl: String,
+        one_time: bool,
+        auto_approve_rules: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Explanation {
+    pub subject: Principal,
+    pub principals: Vec<Principal>,
+    pub call: String,
+    pub one_time_action: bool,
+    pub decision: DecisionView,
+    pub considered: Vec<Considered>,
+    pub request: RequestOutlook,
+}
+
+/// Explains one call against the grants in `store` and the policies in `policies`.
+pub async fn explain(
+    store: &dyn GrantStore,
+    policies: &PolicySet,
+    q: &ExplainQuery,
+    now: Timestamp,
+) -> Result<Explanation, WorkflowError> {
+    let attrs = CheckAttributes {
+        method: q.method.clone(),
+        path: q.path.clone(),
+        service: Some(q.service.clone()),
+        ..Default::default()
+    };
+    let mut input = parse(&attrs).map_err(|d| WorkflowError::Invalid(vec![d.detail]))?;
+    input.one_time = policies.one_time_policy(&input.service, &input.method, &input.path).is_some();
+    let mut principals = vec![q.subject.clone()];
+    principals.extend(q.groups.iter().cloned());
+    let caller = Caller { subject: q.subject.clone(), principals };
+    let mut grants: Vec<Grant> = Vec::new();
+    for p in &caller.principals {
+        for g in store.live_for(p, now).await?.into_iter().chain(store.recent_for(p, now).await?) {
+            if !grants.iter().any(|x| x.id == g.id) {
+                grants.push(g);
+            }
+        }
+    }
+    grants.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+    let (decision, considered) = explain_grants(&grants, &caller, &input, now);
+    let decision = match decision {
+        Decision::Allow(a) => DecisionView {
+            allowed: true,
+            status: 200,
+            reason: "allowed".into(),
+            message: format!("allowed by grant `{}` until {}", a.grant_id, a.expires_at),
+            grant_id: Some(a.grant_id.to_string()),
+        },
+        Decision::Deny(d) => DecisionView {
+            allowed: false,
+            status: d.reason.status().http_code(),
+            reason: d.reason.code().into(),
+            message: d.detail,
+            grant_id: None,
+        },
+    };
+    let scope = input.exact_scope();
+    Ok(Explanation {
+        call: format!("{} {} on `{}`", input.method, input.path, input.service),
+        one_time_action: input.one_time,
+        request: outlook(policies, &caller, &scope),
+        subject: caller.subject,
+        principals: caller.principals,
+        decision,
+        considered,
+    })
+}
+
+fn outlook(policies: &PolicySet, caller: &Caller, scope: &crate::grant::Scope) -> RequestOutlook {
+    let scopes = std::slice::from_ref(scope);
+    let covering: Vec<_> = policies.iter().filter(|p| p.covers(scopes)).collect();
+    let Some(policy) = covering.iter().find(|p| p.may_request(&caller.principals)) else {
+        if covering.is_empty() {
+            return RequestOutlook::NotCovered {
+                message: format!("no access policy covers {}", describe(scopes)),
+            };
+        }
+        let names: Vec<&str> = covering.iter().map(|p| p.name.as_str()).collect();
+        return RequestOutlook::NotEligible {
+            message: format!(
+                "{} is not among the requesters of {}",
+                caller.subject,
+                names.join(", ")
+            ),
+        };
+    };
+    let one_time = policy.one_time_action(scope).is_some();
+    let auto_approve_rules = if one_time {
+        Vec::new()
+    } else {
+        policy
+            .auto_approve
+            .iter()
+            .filter(|r| r.requesters.is_empty() || r.requesters.iter().any(|p| caller.holds(p)))
+            .filter(|r| {
+                r.methods.is_empty() || scope.methods.to_vec().iter().all(|m| r.methods.contains(m))
+            })
+            .map(|r| {
+                let incident = if r.incident { ", with an incident" } else { "" };
+                format!("{} (up to {}{incident})", r.id, crate::time::Ttl::from_duration(r.max_ttl))
+            })
+            .collect()
+    };
+    RequestOutlook::Requestable {
+        policy: policy.name.clone(),
+        approvers: policy.approvers.clone(),
+        min_approvals: policy.min_approvals,
+        max_ttl: crate::time::Ttl::from_duration(policy.max_ttl).to_string(),
+        one_time,
+        auto_approve_rules,
+    }
+}
