@@ -29,7 +29,9 @@ use crate::store::{
     RedisStore, invalidate,
 };
 use crate::time::{Clock, SystemClock};
-use crate::workflow::{Admins, EventSink, GrantService, PolicyService, RequestService, sweeper};
+use crate::workflow::{
+    Admins, ApplyService, EventSink, GrantService, PolicyService, RequestService, sweeper,
+};
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<()> {
@@ -139,10 +141,11 @@ async fn wire(
         grants.clone(),
         events,
         clock.clone(),
-        admins,
+        admins.clone(),
         metrics.clone(),
         config.requests.retention.as_duration(),
     ));
+    let admins_for_apply = admins;
     tracker.spawn(sweeper::run(
         requests.clone(),
         config.requests.sweep_interval.as_duration(),
@@ -163,10 +166,17 @@ async fn wire(
     let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
     let incident_token = secret(env, config.incidents.resolve_token_env.as_ref())
         .map(|s| String::from_utf8_lossy(&s).into_owned());
+    let apply = Arc::new(ApplyService::new(
+        grants.clone(),
+        policies.clone(),
+        clock.clone(),
+        admins_for_apply,
+    ));
     let state = ApiState {
         grants,
         policies,
         requests,
+        apply,
         incident_token,
         authenticator,
         clock,

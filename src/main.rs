@@ -27,6 +27,9 @@ async fn dispatch(cli: Cli, env: Vec<(String, String)>) -> i32 {
         Command::Grants { command, client } => finish(cli::grants::run(command, &client).await),
         Command::Request { command, client } => finish(cli::requests::run(command, &client).await),
         Command::Policy { command, client } => finish(cli::policies::run(command, &client).await),
+        Command::Apply { args, client } => finish(cli::manifests::apply(&args, &client).await),
+        Command::Validate { args } => finish(cli::manifests::validate(&args)),
+        Command::Explain { args, client } => finish(cli::explain::run(&args, &client).await),
         Command::Token { config, args } => {
             let result = load(config.as_deref(), &env)
                 .and_then(|c| cli::token::run(&args, &c, &env))

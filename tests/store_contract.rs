@@ -73,6 +73,8 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
         policy: None,
         auto_approved_by: None,
         revoked: None,
+        standing: false,
+        manifest_hash: None,
     }
 }
 

@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{Auth, json_body};
-use crate::grant::{Grant, GrantId, Principal, Scope, ScopeWire};
-use crate::time::{Timestamp, Ttl};
+use crate::grant::{GrantId, Principal, Scope, ScopeWire};
+use crate::time::Ttl;
 use crate::workflow::NewGrant;
+use crate::workflow::grants::GrantFilter;
 
 const CREATE_EXAMPLE: &str = r#"{"subject": "user:alice", "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "15m", "reason": "INC-42"}"#;
 
@@ -33,13 +34,7 @@ pub struct CreateGrantBody {
     pub incident: Option<String>,
 }
 
-/// A grant as the API shows it: the stored fields plus its status now.
-pub fn grant_json(g: &Grant, now: Timestamp) -> Value {
-    let mut v = serde_json::to_value(g).unwrap_or(Value::Null);
-    v["status"] = json!(g.status(now));
-    v["expires_in_seconds"] = json!(g.expires_at.remaining_after(now).as_secs());
-    v
-}
+pub use crate::workflow::grants::grant_view as grant_json;
 
 /// Converts and validates a body, collecting every problem.
 pub fn new_grant(body: CreateGrantBody, state: &ApiState) -> Result<NewGrant, ApiError> {
@@ -115,22 +110,10 @@ pub async fn list(
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut errors = Vec::new();
-    for key in query.keys().filter(|k| !["subject", "service"].contains(&k.as_str())) {
-        errors.push(format!("unknown query parameter `{key}`: use `subject` or `service`"));
-    }
-    let subject = match query.get("subject") {
-        Some(s) => s.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok(),
-        None => None,
-    };
-    if !errors.is_empty() {
-        return Err(ApiError::invalid(errors));
-    }
+    let filter = GrantFilter::from_query(&query).map_err(ApiError::invalid)?;
     let now = state.clock.now();
-    let mut grants = state.grants.list(&caller, subject.as_ref()).await?;
-    if let Some(service) = query.get("service") {
-        grants.retain(|g| g.resources.iter().any(|r| &r.service == service));
-    }
+    let mut grants = state.grants.list(&caller, filter.subject.as_ref()).await?;
+    grants.retain(|g| filter.keeps(g, now));
     let items: Vec<Value> = grants.iter().map(|g| grant_json(g, now)).collect();
     Ok(Json(json!({ "grants": items })))
 }

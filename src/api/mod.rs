@@ -6,6 +6,7 @@ pub mod error;
 pub mod extract;
 pub mod grants;
 pub mod incidents;
+pub mod manifests;
 pub mod policies;
 pub mod requests;
 
@@ -24,7 +25,7 @@ use crate::health::Readiness;
 use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::time::Clock;
-use crate::workflow::{GrantService, PolicyService, RequestService};
+use crate::workflow::{ApplyService, GrantService, PolicyService, RequestService};
 
 pub use error::ApiError;
 
@@ -37,6 +38,7 @@ pub struct ApiState {
     pub grants: Arc<GrantService>,
     pub policies: Arc<PolicyService>,
     pub requests: Arc<RequestService>,
+    pub apply: Arc<ApplyService>,
     /// Shared token incident tools may send to resolve incidents.
     pub incident_token: Option<String>,
     pub authenticator: Arc<Authenticator>,
@@ -64,6 +66,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/deny", post(requests::deny))
         .route("/v1/requests/{id}/cancel", post(requests::cancel))
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
+        .route("/v1/apply", post(manifests::apply))
+        .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

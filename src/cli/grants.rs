@@ -1,12 +1,17 @@
-//! `jitgate grants create|list|get|revoke`.
+//! `jitgate grants create|list|get|revoke`. `list` and `get` can also read straight from Redis
+//! (`--redis-url`) when the API is down.
 
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
+use super::direct::{Direct, DirectOpts, unavailable};
+use super::exit;
 use super::output::{self, Format};
+use crate::grant::GrantId;
 use crate::time::{Clock, SystemClock};
+use crate::workflow::grants::{GrantFilter, grant_view};
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCommand {
@@ -15,7 +20,11 @@ pub enum GrantsCommand {
     /// List live grants.
     List(ListArgs),
     /// Show one grant, live or revoked.
-    Get { id: String },
+    Get {
+        id: String,
+        #[command(flatten)]
+        direct: DirectOpts,
+    },
     /// Revoke a grant now; every replica stops allowing it within the staleness bound.
     Revoke {
         id: String,
@@ -61,6 +70,14 @@ pub struct ListArgs {
     /// Only grants covering this service.
     #[arg(long)]
     pub service: Option<String>,
+    /// Only grants from this source: api, request or manifest.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Only grants expiring within this long, e.g. `1h`.
+    #[arg(long)]
+    pub expiring_within: Option<String>,
+    #[command(flatten)]
+    pub direct: DirectOpts,
 }
 
 pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> {
@@ -80,26 +97,41 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
         }
         GrantsCommand::List(a) => {
             let mut query = Vec::new();
-            if let Some(s) = &a.subject {
-                query.push(format!("subject={}", encode(s)));
+            for (k, v) in [
+                ("subject", &a.subject),
+                ("service", &a.service),
+                ("source", &a.source),
+                ("expiring_within", &a.expiring_within),
+            ] {
+                if let Some(v) = v {
+                    query.push((k.to_string(), v.clone()));
+                }
             }
-            if let Some(s) = &a.service {
-                query.push(format!("service={}", encode(s)));
-            }
-            let path = if query.is_empty() {
-                "/v1/grants".into()
-            } else {
-                format!("/v1/grants?{}", query.join("&"))
+            let body = match &a.direct.redis_url {
+                Some(url) => list_direct(url, &a.direct.key_prefix, &query).await?,
+                None => {
+                    let q: Vec<String> =
+                        query.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+                    let path = if q.is_empty() {
+                        "/v1/grants".into()
+                    } else {
+                        format!("/v1/grants?{}", q.join("&"))
+                    };
+                    client.get(&path).await?
+                }
             };
-            let body = client.get(&path).await?;
             let items = body.get("grants").and_then(Value::as_array).cloned().unwrap_or_default();
             match format {
-                Format::Json => output::print_json(&body),
+                Format::Json | Format::Yaml => output::print(&body, format),
                 Format::Table => show(&items, format),
             }
         }
-        GrantsCommand::Get { id } => {
-            show(&[client.get(&format!("/v1/grants/{}", encode(&id))).await?], format)
+        GrantsCommand::Get { id, direct } => {
+            let grant = match &direct.redis_url {
+                Some(url) => get_direct(url, &direct.key_prefix, &id).await?,
+                None => client.get(&format!("/v1/grants/{}", encode(&id))).await?,
+            };
+            show(&[grant], format)
         }
         GrantsCommand::Revoke { id, reason } => {
             let mut path = format!("/v1/grants/{}", encode(&id));
@@ -113,10 +145,10 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
 }
 
 fn show(grants: &[Value], format: Format) {
-    if format == Format::Json {
+    if format.structured() {
         match grants {
-            [one] => output::print_json(one),
-            many => output::print_json(&Value::Array(many.to_vec())),
+            [one] => output::print(one, format),
+            many => output::print(&Value::Array(many.to_vec()), format),
         }
         return;
     }
@@ -132,26 +164,80 @@ fn show(grants: &[Value], format: Format) {
         "STATUS",
         "EXPIRES IN",
         "USES",
+        "LAST USED",
+        "APPROVED BY",
+        "SOURCE",
         "REASON",
-        "CREATED BY",
     ]);
     for g in grants {
+        let uses = g.get("uses").and_then(Value::as_u64).unwrap_or(0);
         let uses = match g.get("max_uses").and_then(Value::as_u64) {
-            Some(max) => format!("{}/{max}", g.get("uses").and_then(Value::as_u64).unwrap_or(0)),
-            None => g.get("uses").and_then(Value::as_u64).unwrap_or(0).to_string(),
+            Some(max) => format!("{uses}/{max}"),
+            None => uses.to_string(),
+        };
+        let last = match output::str_field(g, "last_used_at") {
+            "" => "-".to_string(),
+            t => t.to_string(),
+        };
+        let approved = g
+            .get("approved_by")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
+            .filter(|s| !s.is_empty())
+            .or_else(|| {
+                g.get("auto_approved_by").and_then(Value::as_str).map(|r| format!("auto: {r}"))
+            })
+            .unwrap_or_else(|| format!("({})", output::str_field(g, "created_by")));
+        let expires = if g.get("standing").and_then(Value::as_bool) == Some(true) {
+            "standing".to_string()
+        } else {
+            output::remaining(g, "expires_at", now)
         };
         t.add_row(vec![
             output::str_field(g, "id").to_string(),
             output::str_field(g, "subject").to_string(),
             output::resources(g),
             output::str_field(g, "status").to_string(),
-            output::remaining(g, "expires_at", now),
+            expires,
             uses,
+            last,
+            approved,
+            output::str_field(g, "source").to_string(),
             output::str_field(g, "reason").to_string(),
-            output::str_field(g, "created_by").to_string(),
         ]);
     }
     println!("{t}");
+}
+
+/// `grants list --redis-url`: the same filters, read straight from Redis.
+async fn list_direct(
+    url: &str,
+    prefix: &str,
+    query: &[(String, String)],
+) -> Result<Value, CliError> {
+    let q: std::collections::HashMap<String, String> = query.iter().cloned().collect();
+    let filter =
+        GrantFilter::from_query(&q).map_err(|e| CliError::new(exit::USAGE, e.join("; ")))?;
+    let direct = Direct::open(url, prefix)?;
+    let now = SystemClock.now();
+    let grants = crate::store::GrantStore::list(&direct.grants, filter.subject.as_ref(), now)
+        .await
+        .map_err(unavailable)?;
+    let items: Vec<Value> =
+        grants.iter().filter(|g| filter.keeps(g, now)).map(|g| grant_view(g, now)).collect();
+    Ok(json!({ "grants": items }))
+}
+
+async fn get_direct(url: &str, prefix: &str, id: &str) -> Result<Value, CliError> {
+    let id = GrantId::parse(id).map_err(|e| CliError::new(exit::USAGE, e))?;
+    let direct = Direct::open(url, prefix)?;
+    match crate::store::GrantStore::get(&direct.grants, &id).await.map_err(unavailable)? {
+        Some(g) => Ok(grant_view(&g, SystemClock.now())),
+        None => Err(CliError::new(
+            exit::NOT_FOUND,
+            format!("no grant `{id}` in Redis (it may have expired)"),
+        )),
+    }
 }
 
 /// Percent-encodes a query or path component.

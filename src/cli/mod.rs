@@ -3,7 +3,10 @@
 //! `-o table|json`) and exits with a code scripts can rely on ([`exit`]).
 
 pub mod client;
+pub mod direct;
+pub mod explain;
 pub mod grants;
+pub mod manifests;
 pub mod output;
 pub mod policies;
 pub mod requests;
@@ -94,6 +97,25 @@ pub enum Command {
     Policy {
         #[command(subcommand)]
         command: policies::PolicyCommand,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Apply Grant and AccessPolicy manifests: plan, then apply (like `kubectl apply`).
+    Apply {
+        #[command(flatten)]
+        args: manifests::ApplyArgs,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Validate manifests without a server (for CI pipelines); exits non-zero on errors.
+    Validate {
+        #[command(flatten)]
+        args: manifests::FileArgs,
+    },
+    /// Explain the decision jitgate would make now for a subject and a call.
+    Explain {
+        #[command(flatten)]
+        args: explain::ExplainArgs,
         #[command(flatten)]
         client: ClientOpts,
     },

@@ -1,4 +1,4 @@
-//! Output for humans (tables) and scripts (`-o json`).
+//! Output for humans (tables) and scripts (`-o json`, `-o yaml`).
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
@@ -10,6 +10,22 @@ use crate::time::{Timestamp, format_remaining};
 pub enum Format {
     Table,
     Json,
+    Yaml,
+}
+
+impl Format {
+    /// JSON or YAML: the whole object, for scripts.
+    pub fn structured(self) -> bool {
+        self != Self::Table
+    }
+}
+
+/// Prints `v` as JSON or YAML (for `-o json|yaml`).
+pub fn print(v: &Value, format: Format) {
+    match format {
+        Format::Yaml => print!("{}", serde_saphyr::to_string(v).unwrap_or_default()),
+        _ => print_json(v),
+    }
 }
 
 pub fn table(headers: &[&str]) -> Table {

@@ -49,18 +49,20 @@ pub async fn run(cmd: PolicyCommand, opts: &ClientOpts) -> Result<(), CliError> 
                 .put_raw(&format!("/v1/policies/{}", encode(&name)), text, "application/yaml")
                 .await?;
             match format {
-                Format::Json => output::print_json(&stored),
+                Format::Json | Format::Yaml => output::print(&stored, format),
                 Format::Table => println!("policy {name} stored"),
             }
         }
         PolicyCommand::Get { name } => {
-            output::print_json(&client.get(&format!("/v1/policies/{}", encode(&name))).await?)
+            // A policy reads best as the YAML it was written in.
+            let doc = client.get(&format!("/v1/policies/{}", encode(&name))).await?;
+            output::print(&doc, if format == Format::Json { Format::Json } else { Format::Yaml });
         }
         PolicyCommand::List => {
             let body = client.get("/v1/policies").await?;
             let items = body.get("policies").and_then(Value::as_array).cloned().unwrap_or_default();
-            if format == Format::Json {
-                output::print_json(&body);
+            if format.structured() {
+                output::print(&body, format);
                 return Ok(());
             }
             let mut t = output::table(&[

@@ -85,7 +85,7 @@ pub async fn run(cmd: RequestCommand, opts: &ClientOpts) -> Result<(), CliError>
                 client.get(&format!("/v1/requests?status={}&mine={mine}", encode(&status))).await?;
             let items = body.get("requests").and_then(Value::as_array).cloned().unwrap_or_default();
             match format {
-                Format::Json => output::print_json(&body),
+                Format::Json | Format::Yaml => output::print(&body, format),
                 Format::Table => table(&items),
             }
             Ok(())
@@ -175,8 +175,8 @@ fn outcome(r: &Value) -> Result<(), CliError> {
 }
 
 fn show(r: &Value, format: Format) -> Result<(), CliError> {
-    if format == Format::Json {
-        output::print_json(r);
+    if format.structured() {
+        output::print(r, format);
         return Ok(());
     }
     let now = SystemClock.now();

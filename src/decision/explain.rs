@@ -140,6 +140,8 @@ mod tests {
             policy: None,
             auto_approved_by: None,
             revoked: None,
+            standing: false,
+            manifest_hash: None,
         }
     }
 

@@ -31,6 +31,8 @@ fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) -> Gra
         policy: None,
         auto_approved_by: None,
         revoked: None,
+        standing: false,
+        manifest_hash: None,
     }
 }
 

@@ -123,6 +123,12 @@ pub struct Grant {
     pub auto_approved_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoked: Option<Revocation>,
+    /// Declared `standing: true` in a manifest that a policy allowed (still carries a TTL).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub standing: bool,
+    /// For manifest grants: the digest of the spec they were applied from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest_hash: Option<String>,
 }
 
 /// A grant's state at a given time.

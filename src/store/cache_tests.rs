@@ -106,6 +106,8 @@ fn mk_grant(id: &str, subject: Principal) -> Grant {
         policy: None,
         auto_approved_by: None,
         revoked: None,
+        standing: false,
+        manifest_hash: None,
     }
 }
 

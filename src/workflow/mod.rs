@@ -2,6 +2,7 @@
 //! the limits every grant obeys. Transports (REST, CLI through REST) call these; storage is
 //! behind [`crate::store::GrantStore`].
 
+pub mod apply;
 pub mod events;
 pub mod explain;
 pub mod grants;
@@ -15,6 +16,7 @@ use crate::decision::Caller;
 use crate::grant::Principal;
 use crate::store::StoreError;
 
+pub use apply::{ApplyError, ApplyOptions, ApplyReport, ApplyService};
 pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
 pub use grants::{GrantService, NewGrant, Provenance};
 pub use policies::PolicyService;

@@ -64,10 +64,17 @@ pub fn app() -> axum::Router {
     ));
     let readiness = Arc::new(Readiness::default());
     readiness.set_store_ok(true);
+    let apply = Arc::new(jitgate::workflow::ApplyService::new(
+        grants.clone(),
+        policies.clone(),
+        Arc::new(SystemClock),
+        jitgate::workflow::Admins::new(vec!["group:platform".parse().unwrap()]),
+    ));
     router(ApiState {
         grants,
         policies,
         requests,
+        apply,
         incident_token: Some("incident-tool-token".into()),
         authenticator,
         clock: Arc::new(SystemClock),
