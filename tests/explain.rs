@@ -13,13 +13,24 @@ use common::jitgate::check_request;
 use common::{Jitgate, RedisServer};
 use serde_json::{Value, json};
 
-async fn explain(j: &Jitgate, token: &str, method: &str, service: &str, path: &str) -> (u16, Value) {
+async fn explain(
+    j: &Jitgate,
+    token: &str,
+    method: &str,
+    service: &str,
+    path: &str,
+) -> (u16, Value) {
     let body = json!({"subject": "user:alice", "groups": [], "service": service, "method": method, "path": path});
     j.call("POST", "/v1/explain", Some(token), Some(body)).await
 }
 
 fn fits(e: &Value) -> Vec<String> {
-    e["considered"].as_array().unwrap().iter().map(|c| c["fit"].as_str().unwrap().to_string()).collect()
+    e["considered"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["fit"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test]
@@ -34,7 +45,14 @@ async fn explain_names_the_reason_for_each_case() {
     let body = json!({"subject": "user:alice", "resources": [{"service": "reports", "methods": ["GET"], "paths": ["/r/1"]}], "ttl": "15m", "reason": "x", "max_uses": 1});
     assert_eq!(j.call("POST", "/v1/grants", Some(&admin), Some(body)).await.0, 201);
     let auth = format!("Bearer {}", j.token("alice", &[]));
-    assert_eq!(j.check(check_request("GET", "/r/1", "reports", &[("authorization", &auth)])).await.status.unwrap().code, 0);
+    assert_eq!(
+        j.check(check_request("GET", "/r/1", "reports", &[("authorization", &auth)]))
+            .await
+            .status
+            .unwrap()
+            .code,
+        0
+    );
     tokio::time::sleep(Duration::from_millis(1200)).await;
 
     // (method, service, path) → (decision reason, the fit of the grant for that service)
@@ -71,7 +89,17 @@ async fn explain_names_the_reason_for_each_case() {
     j.stop();
     for (method, service, path, reason, _) in cases {
         let out = Command::new(env!("CARGO_BIN_EXE_jitgate"))
-            .args(["explain", "--subject", "user:alice", "--service", service, "--method", method, "--path", path])
+            .args([
+                "explain",
+                "--subject",
+                "user:alice",
+                "--service",
+                service,
+                "--method",
+                method,
+                "--path",
+                path,
+            ])
             .args(["--redis-url", &redis.url(), "-o", "json"])
             .output()
             .unwrap();
@@ -84,5 +112,10 @@ async fn explain_names_the_reason_for_each_case() {
         .output()
         .unwrap();
     let table = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(table.contains("orders GET /orders/**") && table.contains("reports GET /r/1") && table.contains("1/1"), "{table}");
+    assert!(
+        table.contains("orders GET /orders/**")
+            && table.contains("reports GET /r/1")
+            && table.contains("1/1"),
+        "{table}"
+    );
 }

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::authenticate;
-use super::grants::check_incident;
 use crate::grant::Principal;
+use crate::workflow::inputs::check_incident;
 
 /// The principal recorded for resolutions made with the shared token.
 pub const WEBHOOK_PRINCIPAL: &str = "service:incident-webhook";

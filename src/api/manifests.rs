@@ -11,9 +11,10 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{Auth, json_body};
-use crate::grant::Principal;
+
 use crate::manifest::{self, Source};
-use crate::workflow::explain::{ExplainQuery, explain as run_explain};
+use crate::workflow::explain::explain as run_explain;
+use crate::workflow::inputs::ExplainInput;
 use crate::workflow::{ApplyError, ApplyOptions};
 
 #[derive(Debug, Deserialize)]
@@ -69,67 +70,30 @@ pub async fn apply(
     }
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExplainBody {
-    pub subject: String,
-    #[serde(default)]
-    pub groups: Vec<String>,
-    pub service: String,
-    pub method: String,
-    pub path: String,
-}
-
 pub async fn explain(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: ExplainBody = json_body(
+    let body: ExplainInput = json_body(
         &body,
         r#"{"subject": "user:alice", "groups": ["eng"], "service": "orders", "method": "DELETE", "path": "/orders/7"}"#,
     )?;
-    let mut errors = Vec::new();
-    let subject =
-        body.subject.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok();
-    let mut groups = Vec::new();
-    for (i, g) in body.groups.iter().enumerate() {
-        match Principal::group(g.trim_start_matches("group:")) {
-            Ok(p) => groups.push(p),
-            Err(e) => errors.push(format!("groups[{i}]: {e}")),
+    let mut query = body.validate().map_err(ApiError::invalid)?;
+    if !state.grants.is_admin(&caller) {
+        if caller.subject != query.subject {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                format!(
+                    "{} may only explain its own calls; admins may explain anyone's",
+                    caller.subject
+                ),
+            ));
         }
-    }
-    let Some(subject) = subject.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::invalid(errors));
-    };
-    let query = if state.grants.is_admin(&caller) {
-        ExplainQuery {
-            subject,
-            groups,
-            service: body.service,
-            method: body.method,
-            path: body.path,
-        }
-    } else if caller.subject == subject {
         // People may explain their own calls, with the groups their token proves.
-        let groups = caller.principals.iter().filter(|p| p.kind() == "group").cloned().collect();
-        ExplainQuery {
-            subject,
-            groups,
-            service: body.service,
-            method: body.method,
-            path: body.path,
-        }
-    } else {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!(
-                "{} may only explain its own calls; admins may explain anyone's",
-                caller.subject
-            ),
-        ));
-    };
+        query.groups = caller.principals.iter().filter(|p| p.kind() == "group").cloned().collect();
+    }
     let policies = state.policies.current();
     let explanation =
         run_explain(state.grants.store().as_ref(), &policies, &query, state.clock.now()).await?;

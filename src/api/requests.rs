@@ -13,25 +13,13 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{Auth, json_body};
-use super::grants::{check_incident, grant_json, parse_resources};
+use super::grants::grant_json;
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::decision::Caller;
-use crate::grant::ScopeWire;
-use crate::time::Ttl;
-use crate::workflow::{NewRequest, RequestFilter};
+use crate::workflow::RequestFilter;
+use crate::workflow::inputs::RequestInput;
 
 const EXAMPLE: &str = r#"{"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "30m", "reason": "INC-4312 latency"}"#;
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateRequestBody {
-    pub resources: Vec<ScopeWire>,
-    pub ttl: String,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub incident: Option<String>,
-}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -72,20 +60,8 @@ pub async fn create(
     Auth(caller): Auth,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let body: CreateRequestBody = json_body(&body, EXAMPLE)?;
-    let mut errors = Vec::new();
-    let resources = parse_resources(body.resources, &mut errors);
-    let ttl = Ttl::parse(&body.ttl).map_err(|e| errors.push(format!("ttl: {e}"))).ok();
-    let incident = body.incident.filter(|i| !i.is_empty());
-    if let Some(i) = &incident
-        && let Err(e) = check_incident(i)
-    {
-        errors.push(format!("incident: {e}"));
-    }
-    let Some(ttl) = ttl.filter(|_| errors.is_empty()) else {
-        return Err(ApiError::invalid(errors));
-    };
-    let new = NewRequest { resources, ttl: ttl.as_duration(), reason: body.reason, incident };
+    let body: RequestInput = json_body(&body, EXAMPLE)?;
+    let new = body.validate().map_err(ApiError::invalid)?;
     let request = state.requests.create(&caller, new).await?;
     let location = format!("/v1/requests/{}", request.id);
     let view = with_grant(&state, &caller, &request).await;

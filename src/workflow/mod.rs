@@ -7,6 +7,7 @@ pub mod events;
 pub mod explain;
 pub mod grants;
 pub mod incidents;
+pub mod inputs;
 mod onetime;
 pub mod policies;
 pub mod requests;
