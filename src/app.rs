@@ -55,13 +55,16 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     let http_listener = TcpListener::bind(config.listen.http).await.with_context(|| {
         format!("cannot listen for HTTP on {} (`listen.http`)", config.listen.http)
     })?;
-    let grpc_task = tokio::spawn(grpc::serve(
-        grpc_listener,
-        wired.check,
-        health_service,
-        config.check.max_request_bytes,
-        cancel.clone().cancelled_owned(),
-    ));
+    let admin = config.grpc_admin.enabled.then(|| grpc::admin::AdminApi::new(wired.state.clone()));
+    let services = grpc::GrpcServices {
+        check: wired.check,
+        health: health_service,
+        admin,
+        reflection: config.grpc_admin.reflection,
+        max_request_bytes: config.check.max_request_bytes,
+    };
+    let grpc_task =
+        tokio::spawn(grpc::serve(grpc_listener, services, cancel.clone().cancelled_owned()));
     let router = api::router(wired.state);
     let http_task =
         tokio::spawn(api::serve(http_listener, router, cancel.clone().cancelled_owned()));

@@ -111,7 +111,7 @@ async fn updates_show_a_diff_and_prune_spares_request_grants() {
     let g = write(
         dir.path(),
         "grants.yaml",
-        &grants.replace("ttl: 8h", "ttl: 6h").split("---").next().unwrap().to_string(),
+        grants.replace("ttl: 8h", "ttl: 6h").split("---").next().unwrap(),
     );
     let out = jitgate(&j, &["apply", "-f", &p, "-f", &g, "--prune"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();

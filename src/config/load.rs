@@ -28,7 +28,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 13] = [
     "listen",
     "redis",
     "identity",
@@ -41,6 +41,7 @@ const SECTIONS: [&str; 12] = [
     "requests",
     "notifications",
     "incidents",
+    "grpc_admin",
 ];
 
 /// Lists that may be overridden from the environment, comma-separated.
@@ -101,6 +102,7 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         requests: section(tree, "requests", errors),
         notifications: section(tree, "notifications", errors),
         incidents: section(tree, "incidents", errors),
+        grpc_admin: section(tree, "grpc_admin", errors),
     }
 }
 

@@ -45,6 +45,8 @@ pub struct Config {
     pub notifications: NotificationsConfig,
     /// Incident tools.
     pub incidents: IncidentsConfig,
+    /// The gRPC admin API on the gRPC port.
+    pub grpc_admin: GrpcAdminConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -285,4 +287,19 @@ pub struct IncidentsConfig {
     /// Environment variable holding a shared token incident tools send as
     /// `Authorization: Bearer <token>` to `POST /v1/incidents/{id}/resolve`.
     pub resolve_token_env: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GrpcAdminConfig {
+    /// Serve `jitgate.admin.v1.AdminService` beside Check.
+    pub enabled: bool,
+    /// Serve gRPC reflection for the admin API and health (off by default, as in OPA).
+    pub reflection: bool,
+}
+
+impl Default for GrpcAdminConfig {
+    fn default() -> Self {
+        Self { enabled: true, reflection: false }
+    }
 }

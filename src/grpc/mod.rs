@@ -2,6 +2,7 @@
 //! `grpc.health.v1.Health`. Converts protos to [`CheckAttributes`] and [`Verdict`]s back;
 //! decides nothing itself.
 
+pub mod admin;
 mod contract;
 mod request;
 mod response;
@@ -74,22 +75,47 @@ impl Authorization for CheckService {
     }
 }
 
-/// Serves Check and Health on `listener` until `shutdown` resolves.
-pub async fn serve(
+/// Everything served on the gRPC port.
+pub struct GrpcServices<H> {
+    pub check: CheckService,
+    pub health: tonic_health::pb::health_server::HealthServer<H>,
+    /// The admin API, when enabled.
+    pub admin: Option<admin::AdminApi>,
+    /// Serve gRPC reflection for the admin API and health.
+    pub reflection: bool,
+    pub max_request_bytes: usize,
+}
+
+/// Serves Check, Health and (optionally) the admin API on `listener` until `shutdown` resolves.
+pub async fn serve<H: tonic_health::pb::health_server::Health>(
     listener: TcpListener,
-    check: CheckService,
-    health: tonic_health::pb::health_server::HealthServer<
-        impl tonic_health::pb::health_server::Health,
-    >,
-    max_request_bytes: usize,
+    services: GrpcServices<H>,
     shutdown: impl std::future::Future<Output = ()> + Send,
 ) -> Result<(), tonic::transport::Error> {
-    let authz = AuthorizationServer::new(check).max_decoding_message_size(max_request_bytes);
+    let authz = AuthorizationServer::new(services.check)
+        .max_decoding_message_size(services.max_request_bytes);
     // A Check answer is a few hundred bytes: never hold it back waiting for a delayed ACK.
     let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let reflection = if services.reflection {
+        let built = tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(admin::pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+            .build_v1();
+        match built {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, "gRPC reflection could not be built; serving without it");
+                None
+            }
+        }
+    } else {
+        None
+    };
     tonic::transport::Server::builder()
-        .add_service(health)
+        .add_service(services.health)
         .add_service(authz)
+        .add_optional_service(services.admin.map(admin::AdminApi::server))
+        .add_optional_service(reflection)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }

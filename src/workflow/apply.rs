@@ -74,7 +74,7 @@ pub struct ApplyService {
 
 /// What applying one plan item does.
 enum Step {
-    PutPolicy(PolicyDocument),
+    PutPolicy(Box<PolicyDocument>),
     PutGrant(Box<GrantManifest>),
     DeletePolicy(String),
     RevokeGrant(crate::grant::GrantId),
@@ -184,7 +184,7 @@ impl ApplyService {
                 Some(old) => (Action::Update, diff(&json!(old), &json!(doc))),
             };
             if matches!(action, Action::Create | Action::Update) {
-                steps.push(Step::PutPolicy(doc));
+                steps.push(Step::PutPolicy(Box::new(doc)));
             }
             plan.push(PlanItem {
                 kind: crate::access::KIND,
@@ -290,7 +290,7 @@ impl ApplyService {
         match step {
             Step::PutPolicy(doc) => {
                 let name = doc.metadata.name.clone();
-                self.policies.put(caller, &name, doc).await.map(|_| ())
+                self.policies.put(caller, &name, *doc).await.map(|_| ())
             }
             Step::PutGrant(g) => self.grants.put_managed(&caller.subject, &g).await.map(|_| ()),
             Step::DeletePolicy(name) => self.policies.delete(caller, &name).await,

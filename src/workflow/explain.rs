@@ -92,7 +92,7 @@ pub async fn explain(
             }
         }
     }
-    grants.sort_by(|a, b| b.expires_at.cmp(&a.expires_at));
+    grants.sort_by_key(|g| std::cmp::Reverse(g.expires_at));
     let (decision, considered) = explain_grants(&grants, &caller, &input, now);
     let decision = match decision {
         Decision::Allow(a) => DecisionView {
