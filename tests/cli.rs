@@ -320,3 +320,36 @@ async fn request_create_wait_exits_by_outcome() {
     let out = spawn_wait(&server, &alice, &[]).wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn revoke_everything_for_a_subject() {
+    let redis = RedisServer::start().await;
+    let j = Jitgate::start(&redis.url()).await;
+    j.grant("user:bob", "orders", &["GET"], &["/orders/**"], "15m").await;
+    j.grant("user:bob", "billing", &["GET"], &["/x"], "15m").await;
+    j.grant("user:carol", "orders", &["GET"], &["/orders/**"], "15m").await;
+    let server = j.base();
+    let out = jitgate(
+        &[
+            "grants",
+            "revoke",
+            "--subject",
+            "user:bob",
+            "--reason",
+            "offboarding",
+            "--server",
+            &server,
+            "--token",
+            &j.admin_token(),
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out).matches("revoked").count(), 2, "{}", stdout(&out));
+    let (_, left) = j.call("GET", "/v1/grants", Some(&j.admin_token()), None).await;
+    let subjects: Vec<&str> =
+        left["grants"].as_array().unwrap().iter().map(|g| g["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["user:carol"]);
+    let out = jitgate(&["grants", "revoke", "--server", &server, "--token", &j.admin_token()], &[]);
+    assert_eq!(out.status.code(), Some(2), "an id or --subject is required");
+}

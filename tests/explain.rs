@@ -118,4 +118,39 @@ async fn explain_names_the_reason_for_each_case() {
             && table.contains("1/1"),
         "{table}"
     );
+
+    // A read-only Redis user is enough for the SRE tooling.
+    let mut c = redis.client().await;
+    let _: () = redis::cmd("ACL")
+        .arg(&["SETUSER", "sre", "on", ">sre-password", "~jitgate:*", "+@read"])
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let url = format!("redis://sre:sre-password@127.0.0.1:{}", redis.port);
+    let out = Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args([
+            "explain",
+            "--subject",
+            "user:alice",
+            "--service",
+            "payments",
+            "--method",
+            "GET",
+            "--path",
+            "/p/1",
+            "--redis-url",
+            &url,
+            "-o",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(e["decision"]["reason"], "grant_revoked");
+    let out = Command::new(env!("CARGO_BIN_EXE_jitgate"))
+        .args(["grants", "list", "--redis-url", &url, "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

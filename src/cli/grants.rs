@@ -25,9 +25,15 @@ pub enum GrantsCommand {
         #[command(flatten)]
         direct: DirectOpts,
     },
-    /// Revoke a grant now; every replica stops allowing it within the staleness bound.
+    /// Revoke a grant now (or, with --subject, every live grant of a principal); every
+    /// replica stops allowing it within the staleness bound.
     Revoke {
-        id: String,
+        /// The grant to revoke.
+        #[arg(required_unless_present = "subject", conflicts_with = "subject")]
+        id: Option<String>,
+        /// Revoke every live grant naming this principal instead.
+        #[arg(long)]
+        subject: Option<String>,
         /// Why (recorded on the grant).
         #[arg(long)]
         reason: Option<String>,
@@ -133,12 +139,29 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
             };
             show(&[grant], format)
         }
-        GrantsCommand::Revoke { id, reason } => {
-            let mut path = format!("/v1/grants/{}", encode(&id));
-            if let Some(r) = reason {
-                path.push_str(&format!("?reason={}", encode(&r)));
+        GrantsCommand::Revoke { id, subject, reason } => {
+            let ids = match (id, subject) {
+                (Some(id), _) => vec![id],
+                (None, Some(s)) => {
+                    let body = client.get(&format!("/v1/grants?subject={}", encode(&s))).await?;
+                    let all =
+                        body.get("grants").and_then(Value::as_array).cloned().unwrap_or_default();
+                    all.iter()
+                        .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_string))
+                        .collect()
+                }
+                (None, None) => Vec::new(),
+            };
+            let suffix = reason.map(|r| format!("?reason={}", encode(&r))).unwrap_or_default();
+            let mut revoked = Vec::new();
+            for id in ids {
+                revoked.push(client.delete(&format!("/v1/grants/{}{suffix}", encode(&id))).await?);
             }
-            show(&[client.delete(&path).await?], format);
+            if revoked.is_empty() && !format.structured() {
+                println!("No live grants to revoke.");
+            } else {
+                show(&revoked, format);
+            }
         }
     }
     Ok(())
