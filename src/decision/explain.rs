@@ -110,39 +110,18 @@ fn scope_fit(resources: &[Scope], input: &CheckInput) -> Option<(Fit, String)> {
 mod tests {
     use super::*;
     use crate::decision::DenyReason;
-    use crate::grant::{GrantId, GrantSource, RequestPath, Revocation, ScopeWire};
+    use crate::grant::fixtures::{mk_grant, mk_scope};
+    use crate::grant::{RequestPath, Revocation};
 
     const NOW: Timestamp = Timestamp::from_millis(1_900_000_000_000);
 
     fn mk(id: &str, methods: &[&str], paths: &[&str], service: &str) -> Grant {
-        Grant {
-            id: GrantId::parse(id).unwrap(),
-            subject: "user:alice".parse().unwrap(),
-            resources: vec![
-                Scope::from_wire(ScopeWire {
-                    service: service.into(),
-                    methods: methods.iter().map(|s| s.to_string()).collect(),
-                    paths: paths.iter().map(|s| s.to_string()).collect(),
-                })
-                .unwrap(),
-            ],
-            created_at: NOW,
-            expires_at: Timestamp::from_millis(NOW.as_millis() + 60_000),
-            created_by: "user:root".parse().unwrap(),
-            approved_by: vec![],
-            reason: "x".into(),
-            max_uses: None,
-            uses: 0,
-            last_used_at: None,
-            source: GrantSource::Api,
-            request_id: None,
-            incident: None,
-            policy: None,
-            auto_approved_by: None,
-            revoked: None,
-            standing: false,
-            manifest_hash: None,
-        }
+        mk_grant(
+            id,
+            "user:alice",
+            mk_scope(service, methods, paths),
+            Timestamp::from_millis(NOW.as_millis() + 60_000),
+        )
     }
 
     fn fits(grants: &[Grant]) -> Vec<Fit> {

@@ -1,40 +1,8 @@
 use super::*;
-use crate::grant::{GrantSource, Revocation, ScopeWire};
+use crate::grant::Revocation;
+use crate::grant::fixtures::{mk_grant, mk_scope};
 
 const NOW: Timestamp = Timestamp::from_millis(1_800_000_000_000);
-
-fn mk_scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
-    Scope::from_wire(ScopeWire {
-        service: service.into(),
-        methods: methods.iter().map(|s| s.to_string()).collect(),
-        paths: paths.iter().map(|s| s.to_string()).collect(),
-    })
-    .unwrap()
-}
-
-fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) -> Grant {
-    Grant {
-        id: GrantId::parse(id).unwrap(),
-        subject: subject.parse().unwrap(),
-        resources: vec![scope],
-        created_at: NOW.saturating_sub(std::time::Duration::from_secs(60)),
-        expires_at,
-        created_by: "user:admin".parse().unwrap(),
-        approved_by: vec![],
-        reason: "test".into(),
-        max_uses: None,
-        uses: 0,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
-        incident: None,
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
-    }
-}
 
 fn mk_caller(subject: &str, groups: &[&str]) -> Caller {
     let subject: Principal = subject.parse().unwrap();

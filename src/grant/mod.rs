@@ -8,6 +8,9 @@ mod pattern;
 mod principal;
 mod scope;
 
+#[cfg(test)]
+pub(crate) mod fixtures;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};

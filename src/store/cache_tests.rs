@@ -3,7 +3,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use async_trait::async_trait;
 
 use super::*;
-use crate::grant::{GrantId, GrantSource, Revocation, Scope, ScopeWire};
+use crate::grant::{GrantId, Revocation, fixtures};
 use crate::store::{ChangeStream, MemoryStore, RevokeOutcome, UseOutcome};
 
 const NOW: Timestamp = Timestamp::from_millis(4_000_000_000_000);
@@ -82,33 +82,14 @@ fn bob() -> Principal {
 }
 
 fn mk_grant(id: &str, subject: Principal) -> Grant {
-    let scope = Scope::from_wire(ScopeWire {
-        service: "orders".into(),
-        methods: vec!["GET".into()],
-        paths: vec!["/**".into()],
-    })
-    .unwrap();
-    Grant {
-        id: GrantId::parse(id).unwrap(),
-        subject,
-        resources: vec![scope],
-        created_at: NOW,
-        expires_at: Timestamp::from_millis(NOW.as_millis() + 3_600_000),
-        created_by: "user:admin".parse().unwrap(),
-        approved_by: vec![],
-        reason: "test".into(),
-        max_uses: None,
-        uses: 0,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
-        incident: None,
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
-    }
+    let mut g = fixtures::mk_grant(
+        id,
+        "user:x",
+        fixtures::mk_scope("orders", &["GET"], &["/**"]),
+        Timestamp::from_millis(NOW.as_millis() + 3_600_000),
+    );
+    g.subject = subject;
+    g
 }
 
 async fn mk_cache() -> (Arc<TestStore>, GrantCache) {

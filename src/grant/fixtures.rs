@@ -1,0 +1,38 @@
+//! Builders for unit tests: a scope from string slices and a plain API grant.
+
+use super::{Grant, GrantId, GrantSource, Scope, ScopeWire};
+use crate::time::Timestamp;
+
+pub fn mk_scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
+    Scope::from_wire(ScopeWire {
+        service: service.into(),
+        methods: methods.iter().map(|s| s.to_string()).collect(),
+        paths: paths.iter().map(|s| s.to_string()).collect(),
+    })
+    .expect("test scope")
+}
+
+/// An active API grant created a minute before `expires_at`'s reference time.
+pub fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) -> Grant {
+    Grant {
+        id: GrantId::parse(id).expect("test grant id"),
+        subject: subject.parse().expect("test subject"),
+        resources: vec![scope],
+        created_at: expires_at.saturating_sub(std::time::Duration::from_secs(3600)),
+        expires_at,
+        created_by: "user:admin".parse().expect("test creator"),
+        approved_by: vec![],
+        reason: "test".into(),
+        max_uses: None,
+        uses: 0,
+        last_used_at: None,
+        source: GrantSource::Api,
+        request_id: None,
+        incident: None,
+        policy: None,
+        auto_approved_by: None,
+        revoked: None,
+        standing: false,
+        manifest_hash: None,
+    }
+}
