@@ -17,6 +17,7 @@
 pub mod access;
 pub mod api;
 pub mod app;
+pub mod audit;
 pub mod authz;
 pub mod cli;
 pub mod config;

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use jitgate::audit::{AuditEvent, AuditKind};
 use jitgate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, ScopeWire};
 use jitgate::metrics::Metrics;
 use jitgate::store::{
@@ -66,6 +67,7 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
         reason: "INC-1".into(),
         max_uses: None,
         uses: 0,
+        first_used_at: None,
         last_used_at: None,
         source: GrantSource::Api,
         request_id: None,
@@ -78,6 +80,11 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
     }
 }
 
+/// These tests do not look at the audit log (tests/audit_store.rs does).
+fn ev() -> AuditEvent {
+    AuditEvent::new(AuditKind::GrantCreated, now())
+}
+
 fn revocation() -> Revocation {
     Revocation { at: now(), by: p("user:admin"), reason: Some("done".into()) }
 }
@@ -85,8 +92,8 @@ fn revocation() -> Revocation {
 async fn create_get_and_list(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_secs(600));
     let b = mk_grant("group:oncall", Duration::from_secs(600));
-    store.create(&a).await.unwrap();
-    store.create(&b).await.unwrap();
+    store.create(&a, &ev()).await.unwrap();
+    store.create(&b, &ev()).await.unwrap();
     assert_eq!(store.get(&a.id).await.unwrap().as_ref(), Some(&a));
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![a.clone()]);
     assert_eq!(store.live_for(&p("user:bob"), now()).await.unwrap(), vec![]);
@@ -99,14 +106,14 @@ async fn create_get_and_list(store: Arc<dyn GrantStore>) {
 
 async fn duplicate_id_conflicts(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_secs(600));
-    store.create(&a).await.unwrap();
-    assert!(matches!(store.create(&a).await, Err(StoreError::Conflict(_))));
+    store.create(&a, &ev()).await.unwrap();
+    assert!(matches!(store.create(&a, &ev()).await, Err(StoreError::Conflict(_))));
 }
 
 async fn revoke_hides_the_grant_and_keeps_the_record(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_secs(600));
-    store.create(&a).await.unwrap();
-    let RevokeOutcome::Revoked(g) = store.revoke(&a.id, revocation()).await.unwrap() else {
+    store.create(&a, &ev()).await.unwrap();
+    let RevokeOutcome::Revoked(g) = store.revoke(&a.id, revocation(), &ev()).await.unwrap() else {
         panic!("not revoked")
     };
     assert_eq!(g.revoked.as_ref().map(|r| r.by.to_string()), Some("user:admin".into()));
@@ -116,20 +123,20 @@ async fn revoke_hides_the_grant_and_keeps_the_record(store: Arc<dyn GrantStore>)
     let kept = store.get(&a.id).await.unwrap().expect("revoked record kept until expiry");
     assert!(kept.revoked.is_some());
     assert!(matches!(
-        store.revoke(&a.id, revocation()).await.unwrap(),
+        store.revoke(&a.id, revocation(), &ev()).await.unwrap(),
         RevokeOutcome::AlreadyRevoked(_)
     ));
     let unknown = GrantId::generate();
-    assert_eq!(store.revoke(&unknown, revocation()).await.unwrap(), RevokeOutcome::NotFound);
+    assert_eq!(store.revoke(&unknown, revocation(), &ev()).await.unwrap(), RevokeOutcome::NotFound);
 }
 
 async fn every_change_bumps_the_epoch_and_is_announced(store: Arc<dyn GrantStore>) {
     let mut changes = store.changes().await.unwrap();
     let e0 = store.epoch().await.unwrap();
     let a = mk_grant("user:alice", Duration::from_secs(600));
-    store.create(&a).await.unwrap();
+    store.create(&a, &ev()).await.unwrap();
     let e1 = store.epoch().await.unwrap();
-    store.revoke(&a.id, revocation()).await.unwrap();
+    store.revoke(&a.id, revocation(), &ev()).await.unwrap();
     let e2 = store.epoch().await.unwrap();
     assert!(e0 < e1 && e1 < e2, "{e0} {e1} {e2}");
     for expected in [e1, e2] {
@@ -139,13 +146,13 @@ async fn every_change_bumps_the_epoch_and_is_announced(store: Arc<dyn GrantStore
     }
     // Reads and failed writes change nothing.
     store.get(&a.id).await.unwrap();
-    store.revoke(&a.id, revocation()).await.unwrap();
+    store.revoke(&a.id, revocation(), &ev()).await.unwrap();
     assert_eq!(store.epoch().await.unwrap(), e2);
 }
 
 async fn expired_grants_are_not_live_and_then_gone(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_millis(300));
-    store.create(&a).await.unwrap();
+    store.create(&a, &ev()).await.unwrap();
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap().len(), 1);
     let after = a.expires_at.saturating_add(Duration::from_millis(1));
     assert_eq!(
@@ -160,7 +167,7 @@ async fn expired_grants_are_not_live_and_then_gone(store: Arc<dyn GrantStore>) {
 async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>) {
     let mut a = mk_grant("user:alice", Duration::from_secs(600));
     a.max_uses = Some(7);
-    store.create(&a).await.unwrap();
+    store.create(&a, &ev()).await.unwrap();
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (store, a) = (store.clone(), a.clone());
@@ -179,16 +186,16 @@ async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>
     let stored = store.get(&a.id).await.unwrap().unwrap();
     assert_eq!(stored.uses, 7);
     assert!(stored.last_used_at.is_some());
-    store.revoke(&a.id, revocation()).await.unwrap();
+    store.revoke(&a.id, revocation(), &ev()).await.unwrap();
     assert_eq!(store.consume_use(&a, now()).await.unwrap(), UseOutcome::Gone);
 }
 
 async fn expired_and_revoked_grants_stay_in_history(store: Arc<dyn GrantStore>) {
     let a = mk_grant("user:alice", Duration::from_millis(200));
     let b = mk_grant("user:alice", Duration::from_millis(200));
-    store.create(&a).await.unwrap();
-    store.create(&b).await.unwrap();
-    store.revoke(&b.id, revocation()).await.unwrap();
+    store.create(&a, &ev()).await.unwrap();
+    store.create(&b, &ev()).await.unwrap();
+    store.revoke(&b.id, revocation(), &ev()).await.unwrap();
     assert_eq!(
         store.recent_for(&p("user:alice"), now()).await.unwrap(),
         vec![],
@@ -208,21 +215,21 @@ async fn managed_grants_are_replaced_in_place(store: Arc<dyn GrantStore>) {
     let mut g = mk_grant("user:alice", Duration::from_secs(600));
     g.id = GrantId::parse("manifest-ci").unwrap();
     g.source = GrantSource::Manifest;
-    store.put_managed(&g).await.unwrap();
+    store.put_managed(&g, &ev()).await.unwrap();
     g.reason = "changed".into();
-    store.put_managed(&g).await.unwrap();
+    store.put_managed(&g, &ev()).await.unwrap();
     assert_eq!(store.get(&g.id).await.unwrap().unwrap().reason, "changed");
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap().len(), 1);
     // A new subject moves the grant.
     g.subject = p("user:bob");
-    store.put_managed(&g).await.unwrap();
+    store.put_managed(&g, &ev()).await.unwrap();
     assert_eq!(store.live_for(&p("user:alice"), now()).await.unwrap(), vec![]);
     assert_eq!(store.live_for(&p("user:bob"), now()).await.unwrap().len(), 1);
     // A revoked managed grant can be re-applied.
-    store.revoke(&g.id, revocation()).await.unwrap();
-    store.put_managed(&g).await.unwrap();
+    store.revoke(&g.id, revocation(), &ev()).await.unwrap();
+    store.put_managed(&g, &ev()).await.unwrap();
     assert!(store.get(&g.id).await.unwrap().unwrap().revoked.is_none());
-    assert!(matches!(store.create(&g).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(store.create(&g, &ev()).await, Err(StoreError::Conflict(_))));
 }
 
 macro_rules! contract {
@@ -247,8 +254,8 @@ contract!(
     managed_grants_are_replaced_in_place,
 );
 
-/// Redis only: every key jitgate writes, except the change counter, carries a TTL no later
-/// than the grant it belongs to; history records no later than that plus the retention.
+/// Redis only: every key jitgate writes, except the change counter and the audit log (kept
+/// by its own retention), carries a TTL no later than the grant it belongs to; history records no later than that plus the retention.
 #[tokio::test]
 async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
     let (store, guard) = redis().await;
@@ -257,9 +264,9 @@ async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
     for (i, subject) in ["user:alice", "user:bob", "group:oncall"].iter().enumerate() {
         let g = mk_grant(subject, Duration::from_secs(60 * (i as u64 + 1)));
         latest = latest.max(g.expires_at);
-        store.create(&g).await.unwrap();
+        store.create(&g, &ev()).await.unwrap();
         if i == 1 {
-            store.revoke(&g.id, revocation()).await.unwrap();
+            store.revoke(&g.id, revocation(), &ev()).await.unwrap();
         }
     }
     let mut c = server.client().await;
@@ -267,8 +274,8 @@ async fn every_redis_key_has_a_ttl_no_later_than_its_grant() {
     assert!(keys.len() >= 10, "{keys:?}");
     for key in keys {
         let ttl: i64 = redis::cmd("PEXPIRETIME").arg(&key).query_async(&mut c).await.unwrap();
-        if key == "jitgate:epoch" {
-            assert_eq!(ttl, -1, "the change counter must persist");
+        if key == "jitgate:epoch" || key.starts_with("jitgate:{audit}:") {
+            assert_eq!(ttl, -1, "the change counter and the audit log must persist");
             continue;
         }
         assert!(ttl > 0, "{key} has no TTL");

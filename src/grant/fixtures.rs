@@ -25,6 +25,7 @@ pub fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) ->
         reason: "test".into(),
         max_uses: None,
         uses: 0,
+        first_used_at: None,
         last_used_at: None,
         source: GrantSource::Api,
         request_id: None,
@@ -35,4 +36,9 @@ pub fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) ->
         standing: false,
         manifest_hash: None,
     }
+}
+
+/// A placeholder audit event for store calls in tests that do not look at the audit log.
+pub fn mk_event() -> crate::audit::AuditEvent {
+    crate::audit::AuditEvent::new(crate::audit::AuditKind::GrantCreated, Timestamp::from_millis(0))
 }

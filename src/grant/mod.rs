@@ -109,6 +109,8 @@ pub struct Grant {
     pub max_uses: Option<u32>,
     #[serde(default)]
     pub uses: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_used_at: Option<Timestamp>,
     #[serde(default)]
     pub last_used_at: Option<Timestamp>,
     pub source: GrantSource,

@@ -3,8 +3,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use async_trait::async_trait;
 
 use super::*;
+use crate::audit::AuditEvent;
+use crate::grant::fixtures::mk_event;
 use crate::grant::{GrantId, Revocation, fixtures};
-use crate::store::{ChangeStream, MemoryStore, RevokeOutcome, UseOutcome};
+use crate::store::{ChangeStream, GrantUsage, MemoryStore, RevokeOutcome, UsageDelta, UseOutcome};
 
 const NOW: Timestamp = Timestamp::from_millis(4_000_000_000_000);
 
@@ -19,11 +21,11 @@ struct TestStore {
 
 #[async_trait]
 impl GrantStore for TestStore {
-    async fn create(&self, g: &Grant) -> Result<(), StoreError> {
-        self.inner.create(g).await
+    async fn create(&self, g: &Grant, e: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.create(g, e).await
     }
-    async fn put_managed(&self, g: &Grant) -> Result<(), StoreError> {
-        self.inner.put_managed(g).await
+    async fn put_managed(&self, g: &Grant, e: &AuditEvent) -> Result<(), StoreError> {
+        self.inner.put_managed(g, e).await
     }
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
         self.inner.get(id).await
@@ -43,8 +45,19 @@ impl GrantStore for TestStore {
     async fn list(&self, s: Option<&Principal>, now: Timestamp) -> Result<Vec<Grant>, StoreError> {
         self.inner.list(s, now).await
     }
-    async fn revoke(&self, id: &GrantId, r: Revocation) -> Result<RevokeOutcome, StoreError> {
-        self.inner.revoke(id, r).await
+    async fn revoke(
+        &self,
+        id: &GrantId,
+        r: Revocation,
+        e: &AuditEvent,
+    ) -> Result<RevokeOutcome, StoreError> {
+        self.inner.revoke(id, r, e).await
+    }
+    async fn record_usage(&self, u: &[UsageDelta]) -> Result<(), StoreError> {
+        self.inner.record_usage(u).await
+    }
+    async fn usage(&self, g: &Grant) -> Result<GrantUsage, StoreError> {
+        self.inner.usage(g).await
     }
     async fn consume_use(&self, g: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
         self.inner.consume_use(g, now).await
@@ -94,7 +107,7 @@ fn mk_grant(id: &str, subject: Principal) -> Grant {
 
 async fn mk_cache() -> (Arc<TestStore>, GrantCache) {
     let store = Arc::new(TestStore::default());
-    store.inner.create(&mk_grant("a1", alice())).await.unwrap();
+    store.inner.create(&mk_grant("a1", alice()), &mk_event()).await.unwrap();
     let cache = GrantCache::new(store.clone(), settings(), Arc::new(Metrics::new()));
     (store, cache)
 }
@@ -153,7 +166,7 @@ async fn past_the_staleness_bound_no_cached_grant_is_served() {
 #[tokio::test(start_paused = true)]
 async fn in_order_change_invalidates_only_that_principal() {
     let (store, cache) = mk_cache().await;
-    store.inner.create(&mk_grant("b1", bob())).await.unwrap();
+    store.inner.create(&mk_grant("b1", bob()), &mk_event()).await.unwrap();
     confirm(&store, &cache).await;
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     assert_eq!(reads(&store), 2);
@@ -166,7 +179,7 @@ async fn in_order_change_invalidates_only_that_principal() {
 #[tokio::test(start_paused = true)]
 async fn a_gap_in_changes_flushes_everything() {
     let (store, cache) = mk_cache().await;
-    store.inner.create(&mk_grant("b1", bob())).await.unwrap();
+    store.inner.create(&mk_grant("b1", bob()), &mk_event()).await.unwrap();
     confirm(&store, &cache).await;
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     let epoch = store.epoch().await.unwrap();
@@ -181,7 +194,7 @@ async fn poll_catches_a_revocation_whose_notification_was_lost() {
     confirm(&store, &cache).await;
     assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 1);
     let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
-    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev).await.unwrap();
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
     // No notification applied; the next poll sees the counter moved.
     confirm(&store, &cache).await;
     assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 0);
@@ -202,7 +215,7 @@ async fn a_fill_that_raced_an_invalidation_is_not_inserted() {
     }
     // The fill has read the old grants; now the grant is revoked and announced.
     let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
-    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev).await.unwrap();
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
     cache.apply_change(&Change { epoch: store.epoch().await.unwrap(), principal: Some(alice()) });
     drop(held);
     assert_eq!(filler.await.unwrap().unwrap(), 1, "the racing lookup saw the old state");

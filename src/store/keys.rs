@@ -10,6 +10,8 @@
 //!                                            `grants.history_retention` after its expiry
 //!                                            (what `explain` shows as "expired")
 //! <prefix>:{<principal>}:history       ZSET  grant id → expires_at (ms); expires with its last record
+//! <prefix>:{<principal>}:paths:<id>    SET   distinct paths the grant was used on (capped,
+//!                                            `…` marks the cap); expires with the history
 //! <prefix>:grant-owner:<id>            STRING the grant's principal; expires with the grant
 //! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
 //! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
@@ -17,12 +19,20 @@
 //! <prefix>:incident:{<id>}             SET   grant ids tied to an incident; expires with the last
 //! <prefix>:{policies}                  HASH  policy name → policy document (JSON)
 //! <prefix>:{policies}:epoch            STRING change counter of the policies (no TTL)
-//! <prefix>:request:{<id>}              HASH  request JSON, version; expires after the retention
-//! <prefix>:requests:pending            ZSET  pending request id → its expiry (ms)
-//! <prefix>:requests:escalations        ZSET  pending request id → its escalation time (ms)
-//! <prefix>:requests:recent             ZSET  request id → created_at (ms), trimmed to the retention
+//! <prefix>:{requests}:request:<id>       HASH  request JSON, version; expires after the retention
+//! <prefix>:{requests}:pending            ZSET  pending request id → its expiry (ms)
+//! <prefix>:{requests}:escalations        ZSET  pending request id → its escalation time (ms)
+//! <prefix>:{requests}:recent             ZSET  request id → created_at (ms), trimmed to the retention
 //! <prefix>:{<principal>}:open-request:<call>  STRING id of the pending one-time request for
 //!                                            one exact call (dedupes retries); expires with it
+//! <prefix>:{audit}:log                  STREAM the audit chain: seq, prev, hash, event (JSON)
+//! <prefix>:{audit}:head                 HASH  seq, hash of the last entry; start_seq, start_hash
+//!                                            of the entry before the first kept one
+//! <prefix>:{audit}:relayed              ZSET  ids of control-plane events already in the chain
+//!                                            → relay time (ms); kept one day
+//! <prefix>:{<slot>}:audit-outbox         LIST  control-plane events written with their change,
+//!                                            waiting to be relayed into the chain (`<slot>` is a
+//!                                            principal, `requests` or `policies`)
 //! ```
 //!
 //! The `{<principal>}` hash tag puts one principal's keys in one Redis Cluster slot, so the
@@ -86,6 +96,11 @@ impl Keys {
         format!("{}:{}:history", self.prefix, Self::tag(p))
     }
 
+    /// The distinct paths a grant was used on (its usage ledger).
+    pub fn paths(&self, p: &Principal, id: &GrantId) -> String {
+        format!("{}:{}:paths:{id}", self.prefix, Self::tag(p))
+    }
+
     pub fn index(&self, p: &Principal) -> String {
         format!("{}:{}:grants", self.prefix, Self::tag(p))
     }
@@ -115,19 +130,56 @@ impl Keys {
     }
 
     pub fn request(&self, id: &str) -> String {
-        format!("{}:request:{{{}}}", self.prefix, escape(id))
+        format!("{}:{{requests}}:request:{}", self.prefix, escape(id))
     }
 
     pub fn requests_pending(&self) -> String {
-        format!("{}:requests:pending", self.prefix)
+        format!("{}:{{requests}}:pending", self.prefix)
     }
 
     pub fn requests_escalations(&self) -> String {
-        format!("{}:requests:escalations", self.prefix)
+        format!("{}:{{requests}}:escalations", self.prefix)
     }
 
     pub fn requests_recent(&self) -> String {
-        format!("{}:requests:recent", self.prefix)
+        format!("{}:{{requests}}:recent", self.prefix)
+    }
+
+    pub fn audit_log(&self) -> String {
+        format!("{}:{{audit}}:log", self.prefix)
+    }
+
+    pub fn audit_head(&self) -> String {
+        format!("{}:{{audit}}:head", self.prefix)
+    }
+
+    pub fn audit_relayed(&self) -> String {
+        format!("{}:{{audit}}:relayed", self.prefix)
+    }
+
+    /// The outbox in a principal's slot (grant changes).
+    pub fn grant_outbox(&self, p: &Principal) -> String {
+        format!("{}:{}:audit-outbox", self.prefix, Self::tag(p))
+    }
+
+    pub fn requests_outbox(&self) -> String {
+        format!("{}:{{requests}}:audit-outbox", self.prefix)
+    }
+
+    pub fn policies_outbox(&self) -> String {
+        format!("{}:{{policies}}:audit-outbox", self.prefix)
+    }
+
+    /// A SCAN pattern matching every outbox (glob characters in the prefix escaped).
+    pub fn outbox_pattern(&self) -> String {
+        let mut p = String::new();
+        for c in self.prefix.chars() {
+            if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+                p.push('\\');
+            }
+            p.push(c);
+        }
+        format!("{p}:*:audit-outbox")
     }
 
     /// `call` is an opaque digest of one exact (service, method, path).

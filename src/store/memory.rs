@@ -1,19 +1,25 @@
 //! An in-memory [`GrantStore`] with the same semantics as Redis, for unit tests and dry runs.
 //! Change notifications go through a broadcast channel.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use tokio::sync::broadcast;
 
-use super::{Change, ChangeStream, GrantStore, RevokeOutcome, StoreError, UseOutcome};
+use super::memory_audit::MemoryAuditLog;
+use super::redis_usage::PATH_CAP;
+use super::{
+    Change, ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
+};
+use crate::audit::AuditEvent;
 use crate::grant::{Grant, GrantId, Principal, Revocation};
 use crate::time::{Clock, SystemClock, Timestamp};
 
 #[derive(Default)]
 struct Inner {
     grants: HashMap<GrantId, Grant>,
+    paths: HashMap<GrantId, BTreeSet<String>>,
     epoch: u64,
 }
 
@@ -22,6 +28,7 @@ pub struct MemoryStore {
     inner: Mutex<Inner>,
     changes: broadcast::Sender<Change>,
     clock: Box<dyn Clock>,
+    audit: Arc<MemoryAuditLog>,
 }
 
 // === impl MemoryStore ===
@@ -34,7 +41,22 @@ impl MemoryStore {
     /// The clock decides when records are dropped (like Redis TTLs), never whether they allow.
     pub fn with_clock(clock: Box<dyn Clock>) -> Self {
         let (changes, _) = broadcast::channel(1024);
-        Self { inner: Mutex::new(Inner::default()), changes, clock }
+        let audit = Arc::new(MemoryAuditLog::default());
+        Self { inner: Mutex::new(Inner::default()), changes, clock, audit }
+    }
+
+    /// Records audit events in `audit` (shared with the other in-memory stores).
+    pub fn with_audit(mut self, audit: Arc<MemoryAuditLog>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    pub fn audit_log(&self) -> Arc<MemoryAuditLog> {
+        self.audit.clone()
+    }
+
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(event).map(|_| ()).map_err(|e| StoreError::Unavailable(e.to_string()))
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
@@ -81,20 +103,22 @@ impl Default for MemoryStore {
 
 #[async_trait]
 impl GrantStore for MemoryStore {
-    async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
+    async fn create(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         self.sweep(&mut inner);
         if inner.grants.contains_key(&grant.id) {
             return Err(StoreError::Conflict(grant.id.to_string()));
         }
+        self.record(event)?;
         inner.grants.insert(grant.id.clone(), grant.clone());
         self.announce(&mut inner, &grant.subject);
         Ok(())
     }
 
-    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError> {
+    async fn put_managed(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         self.sweep(&mut inner);
+        self.record(event)?;
         let previous = inner.grants.insert(grant.id.clone(), grant.clone());
         if let Some(old) = previous.filter(|o| o.subject != grant.subject) {
             self.announce(&mut inner, &old.subject);
@@ -145,6 +169,7 @@ impl GrantStore for MemoryStore {
         &self,
         id: &GrantId,
         revocation: Revocation,
+        event: &AuditEvent,
     ) -> Result<RevokeOutcome, StoreError> {
         let mut inner = self.lock()?;
         self.sweep(&mut inner);
@@ -155,6 +180,7 @@ impl GrantStore for MemoryStore {
         if grant.revoked.is_some() {
             return Ok(RevokeOutcome::AlreadyRevoked(Box::new(grant.clone())));
         }
+        self.record(&event.clone().subject(&grant.subject))?;
         grant.revoked = Some(revocation);
         let revoked = grant.clone();
         self.announce(&mut inner, &revoked.subject);
@@ -177,7 +203,37 @@ impl GrantStore for MemoryStore {
         }
         stored.uses += 1;
         stored.last_used_at = Some(now);
+        stored.first_used_at.get_or_insert(now);
         Ok(UseOutcome::Used { uses: stored.uses })
+    }
+
+    async fn record_usage(&self, usage: &[UsageDelta]) -> Result<(), StoreError> {
+        let mut inner = self.lock()?;
+        for u in usage {
+            let Some(g) = inner.grants.get_mut(&u.grant) else { continue };
+            if !u.limited {
+                g.uses += u.uses;
+            }
+            g.first_used_at = Some(g.first_used_at.map_or(u.first, |f| f.min(u.first)));
+            g.last_used_at = Some(g.last_used_at.map_or(u.last, |l| l.max(u.last)));
+            let paths = inner.paths.entry(u.grant.clone()).or_default();
+            for p in &u.paths {
+                if paths.len() > PATH_CAP {
+                    break;
+                }
+                paths.insert(p.clone());
+            }
+        }
+        Ok(())
+    }
+
+    async fn usage(&self, grant: &Grant) -> Result<GrantUsage, StoreError> {
+        let inner = self.lock()?;
+        let mut paths: Vec<String> =
+            inner.paths.get(&grant.id).map(|p| p.iter().cloned().collect()).unwrap_or_default();
+        let truncated = paths.len() > PATH_CAP;
+        paths.truncate(PATH_CAP);
+        Ok(GrantUsage::of(grant, paths, truncated))
     }
 
     async fn by_incident(

@@ -4,15 +4,18 @@
 //!
 //! Every Redis key is built in [`keys`]; nothing else formats a key.
 
+pub mod audit_log;
 pub mod cache;
 pub mod invalidate;
 pub mod keys;
 pub mod memory;
+pub mod memory_audit;
 pub mod policies;
 pub mod redis;
 pub mod redis_conn;
 mod redis_read;
 pub mod redis_requests;
+pub mod redis_usage;
 pub mod requests;
 mod scripts;
 
@@ -21,11 +24,14 @@ use std::pin::Pin;
 use async_trait::async_trait;
 use futures_util::Stream;
 
+use crate::audit::AuditEvent;
 use crate::grant::{Grant, GrantId, Principal, Revocation};
 use crate::time::Timestamp;
 
+pub use audit_log::RedisAuditLog;
 pub use cache::{CacheSettings, GrantCache, GrantSet};
 pub use memory::MemoryStore;
+pub use memory_audit::MemoryAuditLog;
 pub use policies::{MemoryPolicies, PolicyStore, PutOutcome, RedisPolicies};
 pub use redis::RedisStore;
 pub use redis_conn::{RedisConn, RedisSettings};
@@ -72,19 +78,58 @@ pub struct Change {
     pub principal: Option<Principal>,
 }
 
+/// The uses of one grant one replica saw since its last flush.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageDelta {
+    pub grant: GrantId,
+    pub subject: Principal,
+    pub expires_at: Timestamp,
+    /// Limited grants count their uses exactly when consumed; only times and paths fold in.
+    pub limited: bool,
+    pub uses: u64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Distinct normalized paths.
+    pub paths: Vec<String>,
+}
+
+/// A grant's usage ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct GrantUsage {
+    pub uses: u64,
+    pub first_used_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    /// Distinct paths used, sorted.
+    pub paths: Vec<String>,
+    /// More distinct paths were used than the ledger keeps.
+    pub paths_truncated: bool,
+}
+
+impl GrantUsage {
+    pub fn of(g: &Grant, paths: Vec<String>, paths_truncated: bool) -> Self {
+        Self {
+            uses: g.uses,
+            first_used_at: g.first_used_at,
+            last_used_at: g.last_used_at,
+            paths,
+            paths_truncated,
+        }
+    }
+}
+
 pub type ChangeStream = Pin<Box<dyn Stream<Item = Change> + Send>>;
 
 /// Where grants live. Implementations must keep a TTL on every grant record no later than the
 /// grant's expiry, make each write atomic, bump the change counter after every change and
-/// then announce it.
+/// then announce it. Every change records its audit event in the same atomic step.
 #[async_trait]
 pub trait GrantStore: Send + Sync + 'static {
-    /// Stores a new grant; `Conflict` if the id exists.
-    async fn create(&self, grant: &Grant) -> Result<(), StoreError>;
+    /// Stores a new grant and its audit event; `Conflict` if the id exists.
+    async fn create(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// Creates or replaces the grant with this id (manifest-managed grants), atomically per
     /// grant; a revoked grant with this id is replaced too.
-    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError>;
+    async fn put_managed(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError>;
 
     /// A grant by id, live or revoked (expired grants are gone).
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError>;
@@ -112,15 +157,23 @@ pub trait GrantStore: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Vec<Grant>, StoreError>;
 
-    /// Revokes a grant; the record is kept (marked revoked) until its original expiry.
+    /// Revokes a grant; the record is kept (marked revoked) until its original expiry. The
+    /// event is recorded with the grant's subject filled in.
     async fn revoke(
         &self,
         id: &GrantId,
         revocation: Revocation,
+        event: &AuditEvent,
     ) -> Result<RevokeOutcome, StoreError>;
 
     /// Atomically consumes one use of a grant with `max_uses`.
     async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError>;
+
+    /// Folds uses seen by this replica into each grant's usage ledger.
+    async fn record_usage(&self, usage: &[UsageDelta]) -> Result<(), StoreError>;
+
+    /// A grant's usage ledger (the grant as just read).
+    async fn usage(&self, grant: &Grant) -> Result<GrantUsage, StoreError>;
 
     /// Ids of unexpired, unrevoked grants tied to `incident`.
     async fn by_incident(&self, incident: &str, now: Timestamp)

@@ -3,14 +3,17 @@
 //! that replicas poll to reload their compiled policy set.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use redis::AsyncCommands;
 
 use super::StoreError;
+use super::audit_log::RedisAuditLog;
+use super::memory_audit::MemoryAuditLog;
 use super::redis_conn::RedisConn;
 use crate::access::PolicyDocument;
+use crate::audit::AuditEvent;
 
 /// What a put did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,12 +25,13 @@ pub enum PutOutcome {
 
 #[async_trait]
 pub trait PolicyStore: Send + Sync + 'static {
-    /// Creates or replaces the policy named in `doc.metadata.name`.
-    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError>;
+    /// Creates or replaces the policy named in `doc.metadata.name`; a change records `event`.
+    async fn put(&self, doc: &PolicyDocument, event: &AuditEvent)
+    -> Result<PutOutcome, StoreError>;
     async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError>;
     async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError>;
-    /// True when a policy was deleted.
-    async fn delete(&self, name: &str) -> Result<bool, StoreError>;
+    /// True when a policy was deleted (and `event` recorded).
+    async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError>;
     /// The change counter: any put or delete that changed something increases it.
     async fn version(&self) -> Result<u64, StoreError>;
 }
@@ -47,9 +51,19 @@ type PolicyMap = (BTreeMap<String, String>, u64);
 #[derive(Default)]
 pub struct MemoryPolicies {
     inner: Mutex<PolicyMap>,
+    audit: Arc<MemoryAuditLog>,
 }
 
 impl MemoryPolicies {
+    /// Records audit events in `audit` (shared with the other in-memory stores).
+    pub fn with_audit(audit: Arc<MemoryAuditLog>) -> Self {
+        Self { inner: Mutex::default(), audit }
+    }
+
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(event).map(|_| ()).map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, PolicyMap>, StoreError> {
         self.inner.lock().map_err(|_| StoreError::Unavailable("policy map lock poisoned".into()))
     }
@@ -57,15 +71,21 @@ impl MemoryPolicies {
 
 #[async_trait]
 impl PolicyStore for MemoryPolicies {
-    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError> {
+    async fn put(
+        &self,
+        doc: &PolicyDocument,
+        event: &AuditEvent,
+    ) -> Result<PutOutcome, StoreError> {
         let json = encode(doc)?;
         let mut inner = self.lock()?;
-        let outcome = match inner.0.insert(doc.metadata.name.clone(), json.clone()) {
+        let outcome = match inner.0.get(&doc.metadata.name) {
             None => PutOutcome::Created,
-            Some(old) if old == json => PutOutcome::Unchanged,
+            Some(old) if *old == json => PutOutcome::Unchanged,
             Some(_) => PutOutcome::Updated,
         };
         if outcome != PutOutcome::Unchanged {
+            self.record(event)?;
+            inner.0.insert(doc.metadata.name.clone(), json);
             inner.1 += 1;
         }
         Ok(outcome)
@@ -79,13 +99,15 @@ impl PolicyStore for MemoryPolicies {
         self.lock()?.0.iter().map(|(n, j)| decode(n, j)).collect()
     }
 
-    async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError> {
         let mut inner = self.lock()?;
-        let removed = inner.0.remove(name).is_some();
-        if removed {
-            inner.1 += 1;
+        if !inner.0.contains_key(name) {
+            return Ok(false);
         }
-        Ok(removed)
+        self.record(event)?;
+        inner.0.remove(name);
+        inner.1 += 1;
+        Ok(true)
     }
 
     async fn version(&self) -> Result<u64, StoreError> {
@@ -93,20 +115,23 @@ impl PolicyStore for MemoryPolicies {
     }
 }
 
-/// KEYS: policies, epoch. ARGV: name, JSON. Returns 0 unchanged, 1 created, 2 updated.
+/// KEYS: policies, epoch, audit outbox. ARGV: name, JSON, audit event JSON.
+/// Returns 0 unchanged, 1 created, 2 updated.
 const PUT: &str = r"
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 if old == ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('INCR', KEYS[2])
+redis.call('RPUSH', KEYS[3], ARGV[3])
 if old then return 2 end
 return 1
 ";
 
-/// KEYS: policies, epoch. ARGV: name. Returns 1 when deleted.
+/// KEYS: policies, epoch, audit outbox. ARGV: name, audit event JSON. Returns 1 when deleted.
 const DELETE: &str = r"
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then
   redis.call('INCR', KEYS[2])
+  redis.call('RPUSH', KEYS[3], ARGV[2])
   return 1
 end
 return 0
@@ -118,22 +143,38 @@ pub struct RedisPolicies {
     redis: RedisConn,
     put: redis::Script,
     delete: redis::Script,
+    audit: RedisAuditLog,
 }
 
 impl RedisPolicies {
     pub fn new(redis: RedisConn) -> Self {
-        Self { redis, put: redis::Script::new(PUT), delete: redis::Script::new(DELETE) }
+        let audit = RedisAuditLog::new(redis.clone());
+        Self { redis, put: redis::Script::new(PUT), delete: redis::Script::new(DELETE), audit }
+    }
+
+    async fn relay(&self) {
+        if let Err(e) = self.audit.relay(&self.redis.keys().policies_outbox()).await {
+            tracing::warn!(error = %e, "Audit relay failed; the periodic relay will retry");
+        }
     }
 }
 
 #[async_trait]
 impl PolicyStore for RedisPolicies {
-    async fn put(&self, doc: &PolicyDocument) -> Result<PutOutcome, StoreError> {
+    async fn put(
+        &self,
+        doc: &PolicyDocument,
+        event: &AuditEvent,
+    ) -> Result<PutOutcome, StoreError> {
         let k = self.redis.keys();
         let mut inv = self.put.prepare_invoke();
-        inv.key(k.policies()).key(k.policy_epoch()).arg(&doc.metadata.name).arg(encode(doc)?);
+        inv.key(k.policies()).key(k.policy_epoch()).key(k.policies_outbox());
+        inv.arg(&doc.metadata.name).arg(encode(doc)?).arg(event.to_json());
         let n: i64 =
             self.redis.run("policy_put", inv.invoke_async(&mut self.redis.handle())).await?;
+        if n != 0 {
+            self.relay().await;
+        }
         Ok(match n {
             0 => PutOutcome::Unchanged,
             1 => PutOutcome::Created,
@@ -155,12 +196,16 @@ impl PolicyStore for RedisPolicies {
         all.iter().map(|(n, j)| decode(n, j)).collect()
     }
 
-    async fn delete(&self, name: &str) -> Result<bool, StoreError> {
+    async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError> {
         let k = self.redis.keys();
         let mut inv = self.delete.prepare_invoke();
-        inv.key(k.policies()).key(k.policy_epoch()).arg(name);
+        inv.key(k.policies()).key(k.policy_epoch()).key(k.policies_outbox());
+        inv.arg(name).arg(event.to_json());
         let n: i64 =
             self.redis.run("policy_delete", inv.invoke_async(&mut self.redis.handle())).await?;
+        if n == 1 {
+            self.relay().await;
+        }
         Ok(n == 1)
     }
 

@@ -9,9 +9,13 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::AsyncCommands;
 
+use super::audit_log::RedisAuditLog;
 use super::redis_conn::{RedisConn, RedisSettings};
 use super::scripts;
-use super::{Change, ChangeStream, GrantStore, RevokeOutcome, StoreError, UseOutcome};
+use super::{
+    Change, ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
+};
+use crate::audit::AuditEvent;
 use crate::grant::{Grant, GrantId, Principal, Revocation};
 use crate::metrics::Metrics;
 use crate::time::Timestamp;
@@ -27,6 +31,7 @@ pub(super) struct Scripts {
     pub(super) live: redis::Script,
     pub(super) revoke: redis::Script,
     pub(super) consume: redis::Script,
+    pub(super) usage: redis::Script,
 }
 
 /// Grants in Redis.
@@ -36,6 +41,7 @@ pub struct RedisStore {
     pub(super) history: Duration,
     /// Read-only stores (SRE tooling) never write and read without Lua.
     pub(super) read_only: bool,
+    pub(super) audit: RedisAuditLog,
 }
 
 // === impl RedisStore ===
@@ -55,8 +61,10 @@ impl RedisStore {
             live: redis::Script::new(scripts::LIVE),
             revoke: redis::Script::new(scripts::REVOKE),
             consume: redis::Script::new(scripts::CONSUME),
+            usage: redis::Script::new(scripts::USAGE),
         };
-        Self { redis, scripts, history: DEFAULT_HISTORY, read_only: false }
+        let audit = RedisAuditLog::new(redis.clone());
+        Self { redis, scripts, history: DEFAULT_HISTORY, read_only: false, audit }
     }
 
     /// How long history records outlive their grant.
@@ -84,19 +92,36 @@ impl RedisStore {
         }
     }
 
-    /// Bumps the change counter, then tells subscribers whose grants changed.
-    async fn announce(&self, principal: &Principal) -> Result<(), StoreError> {
+    /// Relays the audit event a change just left in its principal's outbox. A failure here
+    /// leaves the event in the outbox for the periodic relay: the change stands.
+    async fn relay(&self, principal: &Principal) {
+        let outbox = self.redis.keys().grant_outbox(principal);
+        if let Err(e) = self.audit.relay(&outbox).await {
+            tracing::warn!(error = %e, "Audit relay failed; the periodic relay will retry");
+        }
+    }
+
+    /// Bumps the change counter, then tells subscribers whose grants changed (and when, so
+    /// they can measure how long the news took).
+    async fn announce(&self, principal: &Principal, kind: &str) -> Result<(), StoreError> {
         let mut c = self.redis.handle();
         let epoch: u64 = self.redis.run("epoch_incr", c.incr(self.redis.keys().epoch(), 1)).await?;
-        let msg =
-            serde_json::json!({"epoch": epoch, "principal": principal.to_string()}).to_string();
+        let at = crate::time::Clock::now(&crate::time::SystemClock).as_millis();
+        let msg = serde_json::json!({"epoch": epoch, "principal": principal.to_string(), "kind": kind, "at": at})
+            .to_string();
         let _: i64 =
             self.redis.run("publish", c.publish(self.redis.keys().changes_channel(), msg)).await?;
         Ok(())
     }
 
-    /// Writes a grant and its owner, subject and incident indexes; `replace` upserts by id.
-    async fn write(&self, grant: &Grant, replace: bool) -> Result<(), StoreError> {
+    /// Writes a grant, its audit event and its owner, subject and incident indexes; `replace`
+    /// upserts by id.
+    async fn write(
+        &self,
+        grant: &Grant,
+        replace: bool,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         self.writable()?;
         let (k, p, exp) = (self.redis.keys(), &grant.subject, grant.expires_at.as_millis());
         let json = serde_json::to_string(grant).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -115,7 +140,7 @@ impl RedisStore {
         let history = i64::try_from(self.history.as_millis()).unwrap_or(i64::MAX);
         let mut inv = self.scripts.create.prepare_invoke();
         inv.key(k.grant(p, &grant.id)).key(k.index(p)).key(k.revoked(p, &grant.id));
-        inv.key(k.history(p, &grant.id)).key(k.history_index(p));
+        inv.key(k.history(p, &grant.id)).key(k.history_index(p)).key(k.grant_outbox(p));
         inv.arg(grant.id.as_str())
             .arg(exp)
             .arg(json)
@@ -123,7 +148,8 @@ impl RedisStore {
         inv.arg(now)
             .arg(exp.saturating_add(history))
             .arg(if replace { "1" } else { "0" })
-            .arg(now.saturating_sub(history));
+            .arg(now.saturating_sub(history))
+            .arg(event.to_json());
         let written: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
         if written == 0 {
             return Err(StoreError::Conflict(grant.id.to_string()));
@@ -131,22 +157,23 @@ impl RedisStore {
         let mut touch = self.scripts.touch_subject.prepare_invoke();
         touch.key(k.subjects()).arg(exp).arg(p.to_string()).arg(now);
         let _: i64 = self.redis.run("create", touch.invoke_async(&mut c)).await?;
+        self.relay(p).await;
         if let Some(incident) = &grant.incident {
             let mut add = self.scripts.touch_set.prepare_invoke();
             add.key(k.incident(incident)).arg(grant.id.as_str()).arg(exp);
             let _: i64 = self.redis.run("create", add.invoke_async(&mut c)).await?;
         }
-        self.announce(p).await
+        self.announce(p, "grant").await
     }
 }
 
 #[async_trait]
 impl GrantStore for RedisStore {
-    async fn create(&self, grant: &Grant) -> Result<(), StoreError> {
-        self.write(grant, false).await
+    async fn create(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
+        self.write(grant, false, event).await
     }
 
-    async fn put_managed(&self, grant: &Grant) -> Result<(), StoreError> {
+    async fn put_managed(&self, grant: &Grant, event: &AuditEvent) -> Result<(), StoreError> {
         self.writable()?;
         if let Some(previous) = self.owner(&grant.id).await?
             && previous != grant.subject
@@ -159,9 +186,9 @@ impl GrantStore for RedisStore {
             inv.arg(grant.id.as_str());
             let _: i64 =
                 self.redis.run("create", inv.invoke_async(&mut self.redis.handle())).await?;
-            self.announce(&previous).await?;
+            self.announce(&previous, "grant").await?;
         }
-        self.write(grant, true).await
+        self.write(grant, true, event).await
     }
 
     async fn get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
@@ -196,20 +223,26 @@ impl GrantStore for RedisStore {
         &self,
         id: &GrantId,
         revocation: Revocation,
+        event: &AuditEvent,
     ) -> Result<RevokeOutcome, StoreError> {
         self.writable()?;
         let Some(p) = self.owner(id).await? else { return Ok(RevokeOutcome::NotFound) };
         let json =
             serde_json::to_string(&revocation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let event = event.clone().subject(&p).to_json();
         let k = self.redis.keys();
         let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(k.grant(&p, id)).key(k.revoked(&p, id)).key(k.history(&p, id)).arg(json);
+        inv.key(k.grant(&p, id)).key(k.revoked(&p, id)).key(k.history(&p, id));
+        inv.key(k.grant_outbox(&p)).arg(json).arg(event);
         let outcome: i64 =
             self.redis.run("revoke", inv.invoke_async(&mut self.redis.handle())).await?;
+        if outcome == 1 {
+            self.relay(&p).await;
+        }
         let stored = self.read_hash(k.revoked(&p, id)).await?;
         match (outcome, stored) {
             (1, Some(g)) => {
-                self.announce(&p).await?;
+                self.announce(&p, "revoke").await?;
                 Ok(RevokeOutcome::Revoked(Box::new(g)))
             }
             (2, Some(g)) => Ok(RevokeOutcome::AlreadyRevoked(Box::new(g))),
@@ -231,6 +264,15 @@ impl GrantStore for RedisStore {
             -4 => UseOutcome::Used { uses: 0 },
             n => UseOutcome::Used { uses: u64::try_from(n).unwrap_or(0) },
         })
+    }
+
+    async fn record_usage(&self, usage: &[UsageDelta]) -> Result<(), StoreError> {
+        self.writable()?;
+        self.write_usage(usage).await
+    }
+
+    async fn usage(&self, grant: &Grant) -> Result<GrantUsage, StoreError> {
+        self.read_usage(grant).await
     }
 
     async fn by_incident(

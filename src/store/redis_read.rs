@@ -170,11 +170,15 @@ fn decode(fields: &HashMap<String, String>) -> Result<Grant, StoreError> {
     let mut grant: Grant =
         serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("grant JSON: {e}")))?;
     grant.uses = fields.get("uses").and_then(|u| u.parse().ok()).unwrap_or(0);
-    grant.last_used_at = fields
-        .get("last_used_at")
-        .filter(|s| !s.is_empty())
-        .and_then(|s| s.parse().ok())
-        .map(Timestamp::from_millis);
+    let time = |name: &str| {
+        fields
+            .get(name)
+            .filter(|s| !s.is_empty())
+            .and_then(|s| s.parse().ok())
+            .map(Timestamp::from_millis)
+    };
+    grant.last_used_at = time("last_used_at");
+    grant.first_used_at = time("first_used_at");
     if let Some(r) = fields.get("revoked") {
         grant.revoked = Some(
             serde_json::from_str(r).map_err(|e| StoreError::Corrupt(format!("revocation: {e}")))?,

@@ -1,7 +1,7 @@
 //! Access requests in Redis. Each request is a hash (`json`, `version`) written by a
-//! compare-and-set Lua script; three sorted sets index pending requests, escalations and
-//! recent requests. Index updates follow the request write and are advisory: readers always
-//! trust the request itself.
+//! compare-and-set Lua script that also keeps the pending, escalation and recent indexes and
+//! records the audit event, all in one step: every request key shares the `{requests}` hash
+//! tag, so the scripts stay atomic in a Redis Cluster.
 
 use std::time::Duration;
 
@@ -9,23 +9,39 @@ use async_trait::async_trait;
 use redis::AsyncCommands;
 
 use super::StoreError;
+use super::audit_log::RedisAuditLog;
 use super::redis_conn::RedisConn;
 use super::requests::{OpenKey, RequestStore, Versioned};
 use crate::access::{AccessRequest, RequestId, RequestStatus};
+use crate::audit::AuditEvent;
 use crate::time::Timestamp;
 
-/// KEYS: request. ARGV: expected version, JSON. Returns 1 when written.
+/// KEYS: request, pending, escalations, outbox. ARGV: expected version, JSON, id, still
+/// pending ('1'), escalation still due ('1'), audit event JSON ('' = none).
+/// Returns 1 when written.
 const CAS: &str = r"
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', tonumber(ARGV[1]) + 1)
+if ARGV[4] ~= '1' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if ARGV[5] ~= '1' then redis.call('ZREM', KEYS[3], ARGV[3]) end
+if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[6]) end
 return 1
 ";
 
-/// KEYS: request. ARGV: JSON, expire-at (ms). Returns 1 when created.
+/// KEYS: request, recent, pending, escalations, outbox. ARGV: JSON, keep until (ms), id,
+/// created at (ms), drop recent before (ms), pending ('1'), expires at (ms), escalate at
+/// (ms, '' = never), audit event JSON. Returns 1 when created.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', 1)
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+if ARGV[6] == '1' then
+  redis.call('ZADD', KEYS[3], ARGV[7], ARGV[3])
+  if ARGV[8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[3]) end
+end
+redis.call('RPUSH', KEYS[5], ARGV[9])
 return 1
 ";
 
@@ -33,26 +49,19 @@ pub struct RedisRequests {
     redis: RedisConn,
     cas: redis::Script,
     create: redis::Script,
+    audit: RedisAuditLog,
 }
 
 impl RedisRequests {
     pub fn new(redis: RedisConn) -> Self {
-        Self { redis, cas: redis::Script::new(CAS), create: redis::Script::new(CREATE) }
+        let audit = RedisAuditLog::new(redis.clone());
+        Self { redis, cas: redis::Script::new(CAS), create: redis::Script::new(CREATE), audit }
     }
 
-    /// Keeps the pending and escalation indexes in line with a request just written.
-    async fn reindex(&self, r: &AccessRequest) -> Result<(), StoreError> {
-        let k = self.redis.keys();
-        let mut c = self.redis.handle();
-        let id = r.id.as_str();
-        if r.status != RequestStatus::Pending {
-            let _: i64 = self.redis.run("request_index", c.zrem(k.requests_pending(), id)).await?;
+    async fn relay(&self) {
+        if let Err(e) = self.audit.relay(&self.redis.keys().requests_outbox()).await {
+            tracing::warn!(error = %e, "Audit relay failed; the periodic relay will retry");
         }
-        if r.status != RequestStatus::Pending || r.escalated || r.escalate_at.is_none() {
-            let _: i64 =
-                self.redis.run("request_index", c.zrem(k.requests_escalations(), id)).await?;
-        }
-        Ok(())
     }
 }
 
@@ -70,33 +79,36 @@ fn ids(raw: Vec<String>) -> Vec<RequestId> {
 
 #[async_trait]
 impl RequestStore for RedisRequests {
-    async fn create(&self, r: &AccessRequest, retention: Duration) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        r: &AccessRequest,
+        retention: Duration,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
         let k = self.redis.keys();
         let keep_until = r.created_at.saturating_add(retention).max(r.expires_at);
+        let pending = r.status == RequestStatus::Pending;
         let mut inv = self.create.prepare_invoke();
-        inv.key(k.request(r.id.as_str())).arg(encode(r)?).arg(keep_until.as_millis());
+        inv.key(k.request(r.id.as_str()))
+            .key(k.requests_recent())
+            .key(k.requests_pending())
+            .key(k.requests_escalations())
+            .key(k.requests_outbox());
+        inv.arg(encode(r)?)
+            .arg(keep_until.as_millis())
+            .arg(r.id.as_str())
+            .arg(r.created_at.as_millis())
+            .arg(r.created_at.saturating_sub(retention).as_millis())
+            .arg(if pending { "1" } else { "0" })
+            .arg(r.expires_at.as_millis())
+            .arg(r.escalate_at.map(|t| t.as_millis().to_string()).unwrap_or_default())
+            .arg(event.to_json());
         let created: i64 =
             self.redis.run("request_create", inv.invoke_async(&mut self.redis.handle())).await?;
         if created == 0 {
             return Err(StoreError::Conflict(r.id.to_string()));
         }
-        let mut c = self.redis.handle();
-        let id = r.id.as_str();
-        let mut pipe = redis::pipe();
-        pipe.zadd(k.requests_recent(), id, r.created_at.as_millis()).ignore();
-        pipe.zrembyscore(
-            k.requests_recent(),
-            "-inf",
-            r.created_at.saturating_sub(retention).as_millis(),
-        )
-        .ignore();
-        if r.status == RequestStatus::Pending {
-            pipe.zadd(k.requests_pending(), id, r.expires_at.as_millis()).ignore();
-            if let Some(at) = r.escalate_at {
-                pipe.zadd(k.requests_escalations(), id, at.as_millis()).ignore();
-            }
-        }
-        let _: () = self.redis.run("request_create", pipe.query_async(&mut c)).await?;
+        self.relay().await;
         Ok(())
     }
 
@@ -115,13 +127,30 @@ impl RequestStore for RedisRequests {
         }
     }
 
-    async fn update(&self, r: &AccessRequest, version: u64) -> Result<bool, StoreError> {
+    async fn update(
+        &self,
+        r: &AccessRequest,
+        version: u64,
+        event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
+        let k = self.redis.keys();
+        let pending = r.status == RequestStatus::Pending;
+        let escalation_due = pending && !r.escalated && r.escalate_at.is_some();
         let mut inv = self.cas.prepare_invoke();
-        inv.key(self.redis.keys().request(r.id.as_str())).arg(version).arg(encode(r)?);
+        inv.key(k.request(r.id.as_str()))
+            .key(k.requests_pending())
+            .key(k.requests_escalations())
+            .key(k.requests_outbox());
+        inv.arg(version)
+            .arg(encode(r)?)
+            .arg(r.id.as_str())
+            .arg(if pending { "1" } else { "0" })
+            .arg(if escalation_due { "1" } else { "0" })
+            .arg(event.map(AuditEvent::to_json).unwrap_or_default());
         let written: i64 =
             self.redis.run("request_update", inv.invoke_async(&mut self.redis.handle())).await?;
-        if written == 1 {
-            self.reindex(r).await?;
+        if written == 1 && event.is_some() {
+            self.relay().await;
         }
         Ok(written == 1)
     }

@@ -3,13 +3,15 @@
 //! The in-memory implementation is here; Redis is in [`super::redis_requests`].
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use super::StoreError;
+use super::memory_audit::MemoryAuditLog;
 use crate::access::{AccessRequest, RequestId, RequestStatus};
+use crate::audit::AuditEvent;
 use crate::time::Timestamp;
 
 /// A value and the version it was read at.
@@ -21,13 +23,25 @@ pub struct Versioned<T> {
 
 #[async_trait]
 pub trait RequestStore: Send + Sync + 'static {
-    /// Stores a new request (version 1), kept for `retention` after it was filed.
-    async fn create(&self, request: &AccessRequest, retention: Duration) -> Result<(), StoreError>;
+    /// Stores a new request (version 1) and its audit event, kept for `retention` after it
+    /// was filed.
+    async fn create(
+        &self,
+        request: &AccessRequest,
+        retention: Duration,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
 
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError>;
 
-    /// Writes `request` if the stored version is still `version`. False on a concurrent change.
-    async fn update(&self, request: &AccessRequest, version: u64) -> Result<bool, StoreError>;
+    /// Writes `request` and its audit event if the stored version is still `version`. False
+    /// on a concurrent change. `event` is `None` only for rewrites that change nothing.
+    async fn update(
+        &self,
+        request: &AccessRequest,
+        version: u64,
+        event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError>;
 
     /// Ids of requests still marked pending.
     async fn pending(&self) -> Result<Vec<RequestId>, StoreError>;
@@ -69,9 +83,19 @@ struct Inner {
 #[derive(Default)]
 pub struct MemoryRequests {
     inner: Mutex<Inner>,
+    audit: Arc<MemoryAuditLog>,
 }
 
 impl MemoryRequests {
+    /// Records audit events in `audit` (shared with the other in-memory stores).
+    pub fn with_audit(audit: Arc<MemoryAuditLog>) -> Self {
+        Self { inner: Mutex::default(), audit }
+    }
+
+    fn record(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.audit.push(event).map(|_| ()).map_err(|e| StoreError::Unavailable(e.to_string()))
+    }
+
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
         self.inner.lock().map_err(|_| StoreError::Unavailable("request map lock poisoned".into()))
     }
@@ -83,11 +107,13 @@ impl RequestStore for MemoryRequests {
         &self,
         request: &AccessRequest,
         _retention: Duration,
+        event: &AuditEvent,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         if inner.requests.contains_key(&request.id) {
             return Err(StoreError::Conflict(request.id.to_string()));
         }
+        self.record(event)?;
         inner.requests.insert(request.id.clone(), (request.clone(), 1));
         Ok(())
     }
@@ -96,10 +122,18 @@ impl RequestStore for MemoryRequests {
         Ok(self.lock()?.requests.get(id).map(|(r, v)| Versioned { value: r.clone(), version: *v }))
     }
 
-    async fn update(&self, request: &AccessRequest, version: u64) -> Result<bool, StoreError> {
+    async fn update(
+        &self,
+        request: &AccessRequest,
+        version: u64,
+        event: Option<&AuditEvent>,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock()?;
         match inner.requests.get_mut(&request.id) {
             Some((stored, v)) if *v == version => {
+                if let Some(e) = event {
+                    self.record(e)?;
+                }
                 *stored = request.clone();
                 *v += 1;
                 Ok(true)

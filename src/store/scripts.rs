@@ -1,10 +1,11 @@
 //! Lua scripts for the writes that must be atomic. Every script touches keys of one principal
 //! only (one hash tag, hence one Cluster slot). Times are Unix milliseconds.
 
-/// KEYS: grant, index, revoked, history, history index.
+/// KEYS: grant, index, revoked, history, history index, audit outbox.
 /// ARGV: id, expires_at, grant JSON, max_uses ('' = unlimited), now, history_until,
-/// replace ('1' replaces an existing grant with this id; '0' refuses), now - history retention.
-/// Returns 1 when written, 0 when the id exists and `replace` is '0'.
+/// replace ('1' replaces an existing grant with this id; '0' refuses), now - history retention,
+/// audit event JSON. Returns 1 when written (with its audit event), 0 when the id exists and
+/// `replace` is '0'.
 pub const CREATE: &str = r"
 if ARGV[7] == '1' then
   redis.call('DEL', KEYS[1], KEYS[3])
@@ -31,6 +32,7 @@ redis.call('ZADD', KEYS[5], ARGV[2], ARGV[1])
 if redis.call('PEXPIRETIME', KEYS[5]) < tonumber(ARGV[6]) then
   redis.call('PEXPIREAT', KEYS[5], ARGV[6])
 end
+redis.call('RPUSH', KEYS[6], ARGV[9])
 return 1
 ";
 
@@ -84,8 +86,8 @@ end
 return out
 ";
 
-/// KEYS: grant, revoked, history. ARGV: revocation JSON.
-/// Returns 1 revoked, 2 already revoked, 0 not found. RENAME keeps the TTL; the id stays in
+/// KEYS: grant, revoked, history, audit outbox. ARGV: revocation JSON, audit event JSON.
+/// Returns 1 revoked (with its audit event), 2 already revoked, 0 not found. RENAME keeps the TTL; the id stays in
 /// the principal's index until it expires, so lookups can report the revocation.
 pub const REVOKE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
@@ -97,6 +99,7 @@ redis.call('HSET', KEYS[2], 'revoked', ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('HSET', KEYS[3], 'revoked', ARGV[1])
 end
+redis.call('RPUSH', KEYS[4], ARGV[2])
 return 1
 ";
 
@@ -109,11 +112,41 @@ if tonumber(v[3]) <= tonumber(ARGV[1]) then return -3 end
 if not v[1] then return -4 end
 local uses = tonumber(v[2])
 if uses >= tonumber(v[1]) then return -1 end
-redis.call('HINCRBY', KEYS[1], 'uses', 1)
-redis.call('HSET', KEYS[1], 'last_used_at', ARGV[1])
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('HINCRBY', KEYS[2], 'uses', 1)
-  redis.call('HSET', KEYS[2], 'last_used_at', ARGV[1])
+for _, k in ipairs(KEYS) do
+  if redis.call('EXISTS', k) == 1 then
+    redis.call('HINCRBY', k, 'uses', 1)
+    redis.call('HSET', k, 'last_used_at', ARGV[1])
+    redis.call('HSETNX', k, 'first_used_at', ARGV[1])
+  end
 end
 return uses + 1
+";
+
+/// KEYS: grant, revoked, history, paths. ARGV: uses to add ('0' for limited grants, whose
+/// uses CONSUME counts exactly), first use, last use (ms), paths set expiry (ms), path cap,
+/// then the paths used. Folds one replica's batch of uses into the grant's ledger.
+pub const USAGE: &str = r"
+local found = false
+for i = 1, 3 do
+  local k = KEYS[i]
+  if redis.call('EXISTS', k) == 1 then
+    found = true
+    if ARGV[1] ~= '0' then redis.call('HINCRBY', k, 'uses', ARGV[1]) end
+    local f = redis.call('HGET', k, 'first_used_at')
+    if not f or tonumber(f) > tonumber(ARGV[2]) then redis.call('HSET', k, 'first_used_at', ARGV[2]) end
+    local l = redis.call('HGET', k, 'last_used_at')
+    if not l or tonumber(l) < tonumber(ARGV[3]) then redis.call('HSET', k, 'last_used_at', ARGV[3]) end
+  end
+end
+if not found then return 0 end
+local cap = tonumber(ARGV[5])
+for i = 6, #ARGV do
+  if redis.call('SCARD', KEYS[4]) >= cap then
+    redis.call('SADD', KEYS[4], '…')
+    break
+  end
+  redis.call('SADD', KEYS[4], ARGV[i])
+end
+if #ARGV >= 6 then redis.call('PEXPIREAT', KEYS[4], ARGV[4]) end
+return 1
 ";

@@ -11,6 +11,7 @@ use serde_json::{Value, json};
 
 use super::{Admins, GrantService, PolicyService, WorkflowError};
 use crate::access::{AccessPolicy, PolicyDocument, PolicySet};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantSource};
 use crate::manifest::{self, GrantManifest, GrantSpec, Manifest, ManifestError, Object, Source};
@@ -115,8 +116,38 @@ impl ApplyService {
             for step in steps {
                 self.run(caller, step).await?;
             }
+            self.record(caller, &plan, opts).await;
         }
         Ok(ApplyReport { plan, applied: !opts.dry_run })
+    }
+
+    /// Records a `manifest.applied` summary when the apply changed something (each change has
+    /// its own record too, written with it).
+    async fn record(&self, caller: &Caller, plan: &[PlanItem], opts: ApplyOptions) {
+        let changed: Vec<&PlanItem> = plan
+            .iter()
+            .filter(|p| matches!(p.action, Action::Create | Action::Update | Action::Delete))
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let count = |a: Action| plan.iter().filter(|p| p.action == a).count();
+        let items: Vec<Value> = changed
+            .iter()
+            .map(|p| json!({"kind": p.kind, "name": p.name, "action": p.action}))
+            .collect();
+        let event = AuditEvent::new(AuditKind::ManifestApplied, self.clock.now())
+            .actor(&caller.subject)
+            .details(json!({
+                "created": count(Action::Create),
+                "updated": count(Action::Update),
+                "deleted": count(Action::Delete),
+                "unchanged": count(Action::Unchanged),
+                "skipped": count(Action::Skip),
+                "prune": opts.prune,
+                "changes": items,
+            }));
+        self.grants.record(event).await;
     }
 
     /// Global limits and standing rules, against the policies as they will be after applying.

@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use super::events::{Event, EventKind, EventSink, NoEvents};
 use super::{Admins, WorkflowError};
+use crate::audit::{AuditEvent, AuditKind, AuditLog, record};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope};
 use crate::metrics::{Metrics, SourceLabels};
-use crate::store::{GrantCache, GrantStore, RevokeOutcome, StoreError};
+use crate::store::{GrantCache, GrantStore, MemoryAuditLog, RevokeOutcome, StoreError};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// Longest reason accepted.
@@ -96,13 +97,14 @@ impl GrantFilter {
 
 /// Grant use cases.
 pub struct GrantService {
-    store: Arc<dyn GrantStore>,
-    clock: Arc<dyn Clock>,
-    admins: Admins,
-    max_ttl: Duration,
-    metrics: Arc<Metrics>,
-    local_cache: Option<Arc<GrantCache>>,
-    events: Arc<dyn EventSink>,
+    pub(super) store: Arc<dyn GrantStore>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) admins: Admins,
+    pub(super) max_ttl: Duration,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) local_cache: Option<Arc<GrantCache>>,
+    pub(super) events: Arc<dyn EventSink>,
+    pub(super) audit: Arc<dyn AuditLog>,
 }
 
 // === impl GrantService ===
@@ -123,6 +125,7 @@ impl GrantService {
             metrics,
             local_cache: None,
             events: Arc::new(NoEvents),
+            audit: Arc::new(MemoryAuditLog::default()),
         }
     }
 
@@ -203,10 +206,14 @@ impl GrantService {
     /// Creates a grant directly (admins only).
     pub async fn create(&self, caller: &Caller, new: NewGrant) -> Result<Grant, WorkflowError> {
         if !self.is_admin(caller) {
-            return Err(WorkflowError::Forbidden(format!(
+            let e = WorkflowError::Forbidden(format!(
                 "{} may not create grants directly: only `admins` may; file an access request instead",
                 caller.subject
-            )));
+            ));
+            let subject = new.subject.clone();
+            return Err(self
+                .refused("grant.create", &caller.subject, |ev| ev.subject(subject), e)
+                .await);
         }
         let provenance = Provenance {
             id: None,
@@ -229,7 +236,8 @@ impl GrantService {
     ) -> Result<Grant, WorkflowError> {
         self.check_limits(&new)?;
         let grant = self.build(new, provenance);
-        match self.store.create(&grant).await {
+        let event = record::grant_issued(&grant, AuditKind::GrantCreated);
+        match self.store.create(&grant, &event).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 if let Some(existing) = self.store.get(&grant.id).await? {
@@ -266,6 +274,7 @@ impl GrantService {
             reason: new.reason,
             max_uses: new.max_uses,
             uses: 0,
+            first_used_at: None,
             last_used_at: None,
             source: p.source,
             request_id: p.request_id,
@@ -297,6 +306,7 @@ impl GrantService {
             reason: m.reason.clone(),
             max_uses: m.max_uses,
             uses: 0,
+            first_used_at: None,
             last_used_at: None,
             source: GrantSource::Manifest,
             request_id: None,
@@ -308,7 +318,9 @@ impl GrantService {
             manifest_hash: Some(m.hash.clone()),
         };
         let previous = self.store.get(&grant.id).await?.map(|g| g.subject);
-        self.store.put_managed(&grant).await?;
+        let kind =
+            if previous.is_some() { AuditKind::GrantReplaced } else { AuditKind::GrantCreated };
+        self.store.put_managed(&grant, &record::grant_issued(&grant, kind)).await?;
         if let Some(old) = previous.filter(|s| *s != grant.subject) {
             self.changed(&old);
         }
@@ -359,14 +371,22 @@ impl GrantService {
         id: &GrantId,
         reason: Option<String>,
     ) -> Result<Grant, WorkflowError> {
-        let grant = self.get(caller, id).await?;
+        let target = |e: AuditEvent| e.grant(id);
+        let grant = match self.get(caller, id).await {
+            Ok(g) => g,
+            Err(e) => return Err(self.refused("grant.revoke", &caller.subject, target, e).await),
+        };
         if !self.is_admin(caller) && grant.subject != caller.subject {
-            return Err(WorkflowError::Forbidden(format!(
+            let e = WorkflowError::Forbidden(format!(
                 "{} may not revoke grant `{id}`: it is for {}, and only admins revoke others' grants",
                 caller.subject, grant.subject
-            )));
+            ));
+            return Err(self.refused("grant.revoke", &caller.subject, target, e).await);
         }
-        self.revoke_as(&caller.subject, id, reason).await
+        match self.revoke_as(&caller.subject, id, reason).await {
+            Err(e) => Err(self.refused("grant.revoke", &caller.subject, target, e).await),
+            ok => ok,
+        }
     }
 
     /// Revokes on behalf of `by` (already authorized by the caller of this function).
@@ -376,8 +396,30 @@ impl GrantService {
         id: &GrantId,
         reason: Option<String>,
     ) -> Result<Grant, WorkflowError> {
+        self.revoke_recorded(by, id, reason, None).await
+    }
+
+    /// Revokes as part of resolving `incident` (the record names it).
+    pub async fn revoke_in_incident(
+        &self,
+        by: &Principal,
+        id: &GrantId,
+        reason: Option<String>,
+        incident: &str,
+    ) -> Result<Grant, WorkflowError> {
+        self.revoke_recorded(by, id, reason, Some(incident)).await
+    }
+
+    async fn revoke_recorded(
+        &self,
+        by: &Principal,
+        id: &GrantId,
+        reason: Option<String>,
+        incident: Option<&str>,
+    ) -> Result<Grant, WorkflowError> {
         let revocation = Revocation { at: self.clock.now(), by: by.clone(), reason };
-        match self.store.revoke(id, revocation).await? {
+        let event = record::grant_revoked(id, &revocation, incident);
+        match self.store.revoke(id, revocation, &event).await? {
             RevokeOutcome::Revoked(g) => {
                 self.changed(&g.subject);
                 self.metrics.grants_revoked.inc();

@@ -2,6 +2,7 @@
 //! every grant tied to it is revoked at once.
 
 use super::{GrantService, WorkflowError};
+use crate::audit::{AuditEvent, AuditKind};
 use crate::grant::{Grant, Principal};
 
 impl GrantService {
@@ -14,7 +15,8 @@ impl GrantService {
         let ids = self.store().by_incident(incident, self.now()).await?;
         let mut revoked = Vec::new();
         for id in ids {
-            match self.revoke_as(by, &id, Some(format!("incident {incident} resolved"))).await {
+            let reason = Some(format!("incident {incident} resolved"));
+            match self.revoke_in_incident(by, &id, reason, incident).await {
                 Ok(g) => revoked.push(g),
                 // Revoked or expired meanwhile: nothing left to do for it.
                 Err(WorkflowError::Conflict(_) | WorkflowError::NotFound(_)) => {}
@@ -22,6 +24,12 @@ impl GrantService {
             }
         }
         tracing::info!(incident, by = %by, revoked = revoked.len(), "Incident resolved");
+        let ids: Vec<String> = revoked.iter().map(|g| g.id.to_string()).collect();
+        let event = AuditEvent::new(AuditKind::IncidentResolved, self.now())
+            .actor(by)
+            .incident(incident)
+            .details(serde_json::json!({ "revoked": ids }));
+        self.record(event).await;
         Ok(revoked)
     }
 }

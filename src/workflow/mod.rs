@@ -3,6 +3,7 @@
 //! behind [`crate::store::GrantStore`].
 
 pub mod apply;
+mod audit;
 pub mod events;
 pub mod explain;
 pub mod grants;

@@ -9,14 +9,17 @@ use arc_swap::ArcSwap;
 
 use super::{Admins, WorkflowError};
 use crate::access::{AccessPolicy, PolicyDocument, PolicySet, check_name};
+use crate::audit::{AuditKind, record};
 use crate::decision::Caller;
 use crate::store::{PolicyStore, PutOutcome, StoreError};
+use crate::time::{Clock, SystemClock};
 
 pub struct PolicyService {
     store: Arc<dyn PolicyStore>,
     admins: Admins,
     current: Arc<ArcSwap<PolicySet>>,
     loaded_version: AtomicU64,
+    clock: Arc<dyn Clock>,
 }
 
 // === impl PolicyService ===
@@ -28,7 +31,14 @@ impl PolicyService {
             admins,
             current: Arc::new(ArcSwap::from_pointee(PolicySet::default())),
             loaded_version: AtomicU64::new(u64::MAX),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The clock that stamps audit events.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The live policy set (cheap; lock-free).
@@ -71,7 +81,15 @@ impl PolicyService {
             )]));
         }
         let policy = AccessPolicy::from_document(doc.clone()).map_err(WorkflowError::Invalid)?;
-        let outcome = self.store.put(&doc).await?;
+        let json = serde_json::to_string(&doc).unwrap_or_default();
+        let event = record::policy_changed(
+            AuditKind::PolicyPut,
+            name,
+            &caller.subject,
+            self.clock.now(),
+            Some(&json),
+        );
+        let outcome = self.store.put(&doc, &event).await?;
         tracing::info!(policy.name = name, policy.outcome = ?outcome, by = %caller.subject, "Policy stored");
         self.reload().await?;
         Ok((outcome, policy))
@@ -90,7 +108,14 @@ impl PolicyService {
 
     pub async fn delete(&self, caller: &Caller, name: &str) -> Result<(), WorkflowError> {
         self.require_admin(caller, "delete policies")?;
-        if !self.store.delete(name).await? {
+        let event = record::policy_changed(
+            AuditKind::PolicyDeleted,
+            name,
+            &caller.subject,
+            self.clock.now(),
+            None,
+        );
+        if !self.store.delete(name, &event).await? {
             return Err(WorkflowError::NotFound(format!("no policy `{name}`")));
         }
         tracing::info!(policy.name = name, by = %caller.subject, "Policy deleted");

@@ -13,6 +13,7 @@ use crate::access::{
     AccessRequest, Approval, Assessment, Draft, Refusal, RequestError, RequestId, RequestStatus,
     assess, describe,
 };
+use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{GrantId, GrantSource, Scope};
 use crate::metrics::{Metrics, ResultLabels};
@@ -158,12 +159,21 @@ impl RequestService {
         if let Some(rule) = auto_rule {
             request.auto_approve(rule, now);
             request.grant_id = Some(grant_id_for(&request.id));
-            self.store.create(&request, self.retention).await?;
+            let event =
+                record::request_changed(AuditKind::RequestApproved, &request, None, now, None);
+            self.store.create(&request, self.retention, &event).await?;
             let grant = self.issue_grant(&request).await?;
             self.count("auto_approved");
             self.announce(EventKind::Approved, &request, None, Some(grant));
         } else {
-            self.store.create(&request, self.retention).await?;
+            let event = record::request_changed(
+                AuditKind::RequestFiled,
+                &request,
+                Some(&request.requester),
+                now,
+                None,
+            );
+            self.store.create(&request, self.retention, &event).await?;
             self.count("filed");
             self.announce(EventKind::Requested, &request, Some(request.requester.clone()), None);
         }
@@ -219,6 +229,18 @@ impl RequestService {
         id: &RequestId,
         comment: Option<String>,
     ) -> Result<AccessRequest, WorkflowError> {
+        match self.approve_once(caller, id, comment).await {
+            Err(e) => Err(self.refused("request.approve", caller, id, e).await),
+            ok => ok,
+        }
+    }
+
+    async fn approve_once(
+        &self,
+        caller: &Caller,
+        id: &RequestId,
+        comment: Option<String>,
+    ) -> Result<AccessRequest, WorkflowError> {
         for _ in 0..CAS_ATTEMPTS {
             let Versioned { value: mut r, version } = self.load(id).await?;
             if !self.may_see(caller, &r) {
@@ -235,10 +257,15 @@ impl RequestService {
                 }
                 Err(e) => return Err(refusal(e)),
             };
-            if outcome == Approval::Complete {
+            let kind = if outcome == Approval::Complete {
                 r.grant_id = Some(grant_id_for(&r.id));
-            }
-            if !self.store.update(&r, version).await? {
+                AuditKind::RequestApproved
+            } else {
+                AuditKind::RequestApproval
+            };
+            let event =
+                record::request_changed(kind, &r, Some(&caller.subject), now, comment.as_deref());
+            if !self.store.update(&r, version, Some(&event)).await? {
                 continue;
             }
             tracing::info!(request.id = %id, approver = %caller.subject, outcome = ?outcome, "Access request approved");
@@ -251,6 +278,17 @@ impl RequestService {
             return Ok(r);
         }
         Err(busy(id))
+    }
+
+    /// Records a refused decision on a request, then hands the error back.
+    async fn refused(
+        &self,
+        action: &str,
+        caller: &Caller,
+        id: &RequestId,
+        e: WorkflowError,
+    ) -> WorkflowError {
+        self.grants.refused(action, &caller.subject, |ev: AuditEvent| ev.request(id), e).await
     }
 
     /// An approved request whose grant write failed (Redis hiccup) gets its grant on the next
@@ -284,9 +322,15 @@ impl RequestService {
         id: &RequestId,
         comment: Option<String>,
     ) -> Result<AccessRequest, WorkflowError> {
-        let r = self
-            .transition(caller, id, |r, now| r.deny(caller, now, comment.clone()).map_err(refusal))
-            .await?;
+        let apply =
+            |r: &mut AccessRequest, now| r.deny(caller, now, comment.clone()).map_err(refusal);
+        let r = match self
+            .transition(caller, id, AuditKind::RequestDenied, comment.as_deref(), apply)
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return Err(self.refused("request.deny", caller, id, e).await),
+        };
         self.release_open(&r).await;
         self.count("denied");
         self.announce(EventKind::Denied, &r, Some(caller.subject.clone()), None);
@@ -298,19 +342,24 @@ impl RequestService {
         caller: &Caller,
         id: &RequestId,
     ) -> Result<AccessRequest, WorkflowError> {
-        let r =
-            self.transition(caller, id, |r, now| r.cancel(caller, now).map_err(refusal)).await?;
+        let apply = |r: &mut AccessRequest, now| r.cancel(caller, now).map_err(refusal);
+        let r = match self.transition(caller, id, AuditKind::RequestCancelled, None, apply).await {
+            Ok(r) => r,
+            Err(e) => return Err(self.refused("request.cancel", caller, id, e).await),
+        };
         self.release_open(&r).await;
         self.count("cancelled");
         tracing::info!(request.id = %id, by = %caller.subject, "Access request cancelled");
         Ok(r)
     }
 
-    /// Load, apply, compare-and-set; retried on concurrent changes.
+    /// Load, apply, compare-and-set with its audit event; retried on concurrent changes.
     async fn transition(
         &self,
         caller: &Caller,
         id: &RequestId,
+        kind: AuditKind,
+        comment: Option<&str>,
         apply: impl Fn(&mut AccessRequest, Timestamp) -> Result<(), WorkflowError>,
     ) -> Result<AccessRequest, WorkflowError> {
         for _ in 0..CAS_ATTEMPTS {
@@ -318,8 +367,10 @@ impl RequestService {
             if !self.may_see(caller, &r) {
                 return Err(not_found(id));
             }
-            apply(&mut r, self.clock.now())?;
-            if self.store.update(&r, version).await? {
+            let now = self.clock.now();
+            apply(&mut r, now)?;
+            let event = record::request_changed(kind, &r, Some(&caller.subject), now, comment);
+            if self.store.update(&r, version, Some(&event)).await? {
                 return Ok(r);
             }
         }

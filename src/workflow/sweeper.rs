@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use super::WorkflowError;
 use super::events::EventKind;
 use super::requests::RequestService;
+use crate::audit::{AuditKind, record};
 use crate::store::Versioned;
 
 impl RequestService {
@@ -22,16 +23,18 @@ impl RequestService {
                 let Some(Versioned { value: mut r, version }) = self.store.get(&id).await? else {
                     break;
                 };
-                let kind = if r.expire(now) {
-                    EventKind::Expired
+                let (kind, audited) = if r.expire(now) {
+                    (EventKind::Expired, AuditKind::RequestExpired)
                 } else if r.escalate(now) {
-                    EventKind::Escalated
+                    (EventKind::Escalated, AuditKind::RequestEscalated)
                 } else {
-                    // Decided elsewhere but still indexed: rewriting it fixes the index.
-                    let _ = self.store.update(&r, version).await?;
+                    // Decided elsewhere but still indexed: rewriting it (unchanged, so with
+                    // no audit event) fixes the index.
+                    let _ = self.store.update(&r, version, None).await?;
                     break;
                 };
-                if self.store.update(&r, version).await? {
+                let event = record::request_changed(audited, &r, None, now, None);
+                if self.store.update(&r, version, Some(&event)).await? {
                     recorded += 1;
                     self.count(kind.as_str());
                     if kind == EventKind::Expired {

@@ -1,0 +1,127 @@
+//! DOMAIN, pure: the audit event each change records, built from the domain objects so every
+//! interface (REST, gRPC, CLI, manifests, the sweeper) records the same thing.
+
+use serde_json::json;
+
+use super::event::{AuditEvent, AuditKind};
+use crate::access::AccessRequest;
+use crate::decision::{Allow, CheckInput, Decision};
+use crate::grant::{Grant, GrantId, Principal, Revocation};
+use crate::time::Timestamp;
+
+/// `grant.created` (or `grant.replaced` by a manifest): the whole grant as issued.
+pub fn grant_issued(g: &Grant, kind: AuditKind) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, g.created_at)
+        .actor(&g.created_by)
+        .subject(&g.subject)
+        .grant(&g.id)
+        .reason(&g.reason)
+        .details(json!({
+            "resources": g.resources,
+            "expires_at": g.expires_at,
+            "max_uses": g.max_uses,
+            "source": g.source,
+            "approved_by": g.approved_by,
+            "auto_approved_by": g.auto_approved_by,
+            "standing": g.standing,
+            "manifest_hash": g.manifest_hash,
+        }));
+    e.request_id = g.request_id.clone();
+    e.policy = g.policy.clone();
+    e.incident = g.incident.clone();
+    e
+}
+
+/// `grant.revoked`; the store fills in the subject.
+pub fn grant_revoked(id: &GrantId, r: &Revocation, incident: Option<&str>) -> AuditEvent {
+    let mut e = AuditEvent::new(AuditKind::GrantRevoked, r.at).actor(&r.by).grant(id);
+    e.reason = r.reason.clone();
+    e.incident = incident.map(String::from);
+    e
+}
+
+/// A request transition. `actor` is `None` when the clock did it (expiry, escalation).
+pub fn request_changed(
+    kind: AuditKind,
+    r: &AccessRequest,
+    actor: Option<&Principal>,
+    at: Timestamp,
+    comment: Option<&str>,
+) -> AuditEvent {
+    let mut e =
+        AuditEvent::new(kind, at).subject(&r.requester).request(&r.id).policy(&r.policy).details(
+            json!({
+                "status": r.status,
+                "resources": r.resources,
+                "ttl": r.grant_ttl,
+                "approvals": r.approvals.len(),
+                "min_approvals": r.min_approvals,
+                "one_time": r.one_time,
+                "auto_approved_by": r.auto_approved_by,
+                "comment": comment,
+            }),
+        );
+    e.actor = actor.map(ToString::to_string);
+    e.grant_id = r.grant_id.as_ref().map(ToString::to_string);
+    e.incident = r.incident.clone();
+    if kind == AuditKind::RequestFiled {
+        e.reason = Some(r.reason.clone());
+    }
+    e
+}
+
+/// `policy.put` with a digest of the stored document, or `policy.deleted`.
+pub fn policy_changed(
+    kind: AuditKind,
+    name: &str,
+    by: &Principal,
+    at: Timestamp,
+    doc_json: Option<&str>,
+) -> AuditEvent {
+    let mut e = AuditEvent::new(kind, at).actor(by).policy(name);
+    if let Some(doc) = doc_json {
+        use sha2::{Digest, Sha256};
+        let digest: String =
+            Sha256::digest(doc.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        e.details = json!({ "sha256": digest });
+    }
+    e
+}
+
+/// One decision, with the facts an auditor asks for and nothing secret (no token).
+/// `subject` is the verified caller, when verification got that far.
+pub fn decision(
+    decision: &Decision,
+    decision_id: &str,
+    subject: Option<&Principal>,
+    input: Option<&CheckInput>,
+    at: Timestamp,
+    took_us: u64,
+) -> AuditEvent {
+    let mut e = match decision {
+        Decision::Allow(Allow { subject, grant_id, .. }) => {
+            AuditEvent::new(AuditKind::DecisionAllow, at).subject(subject).grant(grant_id)
+        }
+        Decision::Deny(d) => {
+            let mut e = AuditEvent::new(AuditKind::DecisionDeny, at).reason(d.reason.code());
+            e.subject = subject.map(ToString::to_string);
+            e
+        }
+    };
+    e.decision_id = Some(decision_id.to_string());
+    if let Some(i) = input {
+        e.service = Some(i.service.clone());
+        e.method = Some(i.method.clone());
+        e.path = Some(i.path.as_str().to_string());
+    }
+    e.details = json!({ "took_us": took_us });
+    e
+}
+
+/// `control.refused`: who tried what on which object, and why it was refused.
+pub fn refused(action: &str, by: &Principal, at: Timestamp, status: &str, why: &str) -> AuditEvent {
+    AuditEvent::new(AuditKind::Refused, at)
+        .actor(by)
+        .reason(why)
+        .details(json!({ "action": action, "status": status }))
+}
