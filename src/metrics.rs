@@ -22,6 +22,11 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct OpLabels {
     pub op: &'static str,
 }
@@ -78,6 +83,17 @@ pub struct Metrics {
     pub uses_consumed: Family<ResultLabels, Counter>,
     pub notifications: Family<ResultLabels, Counter>,
     pub requests: Family<ResultLabels, Counter>,
+    pub active_grants: Family<SourceLabels, Gauge>,
+    pub pending_requests: Gauge,
+    pub revocation_propagation: Histogram,
+    pub audit_queue_depth: Gauge,
+    pub audit_dropped: Family<ReasonLabels, Counter>,
+    pub audit_appends: Family<ResultLabels, Counter>,
+    pub audit_events: Counter,
+    pub audit_relayed: Counter,
+    pub audit_checkpoints: Family<ResultLabels, Counter>,
+    pub audit_trimmed: Counter,
+    pub usage_flushes: Family<ResultLabels, Counter>,
 }
 
 // === impl Metrics ===
@@ -103,8 +119,21 @@ impl Metrics {
             uses_consumed: Family::default(),
             notifications: Family::default(),
             requests: Family::default(),
+            active_grants: Family::default(),
+            pending_requests: Gauge::default(),
+            // 100 µs .. ~3 s: pub/sub delivery across replicas.
+            revocation_propagation: Histogram::new(exponential_buckets(0.000_1, 2.0, 15)),
+            audit_queue_depth: Gauge::default(),
+            audit_dropped: Family::default(),
+            audit_appends: Family::default(),
+            audit_events: Counter::default(),
+            audit_relayed: Counter::default(),
+            audit_checkpoints: Family::default(),
+            audit_trimmed: Counter::default(),
+            usage_flushes: Family::default(),
         };
         m.register();
+        m.register_audit();
         m
     }
 
@@ -186,6 +215,65 @@ impl Metrics {
             "jitgate_requests",
             "Access request transitions by outcome",
             self.requests.clone(),
+        );
+    }
+
+    fn register_audit(&mut self) {
+        let r = &mut self.registry;
+        r.register(
+            "jitgate_active_grants",
+            "Live (unexpired, unrevoked) grants by source, counted periodically",
+            self.active_grants.clone(),
+        );
+        r.register(
+            "jitgate_pending_requests",
+            "Access requests waiting for a decision, counted periodically",
+            self.pending_requests.clone(),
+        );
+        r.register(
+            "jitgate_revocation_propagation_seconds",
+            "Time from a revocation in one replica to its invalidation here (pub/sub path)",
+            self.revocation_propagation.clone(),
+        );
+        r.register(
+            "jitgate_audit_queue_depth",
+            "Decision records waiting to be written to the audit log",
+            self.audit_queue_depth.clone(),
+        );
+        r.register(
+            "jitgate_audit_dropped",
+            "Decision records dropped (queue_full, log_unavailable); each drop is recorded as a gap",
+            self.audit_dropped.clone(),
+        );
+        r.register(
+            "jitgate_audit_appends",
+            "Batched appends of decision records by result",
+            self.audit_appends.clone(),
+        );
+        r.register(
+            "jitgate_audit_events",
+            "Decision and gap events written to the audit chain",
+            self.audit_events.clone(),
+        );
+        r.register(
+            "jitgate_audit_relayed",
+            "Control-plane events relayed from outboxes by the periodic relay (after a crash)",
+            self.audit_relayed.clone(),
+        );
+        r.register(
+            "jitgate_audit_checkpoints",
+            "Signed checkpoints written, by result",
+            self.audit_checkpoints.clone(),
+        );
+        r.register(
+            "jitgate_audit_trimmed",
+            "Audit entries exported and trimmed by retention",
+            self.audit_trimmed.clone(),
+        );
+        r.register(
+            "jitgate_usage_ledger_flushes",
+            "Usage ledger updates by result",
+            self.usage_flushes.clone(),
         );
     }
 

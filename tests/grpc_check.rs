@@ -79,9 +79,22 @@ async fn allow_sets_headers_with_explicit_overwrite_and_metadata() {
             assert_eq!(hv.value, id);
         }
     }
-    assert_eq!(names, ["x-jitgate-subject", "x-jitgate-grant-id", "x-jitgate-grant-expires"]);
+    assert_eq!(
+        names,
+        [
+            "x-jitgate-subject",
+            "x-jitgate-grant-id",
+            "x-jitgate-grant-expires",
+            "x-jitgate-decision-id"
+        ]
+    );
     assert_eq!(meta(&resp, "grant_id").as_deref(), Some(id.as_str()));
-    assert!(meta(&resp, "decision_id").is_some_and(|d| d.len() == 32));
+    let decision = meta(&resp, "decision_id").unwrap();
+    assert_eq!(decision.len(), 32);
+    // The client sees the same decision id on the response.
+    let [added] = ok.response_headers_to_add.as_slice() else { panic!("{ok:?}") };
+    let hv = added.header.as_ref().unwrap();
+    assert_eq!((hv.key.as_str(), hv.value.as_str()), ("x-jitgate-decision-id", decision.as_str()));
 }
 
 #[tokio::test]

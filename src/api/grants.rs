@@ -53,7 +53,10 @@ pub async fn get(
 ) -> Result<Json<Value>, ApiError> {
     let id = GrantId::parse(&id).map_err(ApiError::not_found)?;
     let grant = state.grants.get(&caller, &id).await?;
-    Ok(Json(grant_json(&grant, state.clock.now())))
+    let usage = state.grants.usage(&grant).await?;
+    let mut body = grant_json(&grant, state.clock.now());
+    body["usage"] = json!(usage);
+    Ok(Json(body))
 }
 
 pub async fn revoke(

@@ -2,6 +2,7 @@
 //! `/metrics`. Handlers convert JSON to domain types and call the workflow; every error is
 //! an [`ApiError`] with a JSON body.
 
+pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod grants;
@@ -25,7 +26,7 @@ use crate::health::Readiness;
 use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::time::Clock;
-use crate::workflow::{ApplyService, GrantService, PolicyService, RequestService};
+use crate::workflow::{ApplyService, AuditReader, GrantService, PolicyService, RequestService};
 
 pub use error::ApiError;
 
@@ -45,6 +46,7 @@ pub struct ApiState {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
+    pub audit: Arc<AuditReader>,
 }
 
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
@@ -67,6 +69,8 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}/cancel", post(requests::cancel))
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
         .route("/v1/apply", post(manifests::apply))
+        .route("/v1/audit", get(audit::query))
+        .route("/v1/audit/head", get(audit::head))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
@@ -108,7 +112,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/healthz`, `/readyz`, `/metrics`)",
     )
 }
 

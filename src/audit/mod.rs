@@ -13,6 +13,7 @@ pub mod event;
 pub mod export;
 pub mod query;
 pub mod record;
+pub mod tasks;
 pub mod verify;
 
 use async_trait::async_trait;

@@ -4,6 +4,7 @@
 //! wrap the whole thing, so nothing here can turn into an allow by accident.
 
 pub mod input;
+pub mod recorder;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -13,10 +14,11 @@ use arc_swap::ArcSwap;
 use futures_util::FutureExt;
 
 use crate::access::{AccessRequest, PolicySet};
+use crate::audit::record;
 use crate::decision::{
     Allow, Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate,
 };
-use crate::grant::Grant;
+use crate::grant::{Grant, Principal};
 use crate::identity::{Authenticator, bearer_token};
 use crate::metrics::{DecisionLabels, Metrics};
 use crate::store::{GrantCache, UseOutcome};
@@ -24,6 +26,7 @@ use crate::time::{Clock, Timestamp};
 use crate::workflow::RequestService;
 
 pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
+pub use recorder::{DecisionRecord, Recorder, RecorderSettings, UsageHit};
 
 /// The outcome of one Check, ready for a transport to encode.
 #[derive(Clone, Debug)]
@@ -42,12 +45,14 @@ pub struct Verdict {
 struct Outcome {
     decision: Decision,
     input: Option<CheckInput>,
+    /// The verified caller, once verification got that far.
+    subject: Option<Principal>,
     filed: Option<AccessRequest>,
 }
 
 impl From<Deny> for Outcome {
     fn from(d: Deny) -> Self {
-        Self { decision: d.into(), input: None, filed: None }
+        Self { decision: d.into(), input: None, subject: None, filed: None }
     }
 }
 
@@ -61,6 +66,7 @@ pub struct Authorizer {
     log_allows: bool,
     policies: Arc<ArcSwap<PolicySet>>,
     requests: Option<Arc<RequestService>>,
+    recorder: Option<Arc<Recorder>>,
 }
 
 // === impl Authorizer ===
@@ -84,7 +90,14 @@ impl Authorizer {
             log_allows,
             policies,
             requests: None,
+            recorder: None,
         }
+    }
+
+    /// Sends every decision to the audit log, the usage ledger and the decision log.
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> Self {
+        self.recorder = Some(recorder);
+        self
     }
 
     /// Lets policies mark one-time actions and file their requests automatically.
@@ -114,7 +127,7 @@ impl Authorizer {
                 Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time").into()
             }
         };
-        self.record(&outcome.decision, &decision_id, &attrs, started.elapsed());
+        self.record(&outcome, &decision_id, &attrs, started.elapsed());
         Verdict {
             decision: outcome.decision,
             decision_id,
@@ -127,8 +140,9 @@ impl Authorizer {
     /// A verdict for a request that could not even be read (recorded like any other).
     pub fn reject(&self, deny: Deny, attrs: &CheckAttributes) -> Verdict {
         let decision_id = uuid::Uuid::new_v4().simple().to_string();
-        let decision: Decision = deny.into();
-        self.record(&decision, &decision_id, attrs, Duration::ZERO);
+        let outcome = Outcome::from(deny);
+        self.record(&outcome, &decision_id, attrs, Duration::ZERO);
+        let decision = outcome.decision;
         Verdict { decision, decision_id, input: None, remove_headers: Vec::new(), filed: None }
     }
 
@@ -144,7 +158,14 @@ impl Authorizer {
             .is_some();
         let caller = match self.caller(attrs).await {
             Ok(caller) => caller,
-            Err(d) => return Outcome { decision: d.into(), input: Some(input), filed: None },
+            Err(d) => {
+                return Outcome {
+                    decision: d.into(),
+                    input: Some(input),
+                    subject: None,
+                    filed: None,
+                };
+            }
         };
         let decision = self.authorize(&caller, &input).await;
         let filed = match (&decision, &self.requests) {
@@ -161,7 +182,7 @@ impl Authorizer {
             }
             _ => None,
         };
-        Outcome { decision, input: Some(input), filed }
+        Outcome { decision, input: Some(input), subject: Some(caller.subject), filed }
     }
 
     async fn caller(&self, attrs: &CheckAttributes) -> Result<Caller, Deny> {
@@ -241,9 +262,9 @@ impl Authorizer {
         Ok(ok)
     }
 
-    fn record(&self, decision: &Decision, id: &str, attrs: &CheckAttributes, took: Duration) {
+    fn record(&self, outcome: &Outcome, id: &str, attrs: &CheckAttributes, took: Duration) {
         self.metrics.check_duration.observe(took.as_secs_f64());
-        let labels = match decision {
+        let labels = match &outcome.decision {
             Decision::Allow(Allow { subject, grant_id, .. }) => {
                 if self.log_allows {
                     tracing::info!(authz.decision_id = %id, authz.subject = %subject, authz.grant_id = %grant_id, http.method = %attrs.method, http.path = %attrs.path, "Request allowed");
@@ -256,6 +277,33 @@ impl Authorizer {
             }
         };
         self.metrics.decisions.get_or_create(&labels).inc();
+        if let Some(recorder) = &self.recorder {
+            recorder.record(self.decision_record(outcome, id, took));
+        }
+    }
+
+    fn decision_record(&self, outcome: &Outcome, id: &str, took: Duration) -> DecisionRecord {
+        let input = outcome.input.as_ref();
+        let took_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let event = record::decision(
+            &outcome.decision,
+            id,
+            outcome.subject.as_ref(),
+            input,
+            self.clock.now(),
+            took_us,
+        );
+        let usage = match (&outcome.decision, input) {
+            (Decision::Allow(a), Some(i)) => Some(UsageHit {
+                grant: a.grant_id.clone(),
+                subject: a.holder.clone(),
+                expires_at: a.expires_at,
+                limited: a.limited,
+                path: i.path.as_str().to_string(),
+            }),
+            _ => None,
+        };
+        DecisionRecord { event, usage }
     }
 }
 

@@ -28,7 +28,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 13] = [
+const SECTIONS: [&str; 14] = [
     "listen",
     "redis",
     "identity",
@@ -42,10 +42,11 @@ const SECTIONS: [&str; 13] = [
     "notifications",
     "incidents",
     "grpc_admin",
+    "audit",
 ];
 
 /// Lists that may be overridden from the environment, comma-separated.
-const ENV_LISTS: [&str; 1] = ["admins"];
+const ENV_LISTS: [&str; 2] = ["admins", "audit.readers"];
 
 /// Reads `path` (or defaults when `None`) and applies `env` overrides.
 pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
@@ -103,6 +104,7 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         notifications: section(tree, "notifications", errors),
         incidents: section(tree, "incidents", errors),
         grpc_admin: section(tree, "grpc_admin", errors),
+        audit: section(tree, "audit", errors),
     }
 }
 
@@ -226,6 +228,7 @@ pub fn unknown_overrides(env: &[(String, String)], config: &Config) -> Vec<Strin
     known.extend(config.identity.issuers.iter().filter_map(|i| i.hs256_secret_env.clone()));
     known.extend(config.notifications.signing_secret_env.clone());
     known.extend(config.incidents.resolve_token_env.clone());
+    known.extend(config.audit.checkpoints.key_env.clone());
     env.iter()
         .map(|(k, _)| k)
         .filter(|k| k.starts_with("JITGATE_") && !known.contains(k))

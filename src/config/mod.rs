@@ -5,6 +5,7 @@
 //! The structs do not use `deny_unknown_fields` because that stops at the first unknown key;
 //! the loader collects every unknown key instead (with `serde_ignored`) and rejects them all.
 
+mod audit;
 mod load;
 mod validate;
 
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::Ttl;
 
+pub use audit::{AuditConfig, CheckpointConfig, DecisionAudit};
 pub use load::{ConfigError, load, load_str, override_names, unknown_overrides};
 
 /// jitgate's configuration. Every field has a default suitable for a laptop.
@@ -47,6 +49,8 @@ pub struct Config {
     pub incidents: IncidentsConfig,
     /// The gRPC admin API on the gRPC port.
     pub grpc_admin: GrpcAdminConfig,
+    /// The audit log.
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

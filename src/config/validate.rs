@@ -64,6 +64,8 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
         errors,
     );
     secret_env("incidents.resolve_token_env", c.incidents.resolve_token_env.as_ref(), env, errors);
+    secret_env("audit.checkpoints.key_env", c.audit.checkpoints.key_env.as_ref(), env, errors);
+    super::audit::validate(&c.audit, errors);
 }
 
 fn validate_limits(c: &Config, errors: &mut Vec<String>) {

@@ -40,8 +40,11 @@ pub struct MissingAccess {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Allow {
+    /// The caller.
     pub subject: Principal,
     pub grant_id: GrantId,
+    /// The principal the grant names (the caller, or one of its groups).
+    pub holder: Principal,
     pub expires_at: Timestamp,
     /// The grant has `max_uses`: a use must be consumed atomically before the call may pass.
     pub limited: bool,
@@ -133,6 +136,7 @@ pub fn evaluate<'a>(
         return Decision::Allow(Allow {
             subject: caller.subject.clone(),
             grant_id: g.id.clone(),
+            holder: g.subject.clone(),
             expires_at: g.expires_at,
             limited: g.max_uses.is_some(),
         });

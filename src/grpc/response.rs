@@ -46,8 +46,9 @@ fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
         overwrite(HEADER_SUBJECT, allow.subject.to_string()),
         overwrite(HEADER_GRANT_ID, allow.grant_id.to_string()),
         overwrite(HEADER_GRANT_EXPIRES, allow.expires_at.to_rfc3339()),
+        overwrite(HEADER_DECISION_ID, verdict.decision_id.clone()),
     ];
-    let ours = [HEADER_SUBJECT, HEADER_GRANT_ID, HEADER_GRANT_EXPIRES];
+    let ours = [HEADER_SUBJECT, HEADER_GRANT_ID, HEADER_GRANT_EXPIRES, HEADER_DECISION_ID];
     let headers_to_remove =
         verdict.remove_headers.iter().filter(|h| !ours.contains(&h.as_str())).cloned().collect();
     let metadata = metadata(&[
@@ -61,6 +62,12 @@ fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
         http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
             headers,
             headers_to_remove,
+            // The client sees the decision id on allowed calls too (to quote in a support
+            // ticket, or to find the call in the audit log).
+            response_headers_to_add: vec![overwrite(
+                HEADER_DECISION_ID,
+                verdict.decision_id.clone(),
+            )],
             ..Default::default()
         })),
         dynamic_metadata: Some(metadata),

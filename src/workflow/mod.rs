@@ -4,14 +4,17 @@
 
 pub mod apply;
 mod audit;
+pub mod audit_read;
 pub mod events;
 pub mod explain;
+mod grant_filter;
 pub mod grants;
 pub mod incidents;
 pub mod inputs;
 mod onetime;
 pub mod policies;
 pub mod requests;
+pub mod stats;
 pub mod sweeper;
 
 use crate::decision::Caller;
@@ -19,6 +22,7 @@ use crate::grant::Principal;
 use crate::store::StoreError;
 
 pub use apply::{ApplyError, ApplyOptions, ApplyReport, ApplyService};
+pub use audit_read::AuditReader;
 pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
 pub use grants::{GrantService, NewGrant, Provenance};
 pub use policies::PolicyService;

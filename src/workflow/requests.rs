@@ -377,6 +377,11 @@ impl RequestService {
         Err(busy(id))
     }
 
+    /// How many requests wait for a decision (for the gauge).
+    pub async fn pending_count(&self) -> Result<usize, WorkflowError> {
+        Ok(self.store.pending().await?.len())
+    }
+
     pub(super) async fn load(
         &self,
         id: &RequestId,

@@ -21,8 +21,8 @@ use tower::ServiceExt;
 pub const SECRET: &[u8] = b"api-test-secret-api-test-secret-";
 
 pub fn app() -> axum::Router {
-    use jitgate::store::{MemoryPolicies, MemoryRequests};
-    use jitgate::workflow::{Admins, NoEvents, PolicyService, RequestService};
+    use jitgate::store::{MemoryAuditLog, MemoryPolicies, MemoryRequests};
+    use jitgate::workflow::{Admins, AuditReader, NoEvents, PolicyService, RequestService};
     let metrics = Arc::new(Metrics::new());
     let issuer = Issuer {
         rules: IssuerRules {
@@ -43,17 +43,28 @@ pub fn app() -> axum::Router {
         TokenCacheSettings { max_entries: 100, ttl: Duration::from_secs(60) },
     ));
     let admins = Admins::new(vec!["group:platform".parse().unwrap()]);
-    let grants = Arc::new(GrantService::new(
-        Arc::new(MemoryStore::new()),
-        Arc::new(SystemClock),
+    let audit = Arc::new(MemoryAuditLog::default());
+    let grants = Arc::new(
+        GrantService::new(
+            Arc::new(MemoryStore::new().with_audit(audit.clone())),
+            Arc::new(SystemClock),
+            admins.clone(),
+            Duration::from_secs(24 * 3600),
+            metrics.clone(),
+        )
+        .with_audit(audit.clone()),
+    );
+    let policies = Arc::new(PolicyService::new(
+        Arc::new(MemoryPolicies::with_audit(audit.clone())),
         admins.clone(),
-        Duration::from_secs(24 * 3600),
-        metrics.clone(),
     ));
-    let policies =
-        Arc::new(PolicyService::new(Arc::new(MemoryPolicies::default()), admins.clone()));
+    let reader = Arc::new(AuditReader::new(
+        audit.clone(),
+        admins.clone(),
+        Admins::new(vec!["group:security".parse().unwrap()]),
+    ));
     let requests = Arc::new(RequestService::new(
-        Arc::new(MemoryRequests::default()),
+        Arc::new(MemoryRequests::with_audit(audit)),
         policies.clone(),
         grants.clone(),
         Arc::new(NoEvents),
@@ -80,6 +91,7 @@ pub fn app() -> axum::Router {
         clock: Arc::new(SystemClock),
         metrics,
         readiness,
+        audit: reader,
     })
 }
 

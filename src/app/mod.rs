@@ -2,11 +2,14 @@
 //! from the configuration, runs them, and shuts everything down through one cancellation
 //! token (report NOT_SERVING, drain, stop listeners, stop background tasks).
 
+mod audit;
+mod identity;
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -14,14 +17,10 @@ use tonic_health::server::HealthReporter;
 
 use crate::api::{self, ApiState};
 use crate::authz::Authorizer;
-use crate::config::{Config, IssuerConfig};
+use crate::config::Config;
 use crate::grant::Principal;
 use crate::grpc::{self, CheckService};
 use crate::health::Readiness;
-use crate::identity::{
-    Authenticator, Issuer, IssuerRules, JwksLocation, JwksSettings, JwksSource, KeySet, KeySource,
-    StaticKeys, TokenCacheSettings, TokenRules,
-};
 use crate::metrics::Metrics;
 use crate::notify::{NotifySettings, WebhookNotifier};
 use crate::store::{
@@ -30,7 +29,8 @@ use crate::store::{
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
-    Admins, ApplyService, EventSink, GrantService, PolicyService, RequestService, sweeper,
+    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, RequestService,
+    stats, sweeper,
 };
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -78,6 +78,9 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     cancel.cancel();
     tracker.close();
     tracker.wait().await;
+    if let Some(c) = wired.checkpointer {
+        c.write_once().await;
+    }
     grpc_task.await?.context("gRPC server failed")?;
     http_task.await?.context("HTTP server failed")?;
     tracing::info!("jitgate stopped");
@@ -89,6 +92,7 @@ struct Wired {
     store: Arc<dyn GrantStore>,
     check: CheckService,
     state: ApiState,
+    checkpointer: Option<Arc<crate::audit::tasks::Checkpointer>>,
 }
 
 async fn wire(
@@ -104,15 +108,20 @@ async fn wire(
         RedisStore::with_conn(redis.clone())
             .with_history(config.grants.history_retention.as_duration()),
     );
-    let authenticator = Arc::new(authenticator(config, env, tracker, cancel, &metrics).await?);
+    let authenticator =
+        Arc::new(identity::authenticator(config, env, tracker, cancel, &metrics).await?);
+    let audit =
+        audit::wire(config, env, &redis, store.clone(), clock.clone(), &metrics, tracker, cancel);
     let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(config), metrics.clone()));
     invalidate::spawn(cache.clone(), metrics.clone(), tracker, cancel.clone());
     let admins = Admins::new(
         config.admins.iter().map(|a| Principal::from_str(a)).collect::<Result<Vec<_>, _>>()?,
     );
 
-    let policies =
-        Arc::new(PolicyService::new(Arc::new(RedisPolicies::new(redis.clone())), admins.clone()));
+    let policies = Arc::new(
+        PolicyService::new(Arc::new(RedisPolicies::new(redis.clone())), admins.clone())
+            .with_clock(clock.clone()),
+    );
     if let Err(e) = policies.reload().await {
         tracing::warn!(error = %e, "Policies not loaded yet (Redis unreachable); retrying in the background");
     }
@@ -136,7 +145,8 @@ async fn wire(
             metrics.clone(),
         )
         .with_local_cache(cache.clone())
-        .with_events(events.clone()),
+        .with_events(events.clone())
+        .with_audit(audit.log.clone()),
     );
     let requests = Arc::new(RequestService::new(
         Arc::new(RedisRequests::new(redis)),
@@ -148,10 +158,26 @@ async fn wire(
         metrics.clone(),
         config.requests.retention.as_duration(),
     ));
+    let admins_for_reader = admins.clone();
     let admins_for_apply = admins;
+    let audit_readers = Admins::new(
+        config
+            .audit
+            .readers
+            .iter()
+            .map(|a| Principal::from_str(a))
+            .collect::<Result<Vec<_>, _>>()?,
+    );
     tracker.spawn(sweeper::run(
         requests.clone(),
         config.requests.sweep_interval.as_duration(),
+        cancel.clone(),
+    ));
+    tracker.spawn(stats::run(
+        grants.clone(),
+        requests.clone(),
+        metrics.clone(),
+        Duration::from_secs(15),
         cancel.clone(),
     ));
 
@@ -163,7 +189,8 @@ async fn wire(
         config.check.deadline.as_duration(),
         config.log.allows,
     )
-    .with_workflow(policies.handle(), requests.clone());
+    .with_workflow(policies.handle(), requests.clone())
+    .with_recorder(audit.recorder.clone());
     let public_url =
         config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
     let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
@@ -185,8 +212,9 @@ async fn wire(
         clock,
         metrics,
         readiness: Arc::new(Readiness::default()),
+        audit: Arc::new(AuditReader::new(audit.log.clone(), admins_for_reader, audit_readers)),
     };
-    Ok(Wired { store, check, state })
+    Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
 }
 
 fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {
@@ -270,110 +298,6 @@ async fn watch_store(
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
         }
-    }
-}
-
-async fn authenticator(
-    c: &Config,
-    env: &[(String, String)],
-    tracker: &TaskTracker,
-    cancel: &CancellationToken,
-    metrics: &Arc<Metrics>,
-) -> anyhow::Result<Authenticator> {
-    let mut issuers = Vec::new();
-    for ic in &c.identity.issuers {
-        let keys = key_source(c, ic, env).await?;
-        if keys.refreshes() {
-            tracker.spawn(refresh_keys(
-                keys.clone(),
-                c.identity.jwks_refresh_interval.as_duration(),
-                metrics.clone(),
-                cancel.clone(),
-            ));
-        }
-        let rules = IssuerRules {
-            issuer: ic.issuer.clone(),
-            audiences: ic.audiences.clone(),
-            algorithms: algorithms(ic)?,
-        };
-        issuers.push(Issuer { rules, keys });
-    }
-    if issuers.is_empty() {
-        tracing::warn!(
-            "No token issuer is configured (`identity.issuers`): every bearer token will be refused"
-        );
-    }
-    let rules = TokenRules {
-        leeway: c.identity.leeway.as_duration(),
-        max_lifetime: c.identity.max_token_lifetime.as_duration(),
-        groups_claim: c.identity.groups_claim.clone(),
-    };
-    let cache = TokenCacheSettings {
-        max_entries: c.identity.token_cache_size,
-        ttl: c.identity.token_cache_ttl.as_duration(),
-    };
-    Ok(Authenticator::new(issuers, rules, cache))
-}
-
-fn algorithms(ic: &IssuerConfig) -> anyhow::Result<Vec<jsonwebtoken::Algorithm>> {
-    ic.algorithms
-        .iter()
-        .map(|a| {
-            jsonwebtoken::Algorithm::from_str(a).with_context(|| format!("bad algorithm `{a}`"))
-        })
-        .collect()
-}
-
-async fn key_source(
-    c: &Config,
-    ic: &IssuerConfig,
-    env: &[(String, String)],
-) -> anyhow::Result<Arc<dyn KeySource>> {
-    if let Some(var) = &ic.hs256_secret_env {
-        let secret = env
-            .iter()
-            .find(|(k, _)| k == var)
-            .map(|(_, v)| v.clone())
-            .with_context(|| format!("`{var}` is not set"))?;
-        tracing::warn!(issuer = %ic.issuer, "Issuer uses an HS256 shared secret: for development only");
-        return Ok(Arc::new(StaticKeys::new(KeySet::hs256(secret.as_bytes()))));
-    }
-    let location = match (&ic.jwks_url, &ic.jwks_file) {
-        (Some(url), _) => JwksLocation::Url(url.clone()),
-        (None, Some(path)) => JwksLocation::File(path.clone()),
-        (None, None) => bail!("issuer `{}` has no key source", ic.issuer),
-    };
-    let settings = JwksSettings {
-        min_refetch_interval: c.identity.jwks_min_refetch_interval.as_duration(),
-        stale_limit: c.identity.jwks_stale_limit.as_duration(),
-        fetch_timeout: c.identity.jwks_timeout.as_duration(),
-        max_bytes: 1024 * 1024,
-        pinned: algorithms(ic)?,
-    };
-    let source = JwksSource::new(location.clone(), settings).map_err(anyhow::Error::msg)?;
-    match (source.load().await, &location) {
-        (Ok(n), _) => tracing::info!(issuer = %ic.issuer, jwks.keys = n, "Issuer keys loaded"),
-        (Err(e), JwksLocation::File(_)) => bail!("issuer `{}`: {e}", ic.issuer),
-        (Err(e), JwksLocation::Url(_)) => {
-            tracing::warn!(issuer = %ic.issuer, error = %e, "Issuer keys unavailable at start; tokens are refused until they load");
-        }
-    }
-    Ok(Arc::new(source))
-}
-
-async fn refresh_keys(
-    source: Arc<dyn KeySource>,
-    every: Duration,
-    metrics: Arc<Metrics>,
-    cancel: CancellationToken,
-) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(every) => {}
-        }
-        let ok = source.refresh().await;
-        Metrics::count_result(&metrics.jwks_refreshes, if ok { "ok" } else { "error" });
     }
 }
 

@@ -1,0 +1,274 @@
+//! APPLICATION: what a Check leaves behind, written off the hot path. The Check hands one
+//! [`DecisionRecord`] to a bounded queue and returns; a background task batches the queue
+//! into the audit chain, folds allowed uses into each grant's usage ledger, and prints the
+//! OPA-style decision log line. When the queue is full the record is dropped, counted and
+//! logged, and the next batch starts with an `audit.gap` event saying how many went missing.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::Write;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::audit::{AuditEvent, AuditKind, AuditLog};
+use crate::config::DecisionAudit;
+use crate::grant::{GrantId, Principal};
+use crate::metrics::{Metrics, ReasonLabels};
+use crate::store::{GrantStore, UsageDelta};
+use crate::time::{Clock, SystemClock, Timestamp};
+
+/// One allowed use, for the usage ledger.
+#[derive(Clone, Debug)]
+pub struct UsageHit {
+    pub grant: GrantId,
+    pub subject: Principal,
+    pub expires_at: Timestamp,
+    pub limited: bool,
+    pub path: String,
+}
+
+/// What one Check leaves behind.
+#[derive(Clone, Debug)]
+pub struct DecisionRecord {
+    pub event: AuditEvent,
+    pub usage: Option<UsageHit>,
+}
+
+#[derive(Clone, Debug)]
+pub struct RecorderSettings {
+    pub decisions: DecisionAudit,
+    pub stdout: bool,
+    pub queue_size: usize,
+    pub batch_size: usize,
+    pub flush_interval: Duration,
+}
+
+/// The hot-path end of the queue.
+pub struct Recorder {
+    tx: mpsc::Sender<DecisionRecord>,
+    dropped: Arc<AtomicU64>,
+    metrics: Arc<Metrics>,
+}
+
+// === impl Recorder ===
+
+impl Recorder {
+    /// Starts the writer task; it drains the queue when `cancel` fires, then stops.
+    pub fn spawn(
+        settings: RecorderSettings,
+        log: Arc<dyn AuditLog>,
+        store: Arc<dyn GrantStore>,
+        metrics: Arc<Metrics>,
+        tracker: &TaskTracker,
+        cancel: CancellationToken,
+    ) -> Arc<Self> {
+        let (tx, rx) = mpsc::channel(settings.queue_size);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let writer = Writer {
+            settings,
+            log,
+            store,
+            metrics: metrics.clone(),
+            dropped: dropped.clone(),
+            gap_since: None,
+        };
+        tracker.spawn(writer.run(rx, cancel));
+        Arc::new(Self { tx, dropped, metrics })
+    }
+
+    /// Queues a record without waiting. Never fails the Check.
+    pub fn record(&self, record: DecisionRecord) {
+        match self.tx.try_send(record) {
+            Ok(()) => {
+                let depth = self.tx.max_capacity() - self.tx.capacity();
+                self.metrics.audit_queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+            }
+            Err(_) => {
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                self.metrics
+                    .audit_dropped
+                    .get_or_create(&ReasonLabels { reason: "queue_full" })
+                    .inc();
+                if n.is_power_of_two() {
+                    tracing::warn!(
+                        dropped = n,
+                        "Audit queue full: decision records dropped; a gap will be recorded"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The task end of the queue.
+struct Writer {
+    settings: RecorderSettings,
+    log: Arc<dyn AuditLog>,
+    store: Arc<dyn GrantStore>,
+    metrics: Arc<Metrics>,
+    dropped: Arc<AtomicU64>,
+    /// When the first record of the current unrecorded gap went missing.
+    gap_since: Option<Timestamp>,
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<DecisionRecord>, cancel: CancellationToken) {
+        let mut batch = Vec::with_capacity(self.settings.batch_size);
+        let mut tick = tokio::time::interval(self.settings.flush_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                got = rx.recv() => match got {
+                    Some(r) => {
+                        batch.push(r);
+                        if batch.len() >= self.settings.batch_size {
+                            self.flush(std::mem::take(&mut batch), rx.len()).await;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tick.tick() => self.flush(std::mem::take(&mut batch), rx.len()).await,
+            }
+        }
+        rx.close();
+        while let Some(r) = rx.recv().await {
+            batch.push(r);
+        }
+        self.flush(batch, 0).await;
+    }
+
+    async fn flush(&mut self, batch: Vec<DecisionRecord>, waiting: usize) {
+        self.metrics.audit_queue_depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        if self.settings.stdout && !batch.is_empty() {
+            print_decision_log(&batch);
+        }
+        self.write_usage(&batch).await;
+        let mut events: Vec<AuditEvent> = batch
+            .into_iter()
+            .map(|r| r.event)
+            .filter(|e| match self.settings.decisions {
+                DecisionAudit::All => true,
+                DecisionAudit::Denies => e.kind == AuditKind::DecisionDeny,
+                DecisionAudit::None => false,
+            })
+            .collect();
+        let now = SystemClock.now();
+        let dropped = self.dropped.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            self.gap_since.get_or_insert(now);
+            events.insert(0, self.gap_event(dropped, now));
+        }
+        if events.is_empty() {
+            return;
+        }
+        let n = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        match self.log.append(&events).await {
+            Ok(_) => {
+                self.gap_since = None;
+                Metrics::count_result(&self.metrics.audit_appends, "ok");
+                self.metrics.audit_events.inc_by(n);
+            }
+            Err(e) => {
+                // Every decision in this batch joins the gap; the next append records it.
+                let lost = n - u64::from(dropped > 0);
+                self.dropped.fetch_add(lost + dropped, Ordering::Relaxed);
+                self.gap_since.get_or_insert(now);
+                Metrics::count_result(&self.metrics.audit_appends, "error");
+                self.metrics
+                    .audit_dropped
+                    .get_or_create(&ReasonLabels { reason: "log_unavailable" })
+                    .inc_by(lost);
+                tracing::warn!(error = %e, lost, "Audit append failed; the gap will be recorded");
+            }
+        }
+    }
+
+    fn gap_event(&self, dropped: u64, now: Timestamp) -> AuditEvent {
+        let since = self.gap_since.unwrap_or(now);
+        AuditEvent::new(AuditKind::Gap, now).details(json!({
+            "dropped": dropped,
+            "since": since,
+            "until": now,
+        }))
+    }
+
+    async fn write_usage(&self, batch: &[DecisionRecord]) {
+        let mut by_grant: HashMap<&GrantId, (UsageDelta, BTreeSet<&str>)> = HashMap::new();
+        for r in batch {
+            let Some(hit) = &r.usage else { continue };
+            let at = r.event.at;
+            let (d, paths) = by_grant.entry(&hit.grant).or_insert_with(|| {
+                let d = UsageDelta {
+                    grant: hit.grant.clone(),
+                    subject: hit.subject.clone(),
+                    expires_at: hit.expires_at,
+                    limited: hit.limited,
+                    uses: 0,
+                    first: at,
+                    last: at,
+                    paths: Vec::new(),
+                };
+                (d, BTreeSet::new())
+            });
+            d.uses += 1;
+            d.first = d.first.min(at);
+            d.last = d.last.max(at);
+            paths.insert(&hit.path);
+        }
+        if by_grant.is_empty() {
+            return;
+        }
+        let deltas: Vec<UsageDelta> = by_grant
+            .into_values()
+            .map(|(mut d, paths)| {
+                d.paths = paths.into_iter().map(String::from).collect();
+                d
+            })
+            .collect();
+        let result = self.store.record_usage(&deltas).await;
+        Metrics::count_result(
+            &self.metrics.usage_flushes,
+            if result.is_ok() { "ok" } else { "error" },
+        );
+        if let Err(e) = result {
+            tracing::warn!(error = %e, grants = deltas.len(), "Usage ledger update failed; these uses are not in it");
+        }
+    }
+}
+
+/// One line per decision, shaped like OPA's decision log so existing pipelines parse it.
+fn print_decision_log(batch: &[DecisionRecord]) {
+    let mut out = std::io::stdout().lock();
+    for r in batch {
+        let e = &r.event;
+        let line = json!({
+            "type": "jitgate.dev/decision_log",
+            "decision_id": e.decision_id,
+            "timestamp": e.at,
+            "input": {
+                "principal": e.subject,
+                "service": e.service,
+                "method": e.method,
+                "path": e.path,
+            },
+            "result": {
+                "allowed": e.kind == AuditKind::DecisionAllow,
+                "reason": e.reason,
+                "grant_id": e.grant_id,
+            },
+            "metrics": { "timer_check_us": e.details.get("took_us") },
+            "labels": { "app": "jitgate", "version": env!("CARGO_PKG_VERSION") },
+        });
+        // stdout gone (closed pipe): nothing sensible to do but stop printing this batch.
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
+}
