@@ -10,14 +10,14 @@ use serde_json::{Value, json};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::Auth;
-use crate::audit::export::EntryLine;
+use crate::audit::export::{EntryLine, PageBody};
 use crate::audit::query::AuditQuery;
 
 pub async fn query(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PageBody>, ApiError> {
     let q = AuditQuery::from_params(&params, state.clock.now()).map_err(ApiError::invalid)?;
     let page = state.audit.query(&caller, &q).await?;
     let entries =
@@ -31,7 +31,7 @@ pub async fn query(
                 )
             },
         )?;
-    Ok(Json(json!({ "entries": entries, "next": page.next })))
+    Ok(Json(PageBody { entries, next: page.next }))
 }
 
 pub async fn head(

@@ -55,6 +55,13 @@ impl EntryLine {
     }
 }
 
+/// One page of `GET /v1/audit`, typed so entries keep their exact bytes both ways.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PageBody {
+    pub entries: Vec<EntryLine>,
+    pub next: Option<String>,
+}
+
 /// Parses an export (JSON lines, blank lines ignored); names the first bad line.
 pub fn parse_lines(text: &str) -> Result<Vec<Stored>, String> {
     text.lines()

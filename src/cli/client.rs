@@ -48,6 +48,11 @@ impl Client {
         self.send(self.http.get(self.url(path))).await
     }
 
+    /// GET, returning the body text unparsed (for bodies whose exact bytes matter).
+    pub async fn get_raw(&self, path: &str) -> Result<String, CliError> {
+        self.send_raw(self.http.get(self.url(path))).await
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
@@ -71,7 +76,12 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    async fn send(&self, mut req: reqwest::RequestBuilder) -> Result<Value, CliError> {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, CliError> {
+        let text = self.send_raw(req).await?;
+        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    async fn send_raw(&self, mut req: reqwest::RequestBuilder) -> Result<String, CliError> {
         if let Some(t) = &self.token {
             req = req.bearer_auth(t);
         }
@@ -86,10 +96,10 @@ impl Client {
         })?;
         let status = resp.status();
         let text = resp.text().await.unwrap_or_default();
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         if status.is_success() {
-            return Ok(body);
+            return Ok(text);
         }
+        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
         let message = body
             .get("message")
             .and_then(Value::as_str)

@@ -26,6 +26,7 @@ pub struct DirectOpts {
 pub struct Direct {
     pub grants: RedisStore,
     pub policies: RedisPolicies,
+    pub conn: RedisConn,
 }
 
 impl Direct {
@@ -40,7 +41,8 @@ impl Direct {
             .map_err(|e| CliError::new(exit::USAGE, format!("--redis-url: {e}")))?;
         Ok(Self {
             grants: RedisStore::with_conn(conn.clone()).read_only(),
-            policies: RedisPolicies::new(conn),
+            policies: RedisPolicies::new(conn.clone()),
+            conn,
         })
     }
 

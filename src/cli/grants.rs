@@ -82,6 +82,9 @@ pub struct ListArgs {
     /// Only grants expiring within this long, e.g. `1h`.
     #[arg(long)]
     pub expiring_within: Option<String>,
+    /// Only grants never used so far (candidates for revocation).
+    #[arg(long)]
+    pub unused: bool,
     #[command(flatten)]
     pub direct: DirectOpts,
 }
@@ -113,6 +116,9 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
                     query.push((k.to_string(), v.clone()));
                 }
             }
+            if a.unused {
+                query.push(("unused".into(), "true".into()));
+            }
             let body = match &a.direct.redis_url {
                 Some(url) => list_direct(url, &a.direct.key_prefix, &query).await?,
                 None => {
@@ -137,7 +143,10 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
                 Some(url) => get_direct(url, &direct.key_prefix, &id).await?,
                 None => client.get(&format!("/v1/grants/{}", encode(&id))).await?,
             };
-            show(&[grant], format)
+            show(std::slice::from_ref(&grant), format);
+            if !format.structured() {
+                show_usage(&grant);
+            }
         }
         GrantsCommand::Revoke { id, subject, reason } => {
             let ids = match (id, subject) {
@@ -232,6 +241,37 @@ fn show(grants: &[Value], format: Format) {
     println!("{t}");
 }
 
+/// The usage ledger under a single grant's table.
+fn show_usage(g: &Value) {
+    let Some(u) = g.get("usage") else { return };
+    let uses = u.get("uses").and_then(Value::as_u64).unwrap_or(0);
+    if uses == 0 && u.get("last_used_at").is_none_or(Value::is_null) {
+        println!("Usage: never used");
+        return;
+    }
+    println!(
+        "Usage: {uses} uses, first {}, last {}",
+        output::str_field(u, "first_used_at"),
+        output::str_field(u, "last_used_at")
+    );
+    let paths: Vec<&str> = u
+        .get("paths")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if !paths.is_empty() {
+        let more = if u.get("paths_truncated").and_then(Value::as_bool) == Some(true) {
+            " (and more; the ledger keeps the first 100)"
+        } else {
+            ""
+        };
+        println!("Paths used{more}:");
+        for p in paths {
+            println!("  {p}");
+        }
+    }
+}
+
 /// `grants list --redis-url`: the same filters, read straight from Redis.
 async fn list_direct(
     url: &str,
@@ -255,7 +295,13 @@ async fn get_direct(url: &str, prefix: &str, id: &str) -> Result<Value, CliError
     let id = GrantId::parse(id).map_err(|e| CliError::new(exit::USAGE, e))?;
     let direct = Direct::open(url, prefix)?;
     match crate::store::GrantStore::get(&direct.grants, &id).await.map_err(unavailable)? {
-        Some(g) => Ok(grant_view(&g, SystemClock.now())),
+        Some(g) => {
+            let usage =
+                crate::store::GrantStore::usage(&direct.grants, &g).await.map_err(unavailable)?;
+            let mut v = grant_view(&g, SystemClock.now());
+            v["usage"] = json!(usage);
+            Ok(v)
+        }
         None => Err(CliError::new(
             exit::NOT_FOUND,
             format!("no grant `{id}` in Redis (it may have expired)"),

@@ -2,6 +2,8 @@
 //! client of the REST API (`--server`/`JITGATE_SERVER`, `--token`/`JITGATE_TOKEN`,
 //! `-o table|json`) and exits with a code scripts can rely on ([`exit`]).
 
+pub mod audit;
+mod audit_source;
 pub mod client;
 pub mod direct;
 pub mod explain;
@@ -41,6 +43,8 @@ pub mod exit {
     pub const EXPIRED: i32 = 8;
     /// `request create --wait`: no decision before `--timeout`.
     pub const TIMEOUT: i32 = 9;
+    /// `audit verify`: the audit log is not intact (the message names the first bad entry).
+    pub const AUDIT_FAILED: i32 = 10;
 }
 
 #[derive(Debug, Parser)]
@@ -116,6 +120,13 @@ pub enum Command {
     Explain {
         #[command(flatten)]
         args: explain::ExplainArgs,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Query, follow, export and verify the tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
         #[command(flatten)]
         client: ClientOpts,
     },

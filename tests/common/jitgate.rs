@@ -48,6 +48,11 @@ pub fn hook_secret(secret: &str) -> String {
     format!("hook-{secret}")
 }
 
+/// The audit checkpoint key of a harness jitgate.
+pub fn checkpoint_key(secret: &str) -> String {
+    format!("checkpoint-{secret}")
+}
+
 /// The incident tool token of a harness jitgate.
 pub fn incident_token(secret: &str) -> String {
     format!("incident-{secret}")
@@ -99,7 +104,12 @@ shutdown: {{ drain: 0s }}
 requests: {{ sweep_interval: 200ms }}
 notifications: {{ signing_secret_env: JITGATE_TEST_HOOK_SECRET, retry_base: 100ms, max_attempts: 3, timeout: 1s }}
 incidents: {{ resolve_token_env: JITGATE_TEST_INCIDENT_TOKEN }}
-"#
+audit:
+  readers: ["group:security"]
+  flush_interval: 50ms
+  checkpoints: {{ key_env: JITGATE_TEST_CHECKPOINT_KEY, file: "{checkpoints}", interval: 500ms }}
+"#,
+            checkpoints = dir.path().join("checkpoints.log").display()
         );
         let path = dir.path().join("jitgate.yaml");
         std::fs::write(&path, config).expect("write config");
@@ -111,11 +121,13 @@ incidents: {{ resolve_token_env: JITGATE_TEST_INCIDENT_TOKEN }}
             .env("JITGATE_TEST_SECRET", &secret)
             .env("JITGATE_TEST_HOOK_SECRET", hook_secret(&secret))
             .env("JITGATE_TEST_INCIDENT_TOKEN", incident_token(&secret))
+            .env("JITGATE_TEST_CHECKPOINT_KEY", checkpoint_key(&secret))
             .env("RUST_LOG", "info");
         for (k, v) in env {
             cmd.env(k, v);
         }
-        let child = cmd.stdout(Stdio::null()).stderr(log).spawn().expect("spawn jitgate");
+        let stdout = std::fs::File::create(dir.path().join("stdout.log")).expect("stdout file");
+        let child = cmd.stdout(stdout).stderr(log).spawn().expect("spawn jitgate");
         let http_client = reqwest::Client::new();
         let j = Self { grpc, http, secret, child: Some(child), dir, http_client };
         let path = if wait_ready { "/readyz" } else { "/healthz" };
@@ -132,6 +144,16 @@ incidents: {{ resolve_token_env: JITGATE_TEST_INCIDENT_TOKEN }}
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("jitgate.log")).unwrap_or_default()
+    }
+
+    /// What jitgate printed on stdout (the decision log, when switched on).
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("stdout.log")).unwrap_or_default()
+    }
+
+    /// The file signed audit checkpoints are appended to.
+    pub fn checkpoint_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("checkpoints.log")
     }
 
     pub fn pid(&self) -> u32 {
