@@ -52,11 +52,13 @@ async fn serve(
             return exit::USAGE;
         }
     };
-    jitgate::telemetry::init(log_format.as_deref().unwrap_or(&config.log.format));
+    let telemetry = jitgate::telemetry::init(log_format.as_deref().unwrap_or(&config.log.format));
     for name in config::unknown_overrides(&env, &config) {
         tracing::warn!(env = %name, "Environment variable looks like a jitgate setting but matches none; ignored");
     }
-    match jitgate::app::run(config, env).await {
+    let result = jitgate::app::run(config, env).await;
+    telemetry.shutdown().await;
+    match result {
         Ok(()) => exit::OK,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "jitgate failed");

@@ -10,6 +10,8 @@ mod response;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tracing::Instrument;
+
 use envoy_types::pb::envoy::service::auth::v3::authorization_server::{
     Authorization, AuthorizationServer,
 };
@@ -17,7 +19,7 @@ use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
 use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
-use crate::authz::{Authorizer, CheckAttributes, Verdict};
+use crate::authz::{Authorizer, CheckAttributes};
 use crate::metrics::{GrpcLabels, GrpcMethodLabels, Metrics};
 
 pub use contract::{
@@ -48,16 +50,20 @@ impl Authorization for CheckService {
         request: Request<CheckRequest>,
     ) -> Result<Response<CheckResponse>, Status> {
         let started = Instant::now();
-        let response = match request::attributes(request.get_ref()) {
-            Ok(attrs) => {
-                let verdict: Verdict = self.authorizer.check(attrs).await;
-                response::encode(&verdict, &self.request_url)
-            }
-            Err(deny) => {
-                let verdict = self.authorizer.reject(deny, &CheckAttributes::default());
-                response::encode(&verdict, &self.request_url)
-            }
+        let span = check_span(&request);
+        let verdict = match request::attributes(request.get_ref()) {
+            Ok(attrs) => self.authorizer.check(attrs).instrument(span.clone()).await,
+            Err(deny) => self.authorizer.reject(deny, &CheckAttributes::default()),
         };
+        if !span.is_none() {
+            span.record("jitgate.decision_id", verdict.decision_id.as_str());
+            let outcome = match &verdict.decision {
+                crate::decision::Decision::Allow(_) => "allow",
+                crate::decision::Decision::Deny(d) => d.reason.code(),
+            };
+            span.record("jitgate.decision", outcome);
+        }
+        let response = response::encode(&verdict, &self.request_url);
         let method = GrpcMethodLabels {
             grpc_type: "unary",
             grpc_service: "envoy.service.auth.v3.Authorization",
@@ -73,6 +79,42 @@ impl Authorization for CheckService {
         self.metrics.grpc_handled.get_or_create(&handled).inc();
         Ok(Response::new(response))
     }
+}
+
+/// The Check's server span, a child of the trace context Envoy sends in the call's metadata
+/// (or, failing that, the one the client sent in the HTTP request Envoy is asking about).
+fn check_span(request: &Request<CheckRequest>) -> tracing::Span {
+    let span = crate::span!(
+        "envoy.service.auth.v3.Authorization/Check",
+        otel.kind = "server",
+        rpc.system = "grpc",
+        rpc.service = "envoy.service.auth.v3.Authorization",
+        rpc.method = "Check",
+        jitgate.decision = tracing::field::Empty,
+        jitgate.decision_id = tracing::field::Empty,
+    );
+    #[cfg(feature = "otel")]
+    if !span.is_none() {
+        let metadata = request.metadata();
+        let from_envoy = crate::telemetry::otel::set_parent(&span, |k| {
+            metadata.get(k).and_then(|v| v.to_str().ok())
+        });
+        if !from_envoy {
+            let headers = request
+                .get_ref()
+                .attributes
+                .as_ref()
+                .and_then(|a| a.request.as_ref())
+                .and_then(|r| r.http.as_ref())
+                .map(|h| &h.headers);
+            if let Some(h) = headers {
+                crate::telemetry::otel::set_parent(&span, |k| h.get(k).map(String::as_str));
+            }
+        }
+    }
+    #[cfg(not(feature = "otel"))]
+    let _ = request;
+    span
 }
 
 /// Everything served on the gRPC port.

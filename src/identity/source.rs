@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use jsonwebtoken::Algorithm;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use super::keys::KeySet;
 
@@ -112,6 +113,11 @@ impl JwksSource {
 
     /// Fetches and installs the key set; keeps the previous one on any failure.
     pub async fn load(&self) -> Result<usize, String> {
+        let span = crate::span!("jwks.load", otel.kind = "client", jwks.location = ?self.location);
+        self.load_inner().instrument(span).await
+    }
+
+    async fn load_inner(&self) -> Result<usize, String> {
         let bytes = match &self.location {
             JwksLocation::Url(url) => self.fetch(url).await?,
             JwksLocation::File(path) => tokio::fs::read(path)

@@ -171,7 +171,7 @@ async fn in_order_change_invalidates_only_that_principal() {
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     assert_eq!(reads(&store), 2);
     let epoch = store.epoch().await.unwrap();
-    cache.apply_change(&Change { epoch: epoch + 1, principal: Some(alice()) });
+    cache.apply_change(&Change { epoch: epoch + 1, principal: Some(alice()), revoked_at: None });
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     assert_eq!(reads(&store), 3, "only alice is re-read");
 }
@@ -183,7 +183,7 @@ async fn a_gap_in_changes_flushes_everything() {
     confirm(&store, &cache).await;
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     let epoch = store.epoch().await.unwrap();
-    cache.apply_change(&Change { epoch: epoch + 2, principal: Some(alice()) });
+    cache.apply_change(&Change { epoch: epoch + 2, principal: Some(alice()), revoked_at: None });
     cache.grants_for(&[alice(), bob()], NOW).await.unwrap();
     assert_eq!(reads(&store), 4, "a lost notification means everyone is re-read");
 }
@@ -216,7 +216,11 @@ async fn a_fill_that_raced_an_invalidation_is_not_inserted() {
     // The fill has read the old grants; now the grant is revoked and announced.
     let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
     store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
-    cache.apply_change(&Change { epoch: store.epoch().await.unwrap(), principal: Some(alice()) });
+    cache.apply_change(&Change {
+        epoch: store.epoch().await.unwrap(),
+        principal: Some(alice()),
+        revoked_at: None,
+    });
     drop(held);
     assert_eq!(filler.await.unwrap().unwrap(), 1, "the racing lookup saw the old state");
     let after = cache.grants_for(&[alice()], NOW).await.unwrap();

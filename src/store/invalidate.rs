@@ -20,9 +20,9 @@ pub fn spawn(
     tracker: &TaskTracker,
     cancel: CancellationToken,
 ) {
-    tracker.spawn(poll_epoch(cache.clone(), metrics, cancel.clone()));
+    tracker.spawn(poll_epoch(cache.clone(), metrics.clone(), cancel.clone()));
     if cache.settings().pubsub {
-        tracker.spawn(subscribe(cache, cancel));
+        tracker.spawn(subscribe(cache, metrics, cancel));
     }
 }
 
@@ -59,7 +59,7 @@ async fn poll_epoch(cache: Arc<GrantCache>, metrics: Arc<Metrics>, cancel: Cance
     }
 }
 
-async fn subscribe(cache: Arc<GrantCache>, cancel: CancellationToken) {
+async fn subscribe(cache: Arc<GrantCache>, metrics: Arc<Metrics>, cancel: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let attempt = tokio::select! {
@@ -75,7 +75,10 @@ async fn subscribe(cache: Arc<GrantCache>, cancel: CancellationToken) {
                     tokio::select! {
                         _ = cancel.cancelled() => return,
                         msg = stream.next() => match msg {
-                            Some(change) => cache.apply_change(&change),
+                            Some(change) => {
+                                cache.apply_change(&change);
+                                observe_propagation(&metrics, &change);
+                            }
                             None => break,
                         },
                     }
@@ -89,5 +92,15 @@ async fn subscribe(cache: Arc<GrantCache>, cancel: CancellationToken) {
             _ = tokio::time::sleep(backoff) => {}
         }
         backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// How long a revocation took to reach this replica (wall clocks of two replicas: a rough
+/// figure, clamped at zero).
+fn observe_propagation(metrics: &Metrics, change: &super::Change) {
+    if let Some(at) = change.revoked_at {
+        let now = crate::time::Clock::now(&crate::time::SystemClock);
+        let ms = now.as_millis().saturating_sub(at.as_millis()).max(0);
+        metrics.revocation_propagation.observe(ms as f64 / 1000.0);
     }
 }

@@ -66,8 +66,11 @@ impl MemoryStore {
     fn announce(&self, inner: &mut Inner, principal: &Principal) {
         inner.epoch += 1;
         // No receivers is fine: nobody is listening.
-        let _ =
-            self.changes.send(Change { epoch: inner.epoch, principal: Some(principal.clone()) });
+        let _ = self.changes.send(Change {
+            epoch: inner.epoch,
+            principal: Some(principal.clone()),
+            revoked_at: None,
+        });
     }
 
     fn unexpired(

@@ -76,6 +76,8 @@ pub enum RevokeOutcome {
 pub struct Change {
     pub epoch: u64,
     pub principal: Option<Principal>,
+    /// For revocations: when the revoking replica announced it (measures propagation).
+    pub revoked_at: Option<Timestamp>,
 }
 
 /// The uses of one grant one replica saw since its last flush.

@@ -315,5 +315,9 @@ fn parse_change(payload: &str) -> Option<Change> {
     let v: serde_json::Value = serde_json::from_str(payload).ok()?;
     let epoch = v.get("epoch")?.as_u64()?;
     let principal = v.get("principal").and_then(|p| p.as_str()).and_then(|p| p.parse().ok());
-    Some(Change { epoch, principal })
+    let revoked_at = (v.get("kind").and_then(|k| k.as_str()) == Some("revoke"))
+        .then(|| v.get("at").and_then(serde_json::Value::as_i64))
+        .flatten()
+        .map(Timestamp::from_millis);
+    Some(Change { epoch, principal, revoked_at })
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use tracing::Instrument;
 
 use super::StoreError;
 use super::keys::Keys;
@@ -70,7 +71,9 @@ impl RedisConn {
         fut: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.op_timeout, fut).await {
+        let span =
+            crate::span!("redis", otel.kind = "client", db.system = "redis", db.operation = op);
+        let result = match tokio::time::timeout(self.op_timeout, fut).instrument(span).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
             Err(_) => Err(StoreError::Timeout(self.op_timeout)),

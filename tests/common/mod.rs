@@ -5,6 +5,7 @@
 
 pub mod envoy;
 pub mod jitgate;
+pub mod otlp;
 pub mod redis;
 pub mod router;
 pub mod upstream;
