@@ -508,3 +508,26 @@ async fn export_then_verify_the_file_offline() {
     let out = jitgate_cli(&j, &["audit", "tail", "-n", "2"]);
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2, "{}", text(&out));
 }
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_the_change_is_refused_too() {
+    let redis = RedisServer::start().await;
+    let j = Jitgate::start(&redis.url()).await;
+    let body = json!({"subject": "user:bob", "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "15m", "reason": "INC-1"});
+    redis.pause();
+    let (status, reply) = j.call("POST", "/v1/grants", Some(&j.admin_token()), Some(body)).await;
+    redis.resume();
+    assert_eq!(status, 503, "{reply}");
+    // A write Redis received before it froze may still run once it resumes: whatever the
+    // outcome, the change and its record exist together or not at all.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (_, grants) = j.call("GET", "/v1/grants", Some(&j.admin_token()), None).await;
+    let live: Vec<&str> =
+        grants["grants"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+    let recorded: Vec<String> = entries(&j, "&kind=grant.created")
+        .await
+        .iter()
+        .map(|e| e["event"]["grant_id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(live, recorded);
+}

@@ -157,11 +157,15 @@ fn the_sidecar_component_adds_native_sidecars_with_the_shipped_envoy_config() {
 
 #[test]
 fn every_shipped_jitgate_configuration_loads() {
-    let secrets: Vec<(String, String)> =
-        ["JITGATE_DEV_SECRET", "JITGATE_WEBHOOK_SECRET", "JITGATE_INCIDENT_TOKEN"]
-            .iter()
-            .map(|k| (k.to_string(), "x".repeat(40)))
-            .collect();
+    let secrets: Vec<(String, String)> = [
+        "JITGATE_DEV_SECRET",
+        "JITGATE_WEBHOOK_SECRET",
+        "JITGATE_INCIDENT_TOKEN",
+        "JITGATE_AUDIT_CHECKPOINT_KEY",
+    ]
+    .iter()
+    .map(|k| (k.to_string(), "x".repeat(40)))
+    .collect();
     let mut configs = vec![(
         "deploy/local/jitgate.yaml".to_string(),
         std::fs::read_to_string(common::repo_file("deploy/local/jitgate.yaml")).unwrap(),

@@ -34,6 +34,8 @@ upstream_port=$(free_port); envoy_port=$(free_port); admin_port=$(free_port); ho
 export JITGATE_DEV_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 export JITGATE_WEBHOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
 export JITGATE_NOTIFICATIONS_SIGNING_SECRET_ENV=JITGATE_WEBHOOK_SECRET
+export JITGATE_AUDIT_CHECKPOINT_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(32))')
+export JITGATE_AUDIT_CHECKPOINTS_FILE=$work/checkpoints.log
 export JITGATE_LISTEN_GRPC=127.0.0.1:$grpc_port JITGATE_LISTEN_HTTP=127.0.0.1:$http_port
 export JITGATE_REDIS_URL=redis://127.0.0.1:$redis_port
 export JITGATE_SERVER=http://127.0.0.1:$http_port JITGATE_CONFIG=$here/jitgate.yaml
@@ -118,9 +120,10 @@ say "Bob, a lead, sees what he may approve, and approves it"
 echo "   ${dim}\$ jitgate request list${reset}"
 JITGATE_TOKEN=$bob "$JITGATE" request list | sed 's/^/   /'
 echo "   ${dim}\$ jitgate request approve $request --comment 'go ahead'${reset}"
-JITGATE_TOKEN=$bob "$JITGATE" request approve "$request" --comment 'go ahead' -o json \
-  | python3 -c 'import json,sys; r=json.load(sys.stdin); print("   status:", r["status"], "— grant", r["grant"]["id"], "expires", r["grant"]["expires_at"])'
+JITGATE_TOKEN=$bob "$JITGATE" request approve "$request" --comment 'go ahead' -o json >"$work/approved.json"
+approved=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(r["grant"]["id"]); print("   status:", r["status"], "— grant", r["grant"]["id"], "expires", r["grant"]["expires_at"], file=sys.stderr)' "$work/approved.json")
 call 200 /orders/9 "$alice"
+call 200 /orders/10 "$alice"
 
 say "Deleting a billing dataset needs a one-time approval: jitgate files it when Alice tries"
 call 403 /datasets/42 "$alice" DELETE
@@ -134,6 +137,18 @@ call 403 /datasets/42 "$alice" DELETE
 say "Every step reached the policy's webhook, signed (HMAC-SHA256, checked by the receiver)"
 sleep 0.5
 sed 's/^/   /' "$work/webhooks.log"
+
+say "Every step is in the tamper-evident audit log: who did what, who approved it, every decision"
+echo "   ${dim}\$ jitgate audit query --kind 'grant.*,request.*,policy.*' --order asc${reset}"
+JITGATE_TOKEN=$admin "$JITGATE" audit query --kind 'grant.*,request.*,policy.*' --order asc | sed 's/^/   /'
+decision=$(awk 'tolower($1)=="x-jitgate-decision-id:" {print $2}' "$work/headers" | tr -d '\r')
+echo "   ${dim}\$ jitgate audit query --decision $decision   (the x-jitgate-decision-id of the last call)${reset}"
+JITGATE_TOKEN=$admin "$JITGATE" audit query --decision "$decision" | sed 's/^/   /'
+echo "   ${dim}\$ jitgate grants get $approved   (its usage ledger)${reset}"
+JITGATE_TOKEN=$admin "$JITGATE" grants get "$approved" | tail -n 4 | sed 's/^/   /'
+sleep 1.2   # let a signed checkpoint cover the latest entry
+echo "   ${dim}\$ jitgate audit verify --checkpoints .demo/checkpoints.log${reset}"
+JITGATE_TOKEN=$admin "$JITGATE" audit verify --checkpoints "$work/checkpoints.log" | sed 's/^/   /'
 
 stats=$(curl -s "http://127.0.0.1:$admin_port/stats?filter=^http.ingress.ext_authz.(ok|denied|error|failure_mode_allowed)$" | sed 's/http.ingress.ext_authz.//' | tr '\n' ' ')
 printf '\n%sDone.%s Envoy ext_authz counters: %s\n' "$bold" "$reset" "$stats"

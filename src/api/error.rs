@@ -69,11 +69,8 @@ impl From<WorkflowError> for ApiError {
             WorkflowError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
             WorkflowError::Unavailable(inner) => {
                 tracing::warn!(error = %inner, "Control-plane request failed on the store");
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the grant store is unavailable; nothing was changed, retry shortly",
-                )
+                let message = WorkflowError::unavailable_message(&inner);
+                Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
         }
     }

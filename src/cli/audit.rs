@@ -398,11 +398,21 @@ fn print_entries(entries: &[Stored], format: Format) -> Result<(), CliError> {
             or_dash(output::str_field(&e, "actor")),
             or_dash(output::str_field(&e, "subject")),
             target.to_string(),
-            detail(&e),
+            clip(&detail(&e), 60),
         ]);
     }
     println!("{t}");
     Ok(())
+}
+
+/// At most `max` characters, with `…` when cut (`-o json` has the whole event).
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max - 1).collect();
+    out.push('…');
+    out
 }
 
 fn or_dash(s: &str) -> String {

@@ -53,6 +53,19 @@ pub enum WorkflowError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
-    #[error("the grant store is unavailable; nothing was changed: {0}")]
+    #[error("the grant store is unavailable: {0}")]
     Unavailable(#[from] StoreError),
+}
+
+impl WorkflowError {
+    /// What to tell a caller when the store failed: after a timeout the write may still have
+    /// landed (with its audit record), so "nothing changed" would be a promise not kept.
+    pub fn unavailable_message(e: &StoreError) -> &'static str {
+        match e {
+            StoreError::Timeout(_) => {
+                "the grant store did not answer in time; the change may still have been applied (with its audit record): check before retrying"
+            }
+            _ => "the grant store is unavailable; nothing was changed, retry shortly",
+        }
+    }
 }

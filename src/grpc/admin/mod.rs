@@ -71,9 +71,9 @@ fn status(e: WorkflowError) -> Status {
         WorkflowError::Invalid(details) => Status::invalid_argument(details.join("; ")),
         WorkflowError::NotFound(m) => Status::not_found(m),
         WorkflowError::Conflict(m) => Status::failed_precondition(m),
-        WorkflowError::Unavailable(_) => Status::unavailable(
-            "the grant store is unavailable; nothing was changed, retry shortly",
-        ),
+        WorkflowError::Unavailable(e) => {
+            Status::unavailable(WorkflowError::unavailable_message(&e))
+        }
     }
 }
 
