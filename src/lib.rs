@@ -25,6 +25,7 @@ pub mod decision;
 pub mod grant;
 pub mod grpc;
 pub mod health;
+pub mod hex;
 pub mod identity;
 pub mod manifest;
 pub mod metrics;

@@ -27,7 +27,7 @@ pub fn entry_hash(prev: &str, seq: u64, event: &str) -> String {
     h.update(seq.to_string().as_bytes());
     h.update(b"\n");
     h.update(event.as_bytes());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&h.finalize())
 }
 
 /// The first problem found while walking the chain.

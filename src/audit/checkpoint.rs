@@ -44,23 +44,12 @@ fn mac(key: &[u8], c: &Checkpoint) -> Hmac<Sha256> {
     m
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
-}
-
 // === impl Checkpoint ===
 
 impl Checkpoint {
     /// The signed token.
     pub fn sign(&self, key: &[u8]) -> String {
-        let sig = hex(&mac(key, self).finalize().into_bytes());
+        let sig = crate::hex::encode(&mac(key, self).finalize().into_bytes());
         format!("{TAG}{}.{}.{}.{sig}", self.seq, self.hash, self.at.as_millis())
     }
 }
@@ -68,7 +57,8 @@ impl Checkpoint {
 impl SignedCheckpoint {
     /// True when the signature is valid under `key` (compared in constant time).
     pub fn verifies(&self, key: &[u8]) -> bool {
-        unhex(&self.sig).is_some_and(|sig| mac(key, &self.checkpoint).verify_slice(&sig).is_ok())
+        crate::hex::decode(&self.sig)
+            .is_some_and(|sig| mac(key, &self.checkpoint).verify_slice(&sig).is_ok())
     }
 }
 

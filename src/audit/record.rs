@@ -81,8 +81,7 @@ pub fn policy_changed(
     let mut e = AuditEvent::new(kind, at).actor(by).policy(name);
     if let Some(doc) = doc_json {
         use sha2::{Digest, Sha256};
-        let digest: String =
-            Sha256::digest(doc.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let digest: String = crate::hex::encode(&Sha256::digest(doc.as_bytes()));
         e.details = json!({ "sha256": digest });
     }
     e

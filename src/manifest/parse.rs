@@ -176,7 +176,7 @@ fn grant(doc: GrantDocument) -> Result<GrantManifest, Vec<String>> {
     let Some(subject) = subject.filter(|_| errors.is_empty()) else { return Err(errors) };
     let hash = {
         let canonical = serde_json::to_string(s).unwrap_or_default();
-        Sha256::digest(canonical.as_bytes()).iter().take(16).map(|b| format!("{b:02x}")).collect()
+        crate::hex::encode(&Sha256::digest(canonical.as_bytes())[..16])
     };
     Ok(GrantManifest {
         name: doc.metadata.name.clone(),

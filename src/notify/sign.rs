@@ -7,7 +7,7 @@ use sha2::Sha256;
 
 /// The header value for `body` signed at `t` (Unix seconds).
 pub fn signature(secret: &[u8], t: i64, body: &[u8]) -> String {
-    format!("t={t},v1={}", hex(&mac(secret, t, body)))
+    format!("t={t},v1={}", crate::hex::encode(&mac(secret, t, body)))
 }
 
 fn mac(secret: &[u8], t: i64, body: &[u8]) -> Vec<u8> {
@@ -41,18 +41,7 @@ pub fn verify(secret: &[u8], header: &str, body: &[u8], now_s: i64, max_age_s: i
     m.update(t.to_string().as_bytes());
     m.update(b".");
     m.update(body);
-    unhex(v1).is_some_and(|sig| m.verify_slice(&sig).is_ok())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    crate::hex::decode(v1).is_some_and(|sig| m.verify_slice(&sig).is_ok())
 }
 
 #[cfg(test)]

@@ -93,5 +93,5 @@ fn open_key(caller: &Caller, input: &CheckInput) -> OpenKey {
 
 fn digest(service: &str, method: &str, path: &str) -> String {
     let d = Sha256::digest(format!("{service}\n{method}\n{path}").as_bytes());
-    d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+    crate::hex::encode(&d[..16])
 }
