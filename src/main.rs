@@ -3,6 +3,10 @@
 
 use std::process::ExitCode;
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 use jitgate::cli::{self, Cli, CliError, Command, exit};
 use jitgate::config;

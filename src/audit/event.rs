@@ -142,9 +142,14 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     pub fn new(kind: AuditKind, at: Timestamp) -> Self {
+        Self::with_id(kind, at, uuid::Uuid::new_v4().simple().to_string())
+    }
+
+    /// An event whose id is already unique (a decision's id).
+    pub fn with_id(kind: AuditKind, at: Timestamp, id: String) -> Self {
         Self {
             v: VERSION,
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id,
             kind,
             at,
             actor: None,

@@ -97,17 +97,19 @@ pub fn decision(
     at: Timestamp,
     took_us: u64,
 ) -> AuditEvent {
+    let id = || decision_id.to_string();
     let mut e = match decision {
         Decision::Allow(Allow { subject, grant_id, .. }) => {
-            AuditEvent::new(AuditKind::DecisionAllow, at).subject(subject).grant(grant_id)
+            AuditEvent::with_id(AuditKind::DecisionAllow, at, id()).subject(subject).grant(grant_id)
         }
         Decision::Deny(d) => {
-            let mut e = AuditEvent::new(AuditKind::DecisionDeny, at).reason(d.reason.code());
+            let mut e =
+                AuditEvent::with_id(AuditKind::DecisionDeny, at, id()).reason(d.reason.code());
             e.subject = subject.map(ToString::to_string);
             e
         }
     };
-    e.decision_id = Some(decision_id.to_string());
+    e.decision_id = Some(id());
     if let Some(i) = input {
         e.service = Some(i.service.clone());
         e.method = Some(i.method.clone());

@@ -172,7 +172,8 @@ impl Authorizer {
             (Decision::Deny(d), Some(requests))
                 if input.one_time && d.reason.status() == DenyStatus::Forbidden =>
             {
-                match requests.file_one_time(&caller, &input, decision_id).await {
+                // Rare and large: boxed, so every other Check carries a small future.
+                match Box::pin(requests.file_one_time(&caller, &input, decision_id)).await {
                     Ok(filed) => filed,
                     Err(e) => {
                         tracing::warn!(error = %e, "Could not file the one-time request; the deny stands");
@@ -212,7 +213,9 @@ impl Authorizer {
         };
         let mut excluded: Vec<&Grant> = Vec::new();
         loop {
-            let candidates = set.iter().filter(|g| !excluded.iter().any(|x| x.id == g.id));
+            let candidates = set
+                .candidates(&input.service, &input.path)
+                .filter(|g| !excluded.iter().any(|x| x.id == g.id));
             let decision = evaluate(candidates, caller, input, now);
             let allow = match &decision {
                 Decision::Allow(allow) => allow,
@@ -236,7 +239,9 @@ impl Authorizer {
             if !allow.limited {
                 return decision;
             }
-            let Some(grant) = set.iter().find(|g| g.id == allow.grant_id) else {
+            let found =
+                set.candidates(&input.service, &input.path).find(|g| g.id == allow.grant_id);
+            let Some(grant) = found else {
                 return unavailable();
             };
             match self.consume(grant, now).await {

@@ -3,6 +3,7 @@
 //!
 //! No I/O here: no Redis, HTTP, gRPC or tokio types.
 
+mod index;
 mod path;
 mod pattern;
 mod principal;
@@ -15,6 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use index::{Candidates, INDEX_MIN_GRANTS, IndexedGrants};
 pub use path::{MAX_PATH_LEN, PathError, RequestPath};
 pub use pattern::{PathPattern, PatternError};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};

@@ -126,6 +126,15 @@ impl PathPattern {
         }
     }
 
+    /// The literal segments before the first wildcard: every path this pattern matches starts
+    /// with them.
+    pub fn literal_prefix(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().map_while(|s| match s {
+            Segment::Literal(l) => Some(l.as_str()),
+            Segment::One | Segment::Rest => None,
+        })
+    }
+
     /// True when the pattern matches exactly one path (no wildcards).
     pub fn is_exact(&self) -> bool {
         self.segments.iter().all(|s| matches!(s, Segment::Literal(_)))

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::{Change, GrantStore, StoreError};
-use crate::grant::{Grant, Principal};
+use crate::grant::{Grant, IndexedGrants, Principal, RequestPath};
 use crate::metrics::{Metrics, ResultLabels, SourceLabels};
 use crate::time::Timestamp;
 
@@ -38,12 +38,21 @@ pub struct CacheSettings {
 /// The grants for one caller, without copying them out of the cache.
 #[derive(Default)]
 pub struct GrantSet {
-    parts: Vec<Arc<[Grant]>>,
+    parts: Vec<Arc<IndexedGrants>>,
 }
 
 impl GrantSet {
     pub fn iter(&self) -> impl Iterator<Item = &Grant> {
-        self.parts.iter().flat_map(|p| p.iter())
+        self.parts.iter().flat_map(|p| p.grants().iter())
+    }
+
+    /// The grants that could cover `path` on `service`, found through each principal's index.
+    pub fn candidates<'a>(
+        &'a self,
+        service: &'a str,
+        path: &'a RequestPath,
+    ) -> impl Iterator<Item = &'a Grant> + 'a {
+        self.parts.iter().flat_map(move |p| p.candidates(service, path))
     }
 }
 
@@ -56,7 +65,7 @@ struct SyncState {
 /// Grants by principal, with bounded staleness.
 pub struct GrantCache {
     store: Arc<dyn GrantStore>,
-    entries: moka::sync::Cache<Principal, Arc<[Grant]>>,
+    entries: moka::sync::Cache<Principal, Arc<IndexedGrants>>,
     sync: Mutex<SyncState>,
     origin: Instant,
     /// Milliseconds after `origin` at which the last successful poll started, plus one
@@ -131,7 +140,7 @@ impl GrantCache {
             futures_util::future::try_join_all(missing.iter().map(|p| self.store.live_for(p, now)))
                 .await?;
         for (p, grants) in missing.into_iter().zip(fetched) {
-            let grants: Arc<[Grant]> = grants.into();
+            let grants = Arc::new(IndexedGrants::new(grants));
             if confirmed {
                 self.insert_if_current(p, grants.clone(), generation);
             }
@@ -148,7 +157,7 @@ impl GrantCache {
         self.sync.lock().map(|s| s.generation).unwrap_or(u64::MAX)
     }
 
-    fn insert_if_current(&self, p: &Principal, grants: Arc<[Grant]>, generation: u64) {
+    fn insert_if_current(&self, p: &Principal, grants: Arc<IndexedGrants>, generation: u64) {
         if let Ok(s) = self.sync.lock()
             && s.generation == generation
         {
