@@ -17,7 +17,7 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools build test lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools deps-bench build build-bench test bench bench-quick lint fmt demo clean
 
 all: build
 
@@ -54,6 +54,22 @@ deps-tools:
 
 build:
 	$(CARGO) build --locked
+
+deps-bench:
+	@command -v wrk >/dev/null || { \
+	  echo "installing wrk (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; }
+
+build-bench:
+	$(CARGO) build --release --locked -p jitgate -p jitgate-bench --bins
+
+# The side-by-side benchmark (loopback, bounded, ~10 minutes): results in bench/results/.
+bench: deps deps-bench build-bench
+	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# A smoke run of the same harness: every phase, tiny and once (about a minute after the build).
+bench-quick: deps deps-bench build-bench
+	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
 # The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
 # through a real Envoy. Uses cargo-nextest when present, cargo test otherwise.

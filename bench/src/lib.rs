@@ -2,10 +2,13 @@
 //! `tests/fixtures/keys`), CheckRequests as Envoy sends them, and latency summaries.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
 use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest};
 use hdrhistogram::Histogram;
+use jitgate::grant::{Grant, GrantId, GrantSource, Scope, ScopeWire};
+use jitgate::time::{Clock, SystemClock};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -25,17 +28,22 @@ pub fn signing_key() -> anyhow::Result<EncodingKey> {
     Ok(EncodingKey::from_ec_pem(&pem)?)
 }
 
-/// A bench token for `sub`, in `groups`, with the `role` Envoy's RBAC rule asks for.
+/// A bench token for `sub`, in `groups`, with the `role` Envoy's RBAC rule asks for. Every token
+/// is distinct (a `jti` counter), so a file of them defeats token caches. A negative `ttl_secs`
+/// gives a token that expired that long ago.
 pub fn token(
     key: &EncodingKey,
     sub: &str,
     groups: &[&str],
-    ttl_secs: u64,
+    ttl_secs: i64,
 ) -> anyhow::Result<String> {
-    let now = jsonwebtoken::get_current_timestamp();
+    static NEXT_JTI: AtomicU64 = AtomicU64::new(0);
+    let now = i64::try_from(jsonwebtoken::get_current_timestamp())?;
+    let jti = NEXT_JTI.fetch_add(1, Ordering::Relaxed);
+    let iat = now.min(now + ttl_secs - 60);
     let claims = json!({
         "iss": ISSUER, "aud": AUDIENCE, "sub": sub, "groups": groups, "role": "reader",
-        "iat": now, "exp": now + ttl_secs,
+        "iat": iat, "exp": now + ttl_secs, "jti": format!("{}-{jti}", std::process::id()),
     });
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(KID.into());
@@ -68,6 +76,41 @@ pub fn check_request(method: &str, path: &str, service: &str, token: Option<&str
             ..Default::default()
         }),
     }
+}
+
+/// A bench grant for `subject`: grant `k` covers `GET /people/k/**` on `service` (k = 0 covers
+/// `/people/**`), live for four hours.
+pub fn grant(subject: &str, k: usize, service: &str) -> anyhow::Result<Grant> {
+    let now = SystemClock.now();
+    let path = if k == 0 { "/people/**".to_string() } else { format!("/people/{k}/**") };
+    let scope = Scope::from_wire(ScopeWire {
+        service: service.into(),
+        methods: vec!["GET".into()],
+        paths: vec![path],
+    })
+    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok(Grant {
+        id: GrantId::generate(),
+        subject: subject.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        resources: vec![scope],
+        created_at: now,
+        expires_at: now.saturating_add(std::time::Duration::from_secs(4 * 3600)),
+        created_by: "user:bench".parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        approved_by: Vec::new(),
+        reason: "benchmark".into(),
+        max_uses: None,
+        uses: 0,
+        first_used_at: None,
+        last_used_at: None,
+        source: GrantSource::Api,
+        request_id: None,
+        incident: None,
+        policy: None,
+        auto_approved_by: None,
+        revoked: None,
+        standing: false,
+        manifest_hash: None,
+    })
 }
 
 /// A latency histogram in microseconds (1 µs .. 60 s, 3 significant digits).

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::fill::Fills;
 use super::{Change, GrantStore, StoreError};
 use crate::grant::{Grant, IndexedGrants, Principal, RequestPath};
 use crate::metrics::{Metrics, ResultLabels, SourceLabels};
@@ -66,7 +67,8 @@ struct SyncState {
 pub struct GrantCache {
     store: Arc<dyn GrantStore>,
     entries: moka::sync::Cache<Principal, Arc<IndexedGrants>>,
-    sync: Mutex<SyncState>,
+    sync: Arc<Mutex<SyncState>>,
+    fills: Arc<Fills>,
     origin: Instant,
     /// Milliseconds after `origin` at which the last successful poll started, plus one
     /// (0 = never confirmed).
@@ -86,7 +88,8 @@ impl GrantCache {
         Self {
             store,
             entries,
-            sync: Mutex::new(SyncState { applied: None, generation: 0 }),
+            sync: Arc::new(Mutex::new(SyncState { applied: None, generation: 0 })),
+            fills: Arc::default(),
             origin: Instant::now(),
             confirmed_at: AtomicU64::new(0),
             settings,
@@ -134,19 +137,43 @@ impl GrantCache {
         if missing.is_empty() {
             return Ok(set);
         }
-        self.count(if confirmed { "miss" } else { "bypass" });
-        let generation = self.generation();
-        let fetched =
-            futures_util::future::try_join_all(missing.iter().map(|p| self.store.live_for(p, now)))
-                .await?;
-        for (p, grants) in missing.into_iter().zip(fetched) {
-            let grants = Arc::new(IndexedGrants::new(grants));
-            if confirmed {
-                self.insert_if_current(p, grants.clone(), generation);
-            }
-            set.parts.push(grants);
+        if !confirmed {
+            // Nothing is cached while unconfirmed: every Check reads for itself.
+            self.count("bypass");
+            let fetched = futures_util::future::try_join_all(
+                missing.iter().map(|p| self.store.live_for(p, now)),
+            )
+            .await?;
+            set.parts.extend(fetched.into_iter().map(|g| Arc::new(IndexedGrants::new(g))));
+            return Ok(set);
         }
+        self.count("miss");
+        let generation = self.generation();
+        let flights = missing.iter().map(|p| self.fill(p, generation, now));
+        set.parts.extend(futures_util::future::try_join_all(flights).await?);
         Ok(set)
+    }
+
+    /// Reads `p`'s grants once for every concurrent miss and caches them (see [`Fills`]).
+    fn fill(
+        &self,
+        p: &Principal,
+        generation: u64,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Arc<IndexedGrants>, StoreError>> + use<> {
+        let (store, entries, sync) = (self.store.clone(), self.entries.clone(), self.sync.clone());
+        let principal = p.clone();
+        self.fills.join_or_start(p, generation, move || {
+            Box::pin(async move {
+                let grants = Arc::new(IndexedGrants::new(store.live_for(&principal, now).await?));
+                if let Ok(s) = sync.lock()
+                    && s.generation == generation
+                {
+                    entries.insert(principal, grants.clone());
+                }
+                Ok(grants)
+            })
+        })
     }
 
     fn count(&self, result: &'static str) {
@@ -155,14 +182,6 @@ impl GrantCache {
 
     fn generation(&self) -> u64 {
         self.sync.lock().map(|s| s.generation).unwrap_or(u64::MAX)
-    }
-
-    fn insert_if_current(&self, p: &Principal, grants: Arc<IndexedGrants>, generation: u64) {
-        if let Ok(s) = self.sync.lock()
-            && s.generation == generation
-        {
-            self.entries.insert(p.clone(), grants);
-        }
     }
 
     fn invalidate(&self, s: &mut SyncState, who: Option<&Principal>, source: &'static str) {

@@ -226,3 +226,71 @@ async fn a_fill_that_raced_an_invalidation_is_not_inserted() {
     let after = cache.grants_for(&[alice()], NOW).await.unwrap();
     assert_eq!(unrevoked(&after), 0, "the old state must not be resurrected in the cache");
 }
+
+async fn wait_reads(store: &TestStore, n: usize) {
+    while reads(store) < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn lookup(cache: &Arc<GrantCache>) -> tokio::task::JoinHandle<Result<usize, StoreError>> {
+    let cache = cache.clone();
+    tokio::spawn(async move { cache.grants_for(&[alice()], NOW).await.map(|s| unrevoked(&s)) })
+}
+
+#[tokio::test]
+async fn concurrent_misses_share_one_store_read() {
+    let (store, cache) = mk_cache().await;
+    let cache = Arc::new(cache);
+    confirm(&store, &cache).await;
+    let held = store.hold.lock().await;
+    let lookups: Vec<_> = (0..10).map(|_| lookup(&cache)).collect();
+    wait_reads(&store, 1).await;
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    drop(held);
+    for l in lookups {
+        assert_eq!(l.await.unwrap().unwrap(), 1);
+    }
+    assert_eq!(reads(&store), 1, "ten concurrent misses, one read");
+}
+
+#[tokio::test]
+async fn a_miss_after_an_invalidation_never_joins_an_older_read() {
+    let (store, cache) = mk_cache().await;
+    let cache = Arc::new(cache);
+    confirm(&store, &cache).await;
+    let held = store.hold.lock().await;
+    let before = lookup(&cache);
+    wait_reads(&store, 1).await;
+    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
+    cache.apply_change(&Change {
+        epoch: store.epoch().await.unwrap(),
+        principal: Some(alice()),
+        revoked_at: None,
+    });
+    let after = lookup(&cache);
+    wait_reads(&store, 2).await;
+    drop(held);
+    assert_eq!(before.await.unwrap().unwrap(), 1, "the first lookup read before the revoke");
+    assert_eq!(after.await.unwrap().unwrap(), 0, "a lookup after the revoke reads again");
+}
+
+#[tokio::test]
+async fn a_read_whose_waiters_all_gave_up_still_finishes_and_is_cached() {
+    let (store, cache) = mk_cache().await;
+    let cache = Arc::new(cache);
+    confirm(&store, &cache).await;
+    let held = store.hold.lock().await;
+    let gave_up =
+        tokio::time::timeout(Duration::from_millis(5), cache.grants_for(&[alice()], NOW)).await;
+    assert!(gave_up.is_err(), "the lookup was held past its deadline");
+    drop(held);
+    while cache.fills.in_flight() > 0 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 1);
+    assert_eq!(reads(&store), 1, "the abandoned read filled the cache");
+}

@@ -6,6 +6,7 @@
 
 pub mod audit_log;
 pub mod cache;
+mod fill;
 pub mod invalidate;
 pub mod keys;
 pub mod memory;

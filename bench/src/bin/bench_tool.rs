@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 use clap::{Parser, Subcommand};
 use futures_util::{StreamExt, stream};
 use jitgate::audit::{AuditKind, record};
-use jitgate::grant::{Grant, GrantId, GrantSource, Scope, ScopeWire};
 use jitgate::store::{GrantStore, RedisSettings, RedisStore};
-use jitgate::time::{Clock, SystemClock};
-use jitgate_bench::{check_request, histogram, percentiles, signing_key, token};
+use jitgate_bench::{check_request, grant, histogram, percentiles, signing_key, token};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -27,17 +25,21 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Mint tokens: subject `<prefix><i>` for i in 0..count.
+    /// Mint tokens: subject `<prefix><i>` for i in 0..count (every token distinct).
     Tokens {
         #[arg(long)]
         count: usize,
         #[arg(long, default_value = "u")]
         prefix: String,
+        /// Every token names `<prefix>` itself (distinct tokens, one caller).
+        #[arg(long)]
+        same_subject: bool,
         /// Groups every token carries (repeatable).
         #[arg(long = "group")]
         groups: Vec<String>,
-        #[arg(long, default_value_t = 3600)]
-        ttl_secs: u64,
+        /// Seconds until expiry; negative for tokens that expired that long ago.
+        #[arg(long, default_value_t = 3600, allow_negative_numbers = true)]
+        ttl_secs: i64,
         #[arg(long)]
         out: PathBuf,
     },
@@ -84,12 +86,13 @@ enum Cmd {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
-        Cmd::Tokens { count, prefix, groups, ttl_secs, out } => {
+        Cmd::Tokens { count, prefix, same_subject, groups, ttl_secs, out } => {
             let key = signing_key()?;
             let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
             let mut text = String::with_capacity(count * 520);
             for i in 0..count {
-                text.push_str(&token(&key, &format!("{prefix}{i}"), &groups, ttl_secs)?);
+                let sub = if same_subject { prefix.clone() } else { format!("{prefix}{i}") };
+                text.push_str(&token(&key, &sub, &groups, ttl_secs)?);
                 text.push('\n');
             }
             std::fs::write(out, text)?;
@@ -121,39 +124,6 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn bench_grant(subject: &str, k: usize, service: &str) -> anyhow::Result<Grant> {
-    let now = SystemClock.now();
-    let path = if k == 0 { "/people/**".to_string() } else { format!("/people/{k}/**") };
-    let scope = Scope::from_wire(ScopeWire {
-        service: service.into(),
-        methods: vec!["GET".into()],
-        paths: vec![path],
-    })
-    .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(Grant {
-        id: GrantId::generate(),
-        subject: subject.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-        resources: vec![scope],
-        created_at: now,
-        expires_at: now.saturating_add(Duration::from_secs(4 * 3600)),
-        created_by: "user:bench".parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-        approved_by: Vec::new(),
-        reason: "benchmark".into(),
-        max_uses: None,
-        uses: 0,
-        first_used_at: None,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
-        incident: None,
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
-    })
-}
-
 async fn seed(
     url: &str,
     principals: usize,
@@ -175,7 +145,7 @@ async fn seed(
         .map(|(p, k)| {
             let store = store.clone();
             async move {
-                let g = bench_grant(&format!("{prefix}{p}"), k, service)?;
+                let g = grant(&format!("{prefix}{p}"), k, service)?;
                 let event = record::grant_issued(&g, AuditKind::GrantCreated);
                 store.create(&g, &event).await.map_err(|e| anyhow::anyhow!("{e}"))
             }
