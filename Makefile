@@ -17,7 +17,7 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools deps-bench build build-bench test bench bench-quick lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools deps-bench build build-bench test bench bench-quick bench-micro lint fmt demo clean
 
 all: build
 
@@ -66,6 +66,10 @@ build-bench:
 # The side-by-side benchmark (loopback, bounded, ~10 minutes): results in bench/results/.
 bench: deps deps-bench build-bench
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/run.py $(BENCH_ARGS)
+
+# Criterion micro-benchmarks of the hot path (engine, matching, tokens, cache).
+bench-micro:
+	$(CARGO) bench --locked -p jitgate-bench --bench hot_path
 
 # A smoke run of the same harness: every phase, tiny and once (about a minute after the build).
 bench-quick: deps deps-bench build-bench

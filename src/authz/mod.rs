@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use futures_util::FutureExt;
+use prometheus_client::metrics::counter::Counter;
 
 use crate::access::{AccessRequest, PolicySet};
 use crate::audit::record;
@@ -67,6 +68,8 @@ pub struct Authorizer {
     policies: Arc<ArcSwap<PolicySet>>,
     requests: Option<Arc<RequestService>>,
     recorder: Option<Arc<Recorder>>,
+    /// `jitgate_decisions_total{decision="allow"}`, resolved once for the hot path.
+    allows: Counter,
 }
 
 // === impl Authorizer ===
@@ -81,7 +84,10 @@ impl Authorizer {
         log_allows: bool,
     ) -> Self {
         let policies = Arc::new(ArcSwap::from_pointee(PolicySet::default()));
+        let allow = DecisionLabels { decision: "allow", reason: "grant" };
+        let allows = metrics.decisions.get_or_create(&allow).clone();
         Self {
+            allows,
             authenticator,
             cache,
             clock,
@@ -269,19 +275,19 @@ impl Authorizer {
 
     fn record(&self, outcome: &Outcome, id: &str, attrs: &CheckAttributes, took: Duration) {
         self.metrics.check_duration.observe(took.as_secs_f64());
-        let labels = match &outcome.decision {
+        match &outcome.decision {
             Decision::Allow(Allow { subject, grant_id, .. }) => {
                 if self.log_allows {
                     tracing::info!(authz.decision_id = %id, authz.subject = %subject, authz.grant_id = %grant_id, http.method = %attrs.method, http.path = %attrs.path, "Request allowed");
                 }
-                DecisionLabels { decision: "allow", reason: "grant" }
+                self.allows.inc();
             }
             Decision::Deny(d) => {
                 tracing::info!(authz.decision_id = %id, authz.reason = d.reason.code(), authz.detail = %d.detail, http.method = %attrs.method, http.path = %attrs.path, "Request denied");
-                DecisionLabels { decision: "deny", reason: d.reason.code() }
+                let labels = DecisionLabels { decision: "deny", reason: d.reason.code() };
+                self.metrics.decisions.get_or_create(&labels).inc();
             }
-        };
-        self.metrics.decisions.get_or_create(&labels).inc();
+        }
         if let Some(recorder) = &self.recorder {
             recorder.record(self.decision_record(outcome, id, took));
         }

@@ -20,6 +20,9 @@ use tokio::net::TcpListener;
 use tonic::{Request, Response, Status};
 
 use crate::authz::{Authorizer, CheckAttributes};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::Histogram;
+
 use crate::metrics::{GrpcLabels, GrpcMethodLabels, Metrics};
 
 pub use contract::{
@@ -29,8 +32,10 @@ pub use contract::{
 /// The ext_authz service.
 pub struct CheckService {
     authorizer: Arc<Authorizer>,
-    metrics: Arc<Metrics>,
     request_url: String,
+    /// This method's series, resolved once instead of looked up by label on every Check.
+    duration: Histogram,
+    handled_ok: Counter,
 }
 
 // === impl CheckService ===
@@ -39,7 +44,20 @@ impl CheckService {
     /// `public_url` is the REST API's base URL as callers see it (for request hints).
     pub fn new(authorizer: Arc<Authorizer>, metrics: Arc<Metrics>, public_url: &str) -> Self {
         let request_url = format!("{}/v1/requests", public_url.trim_end_matches('/'));
-        Self { authorizer, metrics, request_url }
+        let method = GrpcMethodLabels {
+            grpc_type: "unary",
+            grpc_service: "envoy.service.auth.v3.Authorization",
+            grpc_method: "Check",
+        };
+        let handled = GrpcLabels {
+            grpc_type: method.grpc_type,
+            grpc_service: method.grpc_service,
+            grpc_method: method.grpc_method,
+            grpc_code: "OK",
+        };
+        let duration = metrics.grpc_duration.get_or_create(&method).clone();
+        let handled_ok = metrics.grpc_handled.get_or_create(&handled).clone();
+        Self { authorizer, request_url, duration, handled_ok }
     }
 }
 
@@ -64,19 +82,8 @@ impl Authorization for CheckService {
             span.record("jitgate.decision", outcome);
         }
         let response = response::encode(&verdict, &self.request_url);
-        let method = GrpcMethodLabels {
-            grpc_type: "unary",
-            grpc_service: "envoy.service.auth.v3.Authorization",
-            grpc_method: "Check",
-        };
-        self.metrics.grpc_duration.get_or_create(&method).observe(started.elapsed().as_secs_f64());
-        let handled = GrpcLabels {
-            grpc_type: method.grpc_type,
-            grpc_service: method.grpc_service,
-            grpc_method: method.grpc_method,
-            grpc_code: "OK",
-        };
-        self.metrics.grpc_handled.get_or_create(&handled).inc();
+        self.duration.observe(started.elapsed().as_secs_f64());
+        self.handled_ok.inc();
         Ok(Response::new(response))
     }
 }

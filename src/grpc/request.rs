@@ -24,33 +24,42 @@ pub fn attributes(req: &CheckRequest) -> Result<CheckAttributes, Deny> {
     match http.header_map.as_ref().filter(|m| !m.headers.is_empty()) {
         Some(map) => {
             for h in &map.headers {
-                let value = if h.raw_value.is_empty() {
-                    Ok(h.value.clone())
-                } else {
-                    String::from_utf8(h.raw_value.clone())
-                };
-                note_header(&mut out, &h.key, value.ok());
+                note_header(&mut out, &h.key, || {
+                    if h.raw_value.is_empty() {
+                        Some(h.value.clone())
+                    } else {
+                        String::from_utf8(h.raw_value.clone()).ok()
+                    }
+                });
             }
         }
         None => {
             for (k, v) in &http.headers {
-                note_header(&mut out, k, Some(v.clone()));
+                note_header(&mut out, k, || Some(v.clone()));
             }
         }
     }
     Ok(out)
 }
 
-fn note_header(out: &mut CheckAttributes, key: &str, value: Option<String>) {
-    let key = key.to_ascii_lowercase();
-    if key == "authorization" {
-        match value {
+/// Looks at one header; its value is only copied when it is the credential. Envoy sends header
+/// names in lower case, but nothing here relies on it.
+fn note_header(out: &mut CheckAttributes, key: &str, value: impl FnOnce() -> Option<String>) {
+    if key.eq_ignore_ascii_case("authorization") {
+        match value() {
             Some(v) => out.authorization.push(v),
             None => out.invalid_header = true,
         }
-    } else if METHOD_OVERRIDE_HEADERS.contains(&key.as_str()) {
+    } else if METHOD_OVERRIDE_HEADERS.iter().any(|h| key.eq_ignore_ascii_case(h)) {
         out.method_override = true;
-    } else if key.starts_with("x-jitgate-") && !out.client_jitgate_headers.contains(&key) {
-        out.client_jitgate_headers.push(key);
+    } else if key.len() >= PREFIX.len()
+        && key.as_bytes()[..PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes())
+    {
+        let key = key.to_ascii_lowercase();
+        if !out.client_jitgate_headers.contains(&key) {
+            out.client_jitgate_headers.push(key);
+        }
     }
 }
+
+const PREFIX: &str = "x-jitgate-";

@@ -106,19 +106,45 @@ pub fn check_shape(token: &str) -> Result<Header, TokenError> {
     Ok(header)
 }
 
-/// Reads `iss` without verifying anything, only to pick the issuer whose keys to use.
-pub fn peek_issuer(token: &str) -> Result<String, TokenError> {
+/// What is read from a token's payload before its signature is checked: only to pick the
+/// issuer whose keys to use, and to refuse an expired token without spending a signature check
+/// on it (a deny either way, so nothing unverified can ever allow).
+#[derive(Debug)]
+pub struct Peek {
+    pub iss: String,
+    pub exp: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct PeekClaims {
+    #[serde(default)]
+    iss: Option<serde_json::Value>,
+    #[serde(default)]
+    exp: Option<serde_json::Value>,
+}
+
+/// Reads `iss` and `exp` without verifying anything.
+pub fn peek(token: &str) -> Result<Peek, TokenError> {
     let payload = token.split('.').nth(1).ok_or(TokenError::Malformed("no payload"))?;
     let raw = URL_SAFE_NO_PAD
         .decode(payload)
         .map_err(|_| TokenError::Malformed("bad payload encoding"))?;
-    let json: serde_json::Value = serde_json::from_slice(&raw)
-        .map_err(|_| TokenError::Malformed("the payload is not JSON"))?;
-    match json.get("iss") {
-        Some(serde_json::Value::String(s)) => Ok(s.clone()),
-        Some(_) => Err(TokenError::BadClaim("iss")),
-        None => Err(TokenError::MissingClaim("iss".into())),
-    }
+    let claims: PeekClaims = serde_json::from_slice(&raw)
+        .map_err(|_| TokenError::Malformed("the payload is not a JSON object"))?;
+    let iss = match claims.iss {
+        Some(serde_json::Value::String(s)) => s,
+        Some(_) => return Err(TokenError::BadClaim("iss")),
+        None => return Err(TokenError::MissingClaim("iss".into())),
+    };
+    // A malformed `exp` is left for full verification to report.
+    let exp = claims.exp.and_then(|v| v.as_i64());
+    Ok(Peek { iss, exp })
+}
+
+/// True when `exp` is past, leeway included (the same rule verification applies).
+pub fn is_expired(exp: i64, rules: &TokenRules, now: Timestamp) -> bool {
+    let leeway = i64::try_from(rules.leeway.as_secs()).unwrap_or(0);
+    exp.saturating_add(leeway) < now.as_secs()
 }
 
 /// Verifies the signature with the issuer's keys and applies every claim rule.

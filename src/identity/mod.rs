@@ -167,12 +167,15 @@ impl Authenticator {
         now: Timestamp,
     ) -> Result<VerifiedToken, TokenError> {
         let header = jwt::check_shape(token)?;
-        let iss = jwt::peek_issuer(token)?;
+        let peek = jwt::peek(token)?;
         let issuer = self
             .issuers
             .iter()
-            .find(|i| i.rules.issuer == iss)
-            .ok_or_else(|| TokenError::UntrustedIssuer(iss.chars().take(200).collect()))?;
+            .find(|i| i.rules.issuer == peek.iss)
+            .ok_or_else(|| TokenError::UntrustedIssuer(peek.iss.chars().take(200).collect()))?;
+        if peek.exp.is_some_and(|exp| jwt::is_expired(exp, &self.rules, now)) {
+            return Err(TokenError::Expired);
+        }
         let keys = issuer.keys.keys();
         if keys.is_empty() && !issuer.keys.refreshes() {
             return Err(TokenError::KeysUnavailable);
