@@ -160,7 +160,7 @@ def direct_phase(stack, a, tokens, log, rows=DIRECT_ROWS, tag=""):
     for rep in range(a.reps):
         for key, label, server, tok, expect in rows:
             port = stack.port(server)
-            tokens_file = tokens.get(f"{tok}_file") or tokens[f"{tok}_one_file"]
+            tokens_file = tokens[f"{tok}_file"]
             processes = [server] + (["redis"] if server != "bare" else [])
             res = measure(stack, processes, lambda: load.loadgen(
                 stack.bins["loadgen"], port, requests, a.seconds, tokens_file, expect,
@@ -179,7 +179,7 @@ def scale_phase(stack, a, tokens, log):
                    "--subject-prefix", f"user:{prefix}")
         path = os.path.join(stack.workdir, f"tokens-{prefix}.txt")
         stack.tool("tokens", "--count", "1", "--prefix", prefix, "--out", path)
-        tokens[f"{prefix}_one_file"] = path
+        tokens[f"{prefix}_file"] = path
     rows = [(f"S{count}", f"{count} grants", "jitgate", prefix, "allow") for count, prefix in SCALE]
     return direct_phase(stack, a, tokens, log, rows, tag="scale ")
 
@@ -255,9 +255,9 @@ def make_tokens(stack, quick):
     t["miss_file"] = mint("miss", "--count", "1000", "--prefix", "u")
     t["expired_file"] = mint("expired", "--count", "1", "--prefix", "u", "--ttl-secs", "-3600")
     t["nogrant_file"] = mint("nogrant", "--count", "1", "--prefix", "nobody")
-    admin = mint("admin", "--count", "1", "--prefix", "bench-admin", "--same-subject")
+    t["admin_file"] = mint("admin", "--count", "1", "--prefix", "bench-admin", "--same-subject")
     for k in ("repeat", "expired", "nogrant", "admin"):
-        with open(t.get(f"{k}_file", admin)) as f:
+        with open(t[f"{k}_file"]) as f:
             t[k] = f.readline().strip()
     return t
 

@@ -57,26 +57,17 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
     })
     .unwrap();
     Grant {
-        id: GrantId::generate(),
-        subject: p(subject),
-        resources: vec![scope],
-        created_at: now(),
-        expires_at: now().saturating_add(ttl),
-        created_by: p("user:admin"),
         approved_by: vec![p("user:lead")],
-        reason: "INC-1".into(),
-        max_uses: None,
-        uses: 0,
-        first_used_at: None,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
         incident: Some("INC-1".into()),
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
+        ..Grant::new(
+            GrantId::generate(),
+            p(subject),
+            vec![scope],
+            p("user:admin"),
+            "INC-1".into(),
+            now(),
+            now().saturating_add(ttl),
+        )
     }
 }
 

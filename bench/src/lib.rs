@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
 use envoy_types::pb::envoy::service::auth::v3::{AttributeContext, CheckRequest};
 use hdrhistogram::Histogram;
-use jitgate::grant::{Grant, GrantId, GrantSource, Scope, ScopeWire};
+use jitgate::grant::{Grant, GrantId, Scope, ScopeWire};
 use jitgate::time::{Clock, SystemClock};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -89,28 +89,15 @@ pub fn grant(subject: &str, k: usize, service: &str) -> anyhow::Result<Grant> {
         paths: vec![path],
     })
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    Ok(Grant {
-        id: GrantId::generate(),
-        subject: subject.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-        resources: vec![scope],
-        created_at: now,
-        expires_at: now.saturating_add(std::time::Duration::from_secs(4 * 3600)),
-        created_by: "user:bench".parse().map_err(|e| anyhow::anyhow!("{e}"))?,
-        approved_by: Vec::new(),
-        reason: "benchmark".into(),
-        max_uses: None,
-        uses: 0,
-        first_used_at: None,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
-        incident: None,
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
-    })
+    Ok(Grant::new(
+        GrantId::generate(),
+        subject.parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        vec![scope],
+        "user:bench".parse().map_err(|e| anyhow::anyhow!("{e}"))?,
+        "benchmark".into(),
+        now,
+        now.saturating_add(std::time::Duration::from_secs(4 * 3600)),
+    ))
 }
 
 /// A latency histogram in microseconds (1 µs .. 60 s, 3 significant digits).

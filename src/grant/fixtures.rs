@@ -1,6 +1,6 @@
 //! Builders for unit tests: a scope from string slices and a plain API grant.
 
-use super::{Grant, GrantId, GrantSource, Scope, ScopeWire};
+use super::{Grant, GrantId, Scope, ScopeWire};
 use crate::time::Timestamp;
 
 pub fn mk_scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
@@ -14,28 +14,15 @@ pub fn mk_scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
 
 /// An active API grant created a minute before `expires_at`'s reference time.
 pub fn mk_grant(id: &str, subject: &str, scope: Scope, expires_at: Timestamp) -> Grant {
-    Grant {
-        id: GrantId::parse(id).expect("test grant id"),
-        subject: subject.parse().expect("test subject"),
-        resources: vec![scope],
-        created_at: expires_at.saturating_sub(std::time::Duration::from_secs(3600)),
+    Grant::new(
+        GrantId::parse(id).expect("test grant id"),
+        subject.parse().expect("test subject"),
+        vec![scope],
+        "user:admin".parse().expect("test creator"),
+        "test".into(),
+        expires_at.saturating_sub(std::time::Duration::from_secs(3600)),
         expires_at,
-        created_by: "user:admin".parse().expect("test creator"),
-        approved_by: vec![],
-        reason: "test".into(),
-        max_uses: None,
-        uses: 0,
-        first_used_at: None,
-        last_used_at: None,
-        source: GrantSource::Api,
-        request_id: None,
-        incident: None,
-        policy: None,
-        auto_approved_by: None,
-        revoked: None,
-        standing: false,
-        manifest_hash: None,
-    }
+    )
 }
 
 /// A placeholder audit event for store calls in tests that do not look at the audit log.

@@ -46,14 +46,6 @@ impl IndexedGrants {
         &self.grants
     }
 
-    pub fn len(&self) -> usize {
-        self.grants.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.grants.is_empty()
-    }
-
     /// Every grant that could cover `path` on `service` (a superset of those that do).
     pub fn candidates(&self, service: &str, path: &RequestPath) -> Candidates<'_> {
         let Some(index) = &self.index else {
@@ -74,12 +66,6 @@ impl IndexedGrants {
         picks.sort_unstable();
         picks.dedup();
         Candidates::Indexed { grants: &self.grants, picks: picks.into_iter() }
-    }
-}
-
-impl From<Vec<Grant>> for IndexedGrants {
-    fn from(grants: Vec<Grant>) -> Self {
-        Self::new(grants)
     }
 }
 

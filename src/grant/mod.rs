@@ -16,7 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-pub use index::{Candidates, INDEX_MIN_GRANTS, IndexedGrants};
+pub use index::{Candidates, IndexedGrants};
 pub use path::{MAX_PATH_LEN, PathError, RequestPath};
 pub use pattern::{PathPattern, PatternError};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
@@ -152,6 +152,42 @@ pub enum GrantStatus {
 // === impl Grant ===
 
 impl Grant {
+    /// A new grant from the API: unused, unrevoked, with no approvals, request, incident,
+    /// policy or manifest. Other sources set those with struct update syntax
+    /// (`Grant { source: GrantSource::Request, ..Grant::new(..) }`).
+    pub fn new(
+        id: GrantId,
+        subject: Principal,
+        resources: Vec<Scope>,
+        created_by: Principal,
+        reason: String,
+        created_at: Timestamp,
+        expires_at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            subject,
+            resources,
+            created_at,
+            expires_at,
+            created_by,
+            approved_by: Vec::new(),
+            reason,
+            max_uses: None,
+            uses: 0,
+            first_used_at: None,
+            last_used_at: None,
+            source: GrantSource::Api,
+            request_id: None,
+            incident: None,
+            policy: None,
+            auto_approved_by: None,
+            revoked: None,
+            standing: false,
+            manifest_hash: None,
+        }
+    }
+
     /// Live means: not revoked, not expired at `now` (`now < expires_at`), uses left.
     pub fn status(&self, now: Timestamp) -> GrantStatus {
         if self.revoked.is_some() {

@@ -121,8 +121,34 @@ fn unrevoked(set: &GrantSet) -> usize {
     set.iter().filter(|g| g.revoked.is_none()).count()
 }
 
+async fn revoke_a1(store: &TestStore) {
+    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
+    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
+}
+
+/// Revokes alice's grant and delivers its change notification in order.
+async fn revoke_a1_and_announce(store: &TestStore, cache: &GrantCache) {
+    revoke_a1(store).await;
+    cache.apply_change(&Change {
+        epoch: store.epoch().await.unwrap(),
+        principal: Some(alice()),
+        revoked_at: None,
+    });
+}
+
 fn reads(store: &TestStore) -> usize {
     store.reads.load(Ordering::SeqCst)
+}
+
+async fn wait_reads(store: &TestStore, n: usize) {
+    while reads(store) < n {
+        tokio::task::yield_now().await;
+    }
+}
+
+fn lookup(cache: &Arc<GrantCache>) -> tokio::task::JoinHandle<Result<usize, StoreError>> {
+    let cache = cache.clone();
+    tokio::spawn(async move { cache.grants_for(&[alice()], NOW).await.map(|s| unrevoked(&s)) })
 }
 
 #[tokio::test(start_paused = true)]
@@ -193,8 +219,7 @@ async fn poll_catches_a_revocation_whose_notification_was_lost() {
     let (store, cache) = mk_cache().await;
     confirm(&store, &cache).await;
     assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 1);
-    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
-    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
+    revoke_a1(&store).await;
     // No notification applied; the next poll sees the counter moved.
     confirm(&store, &cache).await;
     assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 0);
@@ -206,36 +231,14 @@ async fn a_fill_that_raced_an_invalidation_is_not_inserted() {
     let cache = Arc::new(cache);
     confirm(&store, &cache).await;
     let held = store.hold.lock().await;
-    let filler = tokio::spawn({
-        let cache = cache.clone();
-        async move { cache.grants_for(&[alice()], NOW).await.map(|s| unrevoked(&s)) }
-    });
-    while reads(&store) == 0 {
-        tokio::task::yield_now().await;
-    }
+    let filler = lookup(&cache);
+    wait_reads(&store, 1).await;
     // The fill has read the old grants; now the grant is revoked and announced.
-    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
-    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
-    cache.apply_change(&Change {
-        epoch: store.epoch().await.unwrap(),
-        principal: Some(alice()),
-        revoked_at: None,
-    });
+    revoke_a1_and_announce(&store, &cache).await;
     drop(held);
     assert_eq!(filler.await.unwrap().unwrap(), 1, "the racing lookup saw the old state");
     let after = cache.grants_for(&[alice()], NOW).await.unwrap();
     assert_eq!(unrevoked(&after), 0, "the old state must not be resurrected in the cache");
-}
-
-async fn wait_reads(store: &TestStore, n: usize) {
-    while reads(store) < n {
-        tokio::task::yield_now().await;
-    }
-}
-
-fn lookup(cache: &Arc<GrantCache>) -> tokio::task::JoinHandle<Result<usize, StoreError>> {
-    let cache = cache.clone();
-    tokio::spawn(async move { cache.grants_for(&[alice()], NOW).await.map(|s| unrevoked(&s)) })
 }
 
 #[tokio::test]
@@ -264,13 +267,7 @@ async fn a_miss_after_an_invalidation_never_joins_an_older_read() {
     let held = store.hold.lock().await;
     let before = lookup(&cache);
     wait_reads(&store, 1).await;
-    let rev = Revocation { at: NOW, by: "user:admin".parse().unwrap(), reason: None };
-    store.inner.revoke(&GrantId::parse("a1").unwrap(), rev, &mk_event()).await.unwrap();
-    cache.apply_change(&Change {
-        epoch: store.epoch().await.unwrap(),
-        principal: Some(alice()),
-        revoked_at: None,
-    });
+    revoke_a1_and_announce(&store, &cache).await;
     let after = lookup(&cache);
     wait_reads(&store, 2).await;
     drop(held);

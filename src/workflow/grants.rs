@@ -211,26 +211,22 @@ impl GrantService {
     fn build(&self, new: NewGrant, p: Provenance) -> Grant {
         let now = self.clock.now();
         Grant {
-            id: p.id.unwrap_or_else(GrantId::generate),
-            subject: new.subject,
-            resources: new.resources,
-            created_at: now,
-            expires_at: now.saturating_add(new.ttl),
-            created_by: p.created_by,
             approved_by: p.approved_by,
-            reason: new.reason,
             max_uses: new.max_uses,
-            uses: 0,
-            first_used_at: None,
-            last_used_at: None,
             source: p.source,
             request_id: p.request_id,
             incident: new.incident,
             policy: p.policy,
             auto_approved_by: p.auto_approved_by,
-            revoked: None,
-            standing: false,
-            manifest_hash: None,
+            ..Grant::new(
+                p.id.unwrap_or_else(GrantId::generate),
+                new.subject,
+                new.resources,
+                p.created_by,
+                new.reason,
+                now,
+                now.saturating_add(new.ttl),
+            )
         }
     }
 
@@ -243,26 +239,20 @@ impl GrantService {
         let now = self.clock.now();
         let ttl = m.ttl.unwrap_or(crate::manifest::STANDING_TTL);
         let grant = Grant {
-            id: m.id(),
-            subject: m.subject.clone(),
-            resources: m.resources.clone(),
-            created_at: now,
-            expires_at: now.saturating_add(ttl),
-            created_by: by.clone(),
-            approved_by: Vec::new(),
-            reason: m.reason.clone(),
             max_uses: m.max_uses,
-            uses: 0,
-            first_used_at: None,
-            last_used_at: None,
             source: GrantSource::Manifest,
-            request_id: None,
             incident: m.incident.clone(),
-            policy: None,
-            auto_approved_by: None,
-            revoked: None,
             standing: m.standing(),
             manifest_hash: Some(m.hash.clone()),
+            ..Grant::new(
+                m.id(),
+                m.subject.clone(),
+                m.resources.clone(),
+                by.clone(),
+                m.reason.clone(),
+                now,
+                now.saturating_add(ttl),
+            )
         };
         let previous = self.store.get(&grant.id).await?.map(|g| g.subject);
         let kind =
