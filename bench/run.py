@@ -34,10 +34,14 @@ ENVOY_ROWS = [
     ("C1", "Envoy jwt_authn (ES256) + rbac, no JWT cache", "C1", "repeat", "allow", ["envoy"]),
     ("C1C", "Envoy jwt_authn + rbac, JWT cache", "C1C", "repeat", "allow", ["envoy"]),
     ("C3", "Envoy + bare ext_authz (always allow)", "C3", "repeat", "allow", ["envoy", "bare"]),
+    ("C3U", "Envoy + bare ext_authz over a Unix socket", "C3U", "repeat", "allow",
+     ["envoy", "bare"]),
     ("C4", "Envoy + bare ext_authz + one Redis GET", "C4", "repeat", "allow",
      ["envoy", "bare_redis", "redis"]),
     ("J", "Envoy + jitgate: cache hit, repeated token", "J", "repeat", "allow",
      ["envoy", "jitgate", "redis"]),
+    ("JU", "Envoy + jitgate over a Unix socket: cache hit, repeated token", "JU", "repeat",
+     "allow", ["envoy", "jitgate", "redis"]),
     ("JF", "Envoy + jitgate: cache hit, fresh token", "JF", "fresh", "allow",
      ["envoy", "jitgate_fresh", "redis"]),
     ("JM", "Envoy + jitgate: grant cache miss (Redis)", "JM", "miss", "allow",
@@ -48,11 +52,14 @@ ENVOY_ROWS = [
      ["envoy", "jitgate", "redis"]),
 ]
 
-# key, label, server, tokens, loadgen --expect.
+# key, label, server (`name/unix`: over its Unix socket), tokens, loadgen --expect.
 DIRECT_ROWS = [
     ("D3", "bare ext_authz (always allow)", "bare", "repeat", "allow"),
+    ("D3U", "bare ext_authz over a Unix socket", "bare/unix", "repeat", "allow"),
     ("D4", "bare ext_authz + one Redis GET", "bare_redis", "repeat", "allow"),
     ("DJ", "jitgate: cache hit, repeated token", "jitgate", "repeat", "allow"),
+    ("DJU", "jitgate over a Unix socket: cache hit, repeated token", "jitgate/unix", "repeat",
+     "allow"),
     ("DJF", "jitgate: cache hit, fresh token", "jitgate_fresh", "fresh", "allow"),
     ("DJM", "jitgate: grant cache miss (Redis)", "jitgate_miss", "miss", "allow"),
     ("DJ403", "jitgate: deny 403 (no grant)", "jitgate", "nogrant", "forbidden"),
@@ -109,6 +116,11 @@ def median_row(samples):
     """Median and range of each measured field over repetitions."""
     out = {"reps": len(samples)}
     for key in samples[0]:
+        if isinstance(samples[0][key], dict):  # per-command figures: median of each
+            names = set().union(*(s.get(key, {}) for s in samples))
+            out[key] = {c: statistics.median(s.get(key, {}).get(c, 0) for s in samples)
+                        for c in sorted(names)}
+            continue
         vals = [s[key] for s in samples if isinstance(s.get(key), (int, float))]
         if vals:
             out[key] = statistics.median(vals)
@@ -120,12 +132,16 @@ def measure(stack, processes, run):
     """Runs `run()` and adds CPU seconds per 10k requests of each process and Redis commands
     per request to its result."""
     redis_before = stack.redis_commands("redis")
+    calls_before = stack.redis_command_calls("redis")
     before = {p: stack.procs.cpu_seconds(p) for p in processes}
     res = run()
     n = max(res["requests"], 1)
     for p in processes:
         res[f"cpu_{p}"] = (stack.procs.cpu_seconds(p) - before[p]) / n * 10_000
-    res["redis_cmds_per_req"] = (stack.redis_commands("redis") - redis_before - 1) / n
+    res["redis_cmds_per_req"] = (stack.redis_commands("redis") - redis_before - 2) / n
+    calls = stack.redis_command_calls("redis")
+    per_req = {c: (k - calls_before.get(c, 0)) / n for c, k in calls.items()}
+    res["redis_calls_per_req"] = {c: round(v, 3) for c, v in per_req.items() if v >= 0.01}
     stack.procs.check_alive()
     return res
 
@@ -159,15 +175,15 @@ def direct_phase(stack, a, tokens, log, rows=DIRECT_ROWS, tag=""):
     requests = 2_000 if a.quick else 1_000_000
     for rep in range(a.reps):
         for key, label, server, tok, expect in rows:
-            port = stack.port(server)
+            target, process = stack.target(server)
             tokens_file = tokens[f"{tok}_file"]
-            processes = [server] + (["redis"] if server != "bare" else [])
+            processes = [process] + (["redis"] if process != "bare" else [])
             res = measure(stack, processes, lambda: load.loadgen(
-                stack.bins["loadgen"], port, requests, a.seconds, tokens_file, expect,
+                stack.bins["loadgen"], target, requests, a.seconds, tokens_file, expect,
                 warmup=200 if a.quick else 5_000))
             samples[key].append(res)
             log(f"  rep {rep + 1}/{a.reps} {tag}{key:6} {res['rps']:>9,.0f} checks/s  "
-                f"p50 {res['p50_us']:>6.0f} µs  {server} {res['cpu_' + server]:.3f} CPU s/10k")
+                f"p50 {res['p50_us']:>6.0f} µs  {process} {res['cpu_' + process]:.3f} CPU s/10k")
     return {k: median_row(v) for k, v in samples.items()}
 
 
@@ -203,9 +219,9 @@ def big_phase(stack, a, log):
     grpc, _ = stack.jitgate("jitgate_big", port, principals=max(principals, 100_000),
                             token_cache=max(principals, 100_000))
     rss_idle = stack.procs.rss_kib("jitgate_big")
-    cold = load.loadgen(stack.bins["loadgen"], grpc, principals, 300, tokens, "allow",
+    cold = load.loadgen(stack.bins["loadgen"], f"127.0.0.1:{grpc}", principals, 300, tokens, "allow",
                         warmup=0)
-    warm = load.loadgen(stack.bins["loadgen"], grpc, principals, 300, tokens, "allow",
+    warm = load.loadgen(stack.bins["loadgen"], f"127.0.0.1:{grpc}", principals, 300, tokens, "allow",
                         warmup=0)
     cached = stack.metric("jitgate_big", "jitgate_cache_lookups_total{result=\"hit\"}")
     rss = stack.procs.rss_kib("jitgate_big")
@@ -293,9 +309,9 @@ def main():
         tokens = make_tokens(stack, a.quick)
         stack.tool("seed", "--redis-url", f"redis://127.0.0.1:{redis_port}",
                    "--principals", "1000", "--subject-prefix", "user:u")
-        stack.bare("bare")
+        stack.bare("bare", unix=True)
         stack.bare("bare_redis", redis_port)
-        stack.jitgate("jitgate", redis_port)
+        stack.jitgate("jitgate", redis_port, unix=True)
         stack.jitgate("jitgate_fresh", redis_port, token_cache=1000)
         stack.jitgate("jitgate_miss", redis_port, principals=1)
         if "envoy" in phases:

@@ -257,3 +257,32 @@ async fn health_route_is_open_and_unknown_routes_stay_closed() {
     let (status, _, body) = get(&s, "/admin", Some(&alice)).await;
     assert_eq!((status, body["reason"].as_str()), (403, Some("no_grant")));
 }
+
+#[tokio::test]
+async fn envoy_reaches_jitgate_over_its_unix_socket() {
+    let redis = RedisServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("jitgate.sock");
+    let socket_env = socket.display().to_string();
+    let jitgate =
+        Jitgate::start_with(&redis.url(), &[("JITGATE_LISTEN_GRPC_UNIX", &socket_env)], true).await;
+    let upstream = Upstream::start().await;
+    let envoy = Envoy::start_unix(&socket, upstream.port).await;
+    let s = Stack { redis, jitgate, upstream, envoy };
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let meta = std::fs::metadata(&socket).unwrap();
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660, "owner and group only");
+    let alice = s.jitgate.token("alice", &[]);
+    let (status, _, body) = get(&s, "/orders/1", Some(&alice)).await;
+    assert_eq!((status, body["reason"].as_str()), (403, Some("no_grant")), "{body}");
+    s.jitgate.grant("user:alice", "orders", &["GET"], &["/orders/**"], "15m").await;
+    let (status, _, body) = get(&s, "/orders/1", Some(&alice)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["headers"]["x-jitgate-subject"], serde_json::json!(["user:alice"]));
+    assert_eq!(s.envoy.stat("http.ingress.ext_authz.error").await, 0);
+    // jitgate removes its socket when it stops.
+    let Stack { mut jitgate, .. } = s;
+    assert!(jitgate.stop().expect("was running").success(), "{}", jitgate.log());
+    assert!(!socket.exists(), "the socket file outlived jitgate");
+}

@@ -55,9 +55,9 @@ def wrk(port, seconds, path="/people/1", token=None, tokens_file=None, connectio
     return parse_wrk(out)
 
 
-def loadgen(binary, port, requests, seconds, tokens_file=None, expect="allow", concurrency=32,
+def loadgen(binary, target, requests, seconds, tokens_file=None, expect="allow", concurrency=32,
             warmup=2000, path="/people/1"):
-    argv = [binary, "--target", f"127.0.0.1:{port}", "--requests", str(requests),
+    argv = [binary, "--target", target, "--requests", str(requests),
             "--max-seconds", str(seconds), "--concurrency", str(concurrency),
             "--warmup", str(warmup), "--expect", expect, "--path", path]
     if tokens_file:
@@ -66,5 +66,5 @@ def loadgen(binary, port, requests, seconds, tokens_file=None, expect="allow", c
                          text=True, timeout=seconds + 120).stdout
     res = json.loads(out)
     if res.get("errors") or res.get("unexpected"):
-        raise RuntimeError(f"loadgen saw wrong answers at 127.0.0.1:{port}: {res}")
+        raise RuntimeError(f"loadgen saw wrong answers at {target}: {res}")
     return res

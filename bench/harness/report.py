@@ -44,6 +44,16 @@ def cpu_cells(row, processes):
     return ", ".join(f"{p} {row['cpu_' + p]:.3f}" for p in processes if "cpu_" + p in row)
 
 
+def unix_summary(bare, bare_unix, jit, jit_unix, unit):
+    """The Unix-socket rows against their TCP twins (same processes, same run)."""
+    return (
+        f"Unix socket instead of loopback TCP: bare {bare_unix['rps'] / bare['rps']:.2f}×, "
+        f"jitgate {jit_unix['rps'] / jit['rps']:.2f}× the {unit}; jitgate over the socket is "
+        f"{jit_unix['rps'] / bare_unix['rps']:.2f}× the bare server over the socket "
+        f"(p50 {fmt_us(jit_unix['p50_us'])} vs {fmt_us(bare_unix['p50_us'])})."
+    )
+
+
 def markdown(r):
     m = r["machine"]
     lines = [
@@ -75,6 +85,8 @@ def markdown(r):
                 f"| {fmt_us(row['p99_us'])} | {cpu_cells(row, processes)} "
                 f"| {row['redis_cmds_per_req']:.2f} | {row['rps'] / c1['rps']:.2f} "
                 f"| {row['rps'] / c3['rps']:.2f} |")
+        if "C3U" in env and "JU" in env:
+            lines += ["", unix_summary(env["C3"], env["C3U"], env["J"], env["JU"], "requests/s")]
         ext = r.get("envoy_ext_authz", {})
         lines += ["", "Envoy ext_authz counters over the run: " + ", ".join(
             f"`{k}` {v:,}" for k, v in sorted(ext.items())), ""]
@@ -92,8 +104,10 @@ def markdown(r):
             row = d[key]
             lines.append(
                 f"| {key} {label} | {row['rps']:,.0f}{rng(row, 'rps')} | {fmt_us(row['p50_us'])} "
-                f"| {fmt_us(row['p99_us'])} | {row['cpu_' + server]:.3f} "
+                f"| {fmt_us(row['p99_us'])} | {row['cpu_' + server.split('/')[0]]:.3f} "
                 f"| {row['rps'] / d['D3']['rps']:.2f} |")
+        if "D3U" in d and "DJU" in d:
+            lines += ["", unix_summary(d["D3"], d["D3U"], d["DJ"], d["DJU"], "checks/s")]
         lines.append("")
     s = r.get("scale")
     if s:

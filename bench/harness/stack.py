@@ -13,10 +13,10 @@ ISSUER = "https://idp.test"
 
 
 def jitgate_config(path, repo, grpc, http, redis, token_cache=100_000, principals=100_000,
-                   pubsub=True):
+                   pubsub=True, unix=None):
     jwks = os.path.join(repo, "tests/fixtures/keys/jwks.json")
     text = f"""# written by bench/run.py
-listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}" }}
+listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}", grpc_unix: {json.dumps(unix)} }}
 redis: {{ url: "redis://127.0.0.1:{redis}" }}
 identity:
   issuers:
@@ -73,22 +73,44 @@ class Stack:
                 out[k] = v.strip()
         return out
 
+    def redis_command_calls(self, name):
+        """Calls per command so far (INFO commandstats; script-called commands included)."""
+        out = {}
+        for k, v in self.redis_info(name, "commandstats").items():
+            calls = v.split(",")[0].split("=")[1]
+            out[k.removeprefix("cmdstat_")] = int(calls)
+        return out
+
     def redis_commands(self, name):
         """Commands Redis has processed so far."""
         return int(self.redis_info(name, "stats").get("total_commands_processed", "0"))
 
-    def bare(self, name, redis_port=None):
+    def socket(self, name):
+        """The Unix socket path of server `name` (in the work directory)."""
+        return os.path.join(self.workdir, f"{name}.sock")
+
+    def target(self, server):
+        """The loadgen target and the process of `server` (`name` or `name/unix`)."""
+        name, _, transport = server.partition("/")
+        if transport == "unix":
+            return f"unix:{self.socket(name)}", name
+        return f"127.0.0.1:{self.port(name)}", name
+
+    def bare(self, name, redis_port=None, unix=False):
         port = self.port(name)
         argv = [self.bins["bench-authz"], "--listen", f"127.0.0.1:{port}"]
         if redis_port:
             argv += ["--redis-url", f"redis://127.0.0.1:{redis_port}"]
+        if unix:
+            argv += ["--unix", self.socket(name)]
         proc = self.procs.start(name, argv, env={"TOKIO_WORKER_THREADS": "1"})
         P.wait_port(port, proc, name)
 
-    def jitgate(self, name, redis_port, **config):
+    def jitgate(self, name, redis_port, unix=False, **config):
         grpc, http = self.port(name), self.port(name + "_http")
         path = os.path.join(self.workdir, f"{name}.yaml")
-        jitgate_config(path, self.repo, grpc, http, redis_port, **config)
+        jitgate_config(path, self.repo, grpc, http, redis_port,
+                       unix=self.socket(name) if unix else None, **config)
         proc = self.procs.start(name, [self.bins["jitgate"], "serve"], env={
             "JITGATE_CONFIG": path, "TOKIO_WORKER_THREADS": "1", "RUST_LOG": "warn",
         })
@@ -105,8 +127,9 @@ class Stack:
             "PORT_JITGATE": self.port("jitgate"),
             "PORT_JITGATE_FRESH": self.port("jitgate_fresh"),
             "PORT_JITGATE_MISS": self.port("jitgate_miss"),
+            "SOCK_BARE": self.socket("bare"), "SOCK_JITGATE": self.socket("jitgate"),
         }
-        for listener in ("C0", "C1", "C1C", "C3", "C4", "J", "JF", "JM"):
+        for listener in ("C0", "C1", "C1C", "C3", "C3U", "C4", "J", "JU", "JF", "JM"):
             subst[f"PORT_{listener}"] = self.port(f"listener_{listener}")
         for k, v in subst.items():
             text = text.replace("${" + k + "}", str(v))

@@ -5,12 +5,13 @@
 mod audit;
 mod identity;
 
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::server::HealthReporter;
@@ -55,6 +56,7 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     let http_listener = TcpListener::bind(config.listen.http).await.with_context(|| {
         format!("cannot listen for HTTP on {} (`listen.http`)", config.listen.http)
     })?;
+    let unix_listener = config.listen.grpc_unix.as_deref().map(bind_unix).transpose()?;
     let admin = config.grpc_admin.enabled.then(|| grpc::admin::AdminApi::new(wired.state.clone()));
     let services = grpc::GrpcServices {
         check: wired.check,
@@ -63,12 +65,17 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
         reflection: config.grpc_admin.reflection,
         max_request_bytes: config.check.max_request_bytes,
     };
-    let grpc_task =
-        tokio::spawn(grpc::serve(grpc_listener, services, cancel.clone().cancelled_owned()));
+    let listeners = grpc::GrpcListeners { tcp: grpc_listener, unix: unix_listener };
+    let grpc_task = tokio::spawn(grpc::serve(listeners, services, cancel.clone()));
     let router = api::router(wired.state);
     let http_task =
         tokio::spawn(api::serve(http_listener, router, cancel.clone().cancelled_owned()));
-    tracing::info!(listen.grpc = %config.listen.grpc, listen.http = %config.listen.http, "jitgate serving");
+    tracing::info!(
+        listen.grpc = %config.listen.grpc,
+        listen.grpc_unix = config.listen.grpc_unix.as_ref().map(|p| p.display().to_string()),
+        listen.http = %config.listen.http,
+        "jitgate serving"
+    );
 
     shutdown_signal().await;
     tracing::info!(drain = ?config.shutdown.drain.as_duration(), "Shutting down: reporting NOT_SERVING, then draining");
@@ -82,9 +89,31 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
         c.write_once().await;
     }
     grpc_task.await?.context("gRPC server failed")?;
+    if let Some(path) = &config.listen.grpc_unix {
+        let _ = std::fs::remove_file(path);
+    }
     http_task.await?.context("HTTP server failed")?;
     tracing::info!("jitgate stopped");
     Ok(())
+}
+
+/// Binds the gRPC Unix domain socket at `path`, replacing a socket left behind by an earlier
+/// run but never any other kind of file. The socket is readable and writable by the owner and
+/// group only (a sidecar Envoy shares the group through the pod's `fsGroup`).
+fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let context = || format!("cannot listen for gRPC on {} (`listen.grpc_unix`)", path.display());
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path).with_context(context)?,
+        Ok(_) => anyhow::bail!(
+            "{}: the path exists and is not a socket; remove it or choose another path",
+            context()
+        ),
+        Err(_) => {}
+    }
+    let listener = UnixListener::bind(path).with_context(context)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).with_context(context)?;
+    Ok(listener)
 }
 
 /// Everything the servers need, built from the configuration.

@@ -60,6 +60,8 @@ pub struct Listen {
     pub grpc: SocketAddr,
     /// HTTP: the REST API, `/healthz`, `/readyz`, `/metrics`.
     pub http: SocketAddr,
+    /// Also serve gRPC on this Unix domain socket (for a sidecar Envoy sharing a volume).
+    pub grpc_unix: Option<PathBuf>,
 }
 
 impl Default for Listen {
@@ -67,6 +69,7 @@ impl Default for Listen {
         Self {
             grpc: SocketAddr::from(([127, 0, 0, 1], 9191)),
             http: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_unix: None,
         }
     }
 }

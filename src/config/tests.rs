@@ -120,3 +120,18 @@ fn unknown_overrides_are_detected_but_client_variables_are_not() {
     assert_eq!(unknown_overrides(&e, &c), ["JITGATE_REDIS_URLL"]);
     assert!(override_names().contains(&"JITGATE_LISTEN_GRPC".to_string()));
 }
+
+#[test]
+fn unix_socket_listener_needs_a_short_absolute_path() {
+    let c = load_str("", "test", &env(&[("JITGATE_LISTEN_GRPC_UNIX", "/run/jitgate/grpc.sock")]))
+        .unwrap();
+    assert_eq!(c.listen.grpc_unix.unwrap().to_str(), Some("/run/jitgate/grpc.sock"));
+    let long = format!("/{}", "d".repeat(120));
+    for (path, expected) in
+        [("grpc.sock", "must be an absolute path"), (long.as_str(), "choose a shorter directory")]
+    {
+        let yaml = format!("listen: {{ grpc_unix: \"{path}\" }}");
+        let err = load_str(&yaml, "test", &[]).unwrap_err().errors.join("\n");
+        assert!(err.contains(expected), "{path}: {err}");
+    }
+}

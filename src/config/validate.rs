@@ -10,6 +10,9 @@ use super::{Config, IssuerConfig};
 use crate::grant::Principal;
 use crate::store::keys::Keys;
 
+/// Longest Unix domain socket path the kernel accepts, in bytes.
+const MAX_UNIX_SOCKET_PATH: usize = 107;
+
 /// Smallest HS256 secret accepted, in bytes.
 pub const MIN_HS256_SECRET: usize = 32;
 
@@ -20,6 +23,20 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
         }
     };
     check(c.listen.grpc != c.listen.http, "`listen.grpc` and `listen.http` must differ".into());
+    if let Some(path) = &c.listen.grpc_unix {
+        check(
+            path.is_absolute(),
+            format!("`listen.grpc_unix` must be an absolute path, got `{}`", path.display()),
+        );
+        // sun_path holds 108 bytes including the terminating NUL.
+        check(
+            path.as_os_str().len() <= MAX_UNIX_SOCKET_PATH,
+            format!(
+                "`listen.grpc_unix` is {} bytes long; a Unix socket path holds at most {MAX_UNIX_SOCKET_PATH}: choose a shorter directory",
+                path.as_os_str().len()
+            ),
+        );
+    }
     let url_ok = ["redis://", "rediss://", "unix://"].iter().any(|s| c.redis.url.starts_with(s));
     check(
         url_ok,

@@ -16,7 +16,9 @@ use envoy_types::pb::envoy::service::auth::v3::authorization_server::{
     Authorization, AuthorizationServer,
 };
 use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UnixListener};
+use tokio_stream::wrappers::UnixListenerStream;
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status};
 
 use crate::authz::{Authorizer, CheckAttributes};
@@ -135,16 +137,24 @@ pub struct GrpcServices<H> {
     pub max_request_bytes: usize,
 }
 
-/// Serves Check, Health and (optionally) the admin API on `listener` until `shutdown` resolves.
+/// Where the gRPC server listens: the TCP address, and optionally a Unix domain socket as well
+/// (a sidecar Envoy in the same pod reaches jitgate through a shared volume without TCP).
+pub struct GrpcListeners {
+    pub tcp: TcpListener,
+    pub unix: Option<UnixListener>,
+}
+
+/// Serves Check, Health and (optionally) the admin API on every listener until `shutdown` is
+/// cancelled.
 pub async fn serve<H: tonic_health::pb::health_server::Health>(
-    listener: TcpListener,
+    listeners: GrpcListeners,
     services: GrpcServices<H>,
-    shutdown: impl std::future::Future<Output = ()> + Send,
+    shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let authz = AuthorizationServer::new(services.check)
         .max_decoding_message_size(services.max_request_bytes);
     // A Check answer is a few hundred bytes: never hold it back waiting for a delayed ACK.
-    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+    let tcp = tonic::transport::server::TcpIncoming::from(listeners.tcp).with_nodelay(Some(true));
     let reflection = if services.reflection {
         let built = tonic_reflection::server::Builder::configure()
             .register_encoded_file_descriptor_set(admin::pb::FILE_DESCRIPTOR_SET)
@@ -160,11 +170,18 @@ pub async fn serve<H: tonic_health::pb::health_server::Health>(
     } else {
         None
     };
-    tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .add_service(services.health)
         .add_service(authz)
         .add_optional_service(services.admin.map(admin::AdminApi::server))
-        .add_optional_service(reflection)
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await
+        .add_optional_service(reflection);
+    let Some(unix) = listeners.unix else {
+        return router.serve_with_incoming_shutdown(tcp, shutdown.cancelled_owned()).await;
+    };
+    let over_unix = router.clone().serve_with_incoming_shutdown(
+        UnixListenerStream::new(unix),
+        shutdown.clone().cancelled_owned(),
+    );
+    let over_tcp = router.serve_with_incoming_shutdown(tcp, shutdown.cancelled_owned());
+    tokio::try_join!(over_tcp, over_unix).map(|_| ())
 }

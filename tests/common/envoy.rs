@@ -41,6 +41,21 @@ impl Envoy {
             "front-proxy.yaml",
             &[(10000, port), (9901, admin), (9191, jitgate_grpc), (8081, upstream)],
         );
+        Self::launch(port, admin, config).await
+    }
+
+    /// The front proxy asking jitgate over its Unix domain socket (`listen.grpc_unix`) instead
+    /// of TCP, as a sidecar Envoy sharing a volume with jitgate would.
+    pub async fn start_unix(jitgate_socket: &std::path::Path, upstream: u16) -> Self {
+        let (port, admin) = (free_port(), free_port());
+        let config = render("front-proxy.yaml", &[(10000, port), (9901, admin), (8081, upstream)]);
+        let tcp = "{ socket_address: { address: 127.0.0.1, port_value: 9191 } }";
+        assert_eq!(config.matches(tcp).count(), 1, "front-proxy.yaml: one jitgate endpoint");
+        let pipe = format!("{{ pipe: {{ path: \"{}\" }} }}", jitgate_socket.display());
+        Self::launch(port, admin, config.replace(tcp, &pipe)).await
+    }
+
+    async fn launch(port: u16, admin: u16, config: String) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("envoy.yaml");
         std::fs::write(&path, config).expect("write envoy config");

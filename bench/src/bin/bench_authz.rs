@@ -11,6 +11,7 @@ use envoy_types::pb::envoy::service::auth::v3::authorization_server::{
 use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
 use envoy_types::pb::google::rpc;
 use redis::AsyncCommands;
+use tokio_stream::wrappers::UnixListenerStream;
 use tonic::{Request, Response, Status};
 
 #[derive(Parser)]
@@ -18,6 +19,9 @@ struct Args {
     /// Where to listen (loopback).
     #[arg(long, default_value = "127.0.0.1:50051")]
     listen: SocketAddr,
+    /// Also listen on this Unix domain socket.
+    #[arg(long)]
+    unix: Option<std::path::PathBuf>,
     /// Do one `GET bench:key` per Check against this Redis.
     #[arg(long)]
     redis_url: Option<String>,
@@ -51,11 +55,22 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     eprintln!("bench-authz listening on {} (redis: {})", args.listen, args.redis_url.is_some());
-    tonic::transport::Server::builder()
-        .add_service(AuthorizationServer::new(Bare { redis }))
-        .serve_with_shutdown(args.listen, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let router =
+        tonic::transport::Server::builder().add_service(AuthorizationServer::new(Bare { redis }));
+    let tcp = tonic::transport::server::TcpIncoming::bind(args.listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", args.listen))?
+        .with_nodelay(Some(true));
+    let stop = || async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match &args.unix {
+        None => router.serve_with_incoming_shutdown(tcp, stop()).await?,
+        Some(path) => {
+            let _ = std::fs::remove_file(path);
+            let unix = UnixListenerStream::new(tokio::net::UnixListener::bind(path)?);
+            let over_unix = router.clone().serve_with_incoming_shutdown(unix, stop());
+            tokio::try_join!(router.serve_with_incoming_shutdown(tcp, stop()), over_unix)?;
+        }
+    }
     Ok(())
 }

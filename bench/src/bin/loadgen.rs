@@ -29,7 +29,7 @@ enum Expect {
 
 #[derive(Parser)]
 struct Args {
-    /// The ext_authz server, `127.0.0.1:9191`.
+    /// The ext_authz server: `127.0.0.1:9191`, or `unix:/path/to/socket`.
     #[arg(long)]
     target: String,
     /// Requests to send in all.
@@ -181,12 +181,7 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     let mut channels = Vec::new();
     for _ in 0..args.connections.max(1) {
-        channels.push(
-            Channel::from_shared(format!("http://{}", args.target))?
-                .tcp_nodelay(true)
-                .connect()
-                .await?,
-        );
+        channels.push(connect(&args.target).await?);
     }
     let deadline = Instant::now() + Duration::from_secs_f64(args.max_seconds);
     if args.warmup > 0 {
@@ -195,4 +190,27 @@ async fn main() -> anyhow::Result<()> {
     let out = run(&args, &channels, requests, args.requests, deadline).await?;
     println!("{out}");
     Ok(())
+}
+
+/// One HTTP/2 connection to `target`: a TCP address, or a Unix domain socket as `unix:PATH`.
+async fn connect(target: &str) -> anyhow::Result<Channel> {
+    let Some(path) = target.strip_prefix("unix:") else {
+        return Ok(Channel::from_shared(format!("http://{target}"))?
+            .tcp_nodelay(true)
+            .connect()
+            .await?);
+    };
+    let path = std::path::PathBuf::from(path);
+    // The URI is only a placeholder: the connector dials the socket.
+    let channel = tonic::transport::Endpoint::try_from("http://[::1]:50051")?
+        .connect_with_connector(tower::service_fn(move |_| {
+            let path = path.clone();
+            async move {
+                Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(
+                    tokio::net::UnixStream::connect(path).await?,
+                ))
+            }
+        }))
+        .await?;
+    Ok(channel)
 }
