@@ -162,7 +162,7 @@ async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>
     let tasks: Vec<_> = (0..100)
         .map(|_| {
             let (store, a) = (store.clone(), a.clone());
-            tokio::spawn(async move { store.consume_use(&a, now()).await.unwrap() })
+            tokio::spawn(async move { store.consume_use(&a.subject, &a.id, now()).await.unwrap() })
         })
         .collect();
     let mut used = 0;
@@ -178,7 +178,7 @@ async fn max_uses_hold_under_100_concurrent_consumers(store: Arc<dyn GrantStore>
     assert_eq!(stored.uses, 7);
     assert!(stored.last_used_at.is_some());
     store.revoke(&a.id, revocation(), &ev()).await.unwrap();
-    assert_eq!(store.consume_use(&a, now()).await.unwrap(), UseOutcome::Gone);
+    assert_eq!(store.consume_use(&a.subject, &a.id, now()).await.unwrap(), UseOutcome::Gone);
 }
 
 async fn expired_and_revoked_grants_stay_in_history(store: Arc<dyn GrantStore>) {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jitgate::decision::{Caller, CheckInput, evaluate};
-use jitgate::grant::{IndexedGrants, PathPattern, Principal, RequestPath};
+use jitgate::grant::{IndexedGrants, PathPattern, Principal, RequestPath, ScopeInterner};
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
 };
@@ -61,7 +61,7 @@ fn engine(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("scan", n), &grants, |b, grants| {
             b.iter(|| evaluate(grants.iter(), &caller, &input, now))
         });
-        let indexed = IndexedGrants::new(grants);
+        let indexed = IndexedGrants::new(ScopeInterner::default().rules(&grants));
         g.bench_with_input(BenchmarkId::new("indexed", n), &indexed, |b, set| {
             b.iter(|| evaluate(set.candidates(&input.service, &input.path), &caller, &input, now))
         });

@@ -19,7 +19,7 @@ use crate::audit::record;
 use crate::decision::{
     Allow, Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate,
 };
-use crate::grant::{Grant, Principal};
+use crate::grant::{GrantRule, Principal};
 use crate::identity::{Authenticator, bearer_token};
 use crate::metrics::{DecisionLabels, Metrics};
 use crate::store::{GrantCache, UseOutcome};
@@ -217,11 +217,11 @@ impl Authorizer {
                 return unavailable();
             }
         };
-        let mut excluded: Vec<&Grant> = Vec::new();
+        let mut excluded: Vec<&GrantRule> = Vec::new();
         loop {
             let candidates = set
                 .candidates(&input.service, &input.path)
-                .filter(|g| !excluded.iter().any(|x| x.id == g.id));
+                .filter(|g| !excluded.iter().any(|x| x.id() == g.id()));
             let decision = evaluate(candidates, caller, input, now);
             let allow = match &decision {
                 Decision::Allow(allow) => allow,
@@ -246,7 +246,7 @@ impl Authorizer {
                 return decision;
             }
             let found =
-                set.candidates(&input.service, &input.path).find(|g| g.id == allow.grant_id);
+                set.candidates(&input.service, &input.path).find(|g| *g.id() == allow.grant_id);
             let Some(grant) = found else {
                 return unavailable();
             };
@@ -259,8 +259,9 @@ impl Authorizer {
     }
 
     /// Consumes one use; `Ok(false)` when the grant turned out spent or gone.
-    async fn consume(&self, grant: &Grant, now: Timestamp) -> Result<bool, Deny> {
-        let outcome = self.cache.store().consume_use(grant, now).await.map_err(|e| {
+    async fn consume(&self, grant: &GrantRule, now: Timestamp) -> Result<bool, Deny> {
+        let store = self.cache.store();
+        let outcome = store.consume_use(grant.holder(), grant.id(), now).await.map_err(|e| {
             tracing::warn!(error = %e, "Consuming a grant use failed; denying");
             Deny::new(DenyReason::StoreUnavailable, "the grant store is unavailable")
         })?;

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 pub use reason::{DenyReason, DenyStatus};
 
-use crate::grant::{Grant, GrantId, GrantStatus, Principal, RequestPath, Scope};
+use crate::grant::{AsGrantView, GrantId, GrantStatus, GrantView, Principal, RequestPath, Scope};
 use crate::time::Timestamp;
 
 /// The verified caller: its primary subject (the user, or the workload when there is no user)
@@ -106,17 +106,16 @@ impl From<Deny> for Decision {
 /// Decides one call. Grants that do not name one of the caller's principals are ignored, so a
 /// bad lookup can never widen access. Among matching live grants, one without `max_uses` wins
 /// (it needs no write), then the one that lives longest.
-pub fn evaluate<'a>(
-    grants: impl IntoIterator<Item = &'a Grant>,
+pub fn evaluate<'a, G: AsGrantView + 'a>(
+    grants: impl IntoIterator<Item = &'a G>,
     caller: &Caller,
     input: &CheckInput,
     now: Timestamp,
 ) -> Decision {
-    let mut best: Option<&Grant> = None;
+    let mut best: Option<GrantView<'a>> = None;
     let (mut saw_expired, mut saw_used_up, mut saw_revoked) = (false, false, false);
-    for grant in grants {
-        if !caller.holds(&grant.subject)
-            || !grant.covers(&input.service, &input.method, &input.path)
+    for grant in grants.into_iter().map(AsGrantView::view) {
+        if !caller.holds(grant.holder) || !grant.covers(&input.service, &input.method, &input.path)
         {
             continue;
         }
@@ -125,7 +124,7 @@ pub fn evaluate<'a>(
             continue;
         }
         match grant.status(now) {
-            GrantStatus::Active if best.is_none_or(|b| preferred(grant, b)) => best = Some(grant),
+            GrantStatus::Active if best.is_none_or(|b| preferred(&grant, &b)) => best = Some(grant),
             GrantStatus::Active => {}
             GrantStatus::Expired => saw_expired = true,
             GrantStatus::Exhausted => saw_used_up = true,
@@ -136,7 +135,7 @@ pub fn evaluate<'a>(
         return Decision::Allow(Allow {
             subject: caller.subject.clone(),
             grant_id: g.id.clone(),
-            holder: g.subject.clone(),
+            holder: g.holder.clone(),
             expires_at: g.expires_at,
             limited: g.max_uses.is_some(),
         });
@@ -159,7 +158,7 @@ pub fn evaluate<'a>(
     Decision::Deny(Deny { reason, detail, missing: Some(input.missing()) })
 }
 
-fn preferred(candidate: &Grant, current: &Grant) -> bool {
+fn preferred(candidate: &GrantView<'_>, current: &GrantView<'_>) -> bool {
     match (candidate.max_uses.is_none(), current.max_uses.is_none()) {
         (true, false) => true,
         (false, true) => false,

@@ -1,6 +1,6 @@
 use super::*;
-use crate::grant::Revocation;
 use crate::grant::fixtures::{mk_grant, mk_scope};
+use crate::grant::{Grant, Revocation};
 
 const NOW: Timestamp = Timestamp::from_millis(1_800_000_000_000);
 
@@ -164,7 +164,7 @@ fn one_time_actions_are_only_allowed_by_limited_grants() {
 #[test]
 fn deny_names_the_missing_scope() {
     let d = evaluate(
-        &[],
+        &[] as &[Grant],
         &mk_caller("user:alice", &[]),
         &mk_input("orders", "DELETE", "/orders/7?x=1"),
         NOW,

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 
-use super::{Grant, RequestPath};
+use super::{GrantRule, RequestPath};
 
 /// Below this many grants a scan is as fast as the index and needs no memory.
 pub const INDEX_MIN_GRANTS: usize = 16;
@@ -17,7 +17,7 @@ pub const INDEX_MIN_GRANTS: usize = 16;
 /// A principal's grants with their index.
 #[derive(Debug, Default)]
 pub struct IndexedGrants {
-    grants: Vec<Grant>,
+    grants: Vec<GrantRule>,
     index: Option<HashMap<String, Node>>,
 }
 
@@ -30,19 +30,19 @@ struct Node {
 
 /// The grants that could cover one call.
 pub enum Candidates<'a> {
-    All(std::slice::Iter<'a, Grant>),
-    Indexed { grants: &'a [Grant], picks: std::vec::IntoIter<u32> },
+    All(std::slice::Iter<'a, GrantRule>),
+    Indexed { grants: &'a [GrantRule], picks: std::vec::IntoIter<u32> },
 }
 
 // === impl IndexedGrants ===
 
 impl IndexedGrants {
-    pub fn new(grants: Vec<Grant>) -> Self {
+    pub fn new(grants: Vec<GrantRule>) -> Self {
         let index = (grants.len() >= INDEX_MIN_GRANTS).then(|| build(&grants));
         Self { grants, index }
     }
 
-    pub fn grants(&self) -> &[Grant] {
+    pub fn grants(&self) -> &[GrantRule] {
         &self.grants
     }
 
@@ -69,11 +69,11 @@ impl IndexedGrants {
     }
 }
 
-fn build(grants: &[Grant]) -> HashMap<String, Node> {
+fn build(grants: &[GrantRule]) -> HashMap<String, Node> {
     let mut services: HashMap<String, Node> = HashMap::new();
     for (i, grant) in grants.iter().enumerate() {
         let Ok(i) = u32::try_from(i) else { break };
-        for scope in &grant.resources {
+        for scope in grant.resources() {
             let root = services.entry(scope.service.clone()).or_default();
             for pattern in &scope.paths {
                 let mut node = &mut *root;
@@ -92,9 +92,9 @@ fn build(grants: &[Grant]) -> HashMap<String, Node> {
 // === impl Candidates ===
 
 impl<'a> Iterator for Candidates<'a> {
-    type Item = &'a Grant;
+    type Item = &'a GrantRule;
 
-    fn next(&mut self) -> Option<&'a Grant> {
+    fn next(&mut self) -> Option<&'a GrantRule> {
         match self {
             Self::All(it) => it.next(),
             Self::Indexed { grants, picks } => {
@@ -108,15 +108,17 @@ impl<'a> Iterator for Candidates<'a> {
 mod tests {
     use super::*;
     use crate::grant::fixtures::{mk_grant, mk_scope};
+    use crate::grant::{AsGrantView, Grant};
     use crate::time::Timestamp;
 
-    fn grant_for(id: &str, service: &str, paths: &[&str]) -> Grant {
-        mk_grant(
+    fn grant_for(id: &str, service: &str, paths: &[&str]) -> GrantRule {
+        let g: Grant = mk_grant(
             id,
             "user:alice",
             mk_scope(service, &["GET"], paths),
             Timestamp::from_millis(1 << 40),
-        )
+        );
+        GrantRule::from(&g)
     }
 
     fn path(p: &str) -> RequestPath {
@@ -124,13 +126,13 @@ mod tests {
     }
 
     fn ids<'a>(c: Candidates<'a>) -> Vec<&'a str> {
-        let mut v: Vec<&str> = c.map(|g| g.id.as_str()).collect();
+        let mut v: Vec<&str> = c.map(|g| g.id().as_str()).collect();
         v.sort_unstable();
         v
     }
 
     fn many(patterns: &[(&str, &str, &str)]) -> IndexedGrants {
-        let mut grants: Vec<Grant> = patterns
+        let mut grants: Vec<GrantRule> = patterns
             .iter()
             .map(|(id, service, pattern)| grant_for(id, service, &[pattern]))
             .collect();
@@ -186,8 +188,8 @@ mod tests {
                 let mut v: Vec<&str> = set
                     .grants()
                     .iter()
-                    .filter(|g| g.covers("svc", "GET", &request))
-                    .map(|g| g.id.as_str())
+                    .filter(|g| g.view().covers("svc", "GET", &request))
+                    .map(|g| g.id().as_str())
                     .collect();
                 v.sort_unstable();
                 v

@@ -7,6 +7,7 @@ mod index;
 mod path;
 mod pattern;
 mod principal;
+mod rule;
 mod scope;
 
 #[cfg(test)]
@@ -20,6 +21,7 @@ pub use index::{Candidates, IndexedGrants};
 pub use path::{MAX_PATH_LEN, PathError, RequestPath};
 pub use pattern::{PathPattern, PatternError};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
+pub use rule::{AsGrantView, GrantRule, GrantView, ScopeInterner};
 pub use scope::{Methods, Scope, ScopeWire, check_service};
 
 use crate::time::Timestamp;
@@ -190,15 +192,7 @@ impl Grant {
 
     /// Live means: not revoked, not expired at `now` (`now < expires_at`), uses left.
     pub fn status(&self, now: Timestamp) -> GrantStatus {
-        if self.revoked.is_some() {
-            GrantStatus::Revoked
-        } else if now >= self.expires_at {
-            GrantStatus::Expired
-        } else if self.max_uses.is_some_and(|max| self.uses >= u64::from(max)) {
-            GrantStatus::Exhausted
-        } else {
-            GrantStatus::Active
-        }
+        self.view().status(now)
     }
 
     pub fn is_live(&self, now: Timestamp) -> bool {
@@ -206,7 +200,7 @@ impl Grant {
     }
 
     pub fn covers(&self, service: &str, method: &str, path: &RequestPath) -> bool {
-        self.resources.iter().any(|s| s.matches(service, method, path))
+        self.view().covers(service, method, path)
     }
 }
 

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::fill::Fills;
 use super::{Change, GrantStore, StoreError};
-use crate::grant::{Grant, IndexedGrants, Principal, RequestPath};
+use crate::grant::{GrantRule, IndexedGrants, Principal, RequestPath, ScopeInterner};
 use prometheus_client::metrics::counter::Counter;
 
 use crate::metrics::{Metrics, ResultLabels, SourceLabels};
@@ -45,7 +45,7 @@ pub struct GrantSet {
 }
 
 impl GrantSet {
-    pub fn iter(&self) -> impl Iterator<Item = &Grant> {
+    pub fn iter(&self) -> impl Iterator<Item = &GrantRule> {
         self.parts.iter().flat_map(|p| p.grants().iter())
     }
 
@@ -54,7 +54,7 @@ impl GrantSet {
         &'a self,
         service: &'a str,
         path: &'a RequestPath,
-    ) -> impl Iterator<Item = &'a Grant> + 'a {
+    ) -> impl Iterator<Item = &'a GrantRule> + 'a {
         self.parts.iter().flat_map(move |p| p.candidates(service, path))
     }
 }
@@ -71,6 +71,8 @@ pub struct GrantCache {
     entries: moka::sync::Cache<Principal, Arc<IndexedGrants>>,
     sync: Arc<Mutex<SyncState>>,
     fills: Arc<Fills>,
+    /// Cached rules share identical resource lists.
+    interner: Arc<ScopeInterner>,
     origin: Instant,
     /// Milliseconds after `origin` at which the last successful poll started, plus one
     /// (0 = never confirmed).
@@ -95,6 +97,7 @@ impl GrantCache {
             entries,
             sync: Arc::new(Mutex::new(SyncState { applied: None, generation: 0 })),
             fills: Arc::default(),
+            interner: Arc::default(),
             origin: Instant::now(),
             confirmed_at: AtomicU64::new(0),
             settings,
@@ -150,7 +153,9 @@ impl GrantCache {
                 missing.iter().map(|p| self.store.live_for(p, now)),
             )
             .await?;
-            set.parts.extend(fetched.into_iter().map(|g| Arc::new(IndexedGrants::new(g))));
+            set.parts.extend(
+                fetched.iter().map(|g| Arc::new(IndexedGrants::new(self.interner.rules(g)))),
+            );
             return Ok(set);
         }
         self.count("miss");
@@ -168,14 +173,15 @@ impl GrantCache {
         now: Timestamp,
     ) -> impl Future<Output = Result<Arc<IndexedGrants>, StoreError>> + use<> {
         let (store, entries, sync) = (self.store.clone(), self.entries.clone(), self.sync.clone());
+        let interner = self.interner.clone();
         let principal = p.clone();
         self.fills.join_or_start(p, generation, move || {
             // The read runs on its own task: keep it in the trace of the Check that started it.
             let span = tracing::Span::current();
             Box::pin(tracing::Instrument::instrument(
                 async move {
-                    let grants =
-                        Arc::new(IndexedGrants::new(store.live_for(&principal, now).await?));
+                    let read = store.live_for(&principal, now).await?;
+                    let grants = Arc::new(IndexedGrants::new(interner.rules(&read)));
                     if let Ok(s) = sync.lock()
                         && s.generation == generation
                     {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::*;
 use crate::audit::AuditEvent;
 use crate::grant::fixtures::mk_event;
-use crate::grant::{GrantId, Revocation, fixtures};
+use crate::grant::{Grant, GrantId, Revocation, fixtures};
 use crate::store::{ChangeStream, GrantUsage, MemoryStore, RevokeOutcome, UsageDelta, UseOutcome};
 
 const NOW: Timestamp = Timestamp::from_millis(4_000_000_000_000);
@@ -59,8 +59,13 @@ impl GrantStore for TestStore {
     async fn usage(&self, g: &Grant) -> Result<GrantUsage, StoreError> {
         self.inner.usage(g).await
     }
-    async fn consume_use(&self, g: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
-        self.inner.consume_use(g, now).await
+    async fn consume_use(
+        &self,
+        p: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<UseOutcome, StoreError> {
+        self.inner.consume_use(p, id, now).await
     }
     async fn by_incident(&self, i: &str, now: Timestamp) -> Result<Vec<GrantId>, StoreError> {
         self.inner.by_incident(i, now).await
@@ -118,7 +123,7 @@ async fn confirm(store: &TestStore, cache: &GrantCache) {
 
 /// Grants in a set that are not revoked.
 fn unrevoked(set: &GrantSet) -> usize {
-    set.iter().filter(|g| g.revoked.is_none()).count()
+    set.iter().filter(|g| !g.is_revoked()).count()
 }
 
 async fn revoke_a1(store: &TestStore) {

@@ -190,12 +190,17 @@ impl GrantStore for MemoryStore {
         Ok(RevokeOutcome::Revoked(Box::new(revoked)))
     }
 
-    async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
+    async fn consume_use(
+        &self,
+        holder: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<UseOutcome, StoreError> {
         let mut inner = self.lock()?;
-        let Some(stored) = inner.grants.get_mut(&grant.id) else {
+        let Some(stored) = inner.grants.get_mut(id) else {
             return Ok(UseOutcome::Gone);
         };
-        if stored.revoked.is_some() || stored.expires_at <= now {
+        if stored.subject != *holder || stored.revoked.is_some() || stored.expires_at <= now {
             return Ok(UseOutcome::Gone);
         }
         let Some(max) = stored.max_uses else {

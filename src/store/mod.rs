@@ -169,8 +169,13 @@ pub trait GrantStore: Send + Sync + 'static {
         event: &AuditEvent,
     ) -> Result<RevokeOutcome, StoreError>;
 
-    /// Atomically consumes one use of a grant with `max_uses`.
-    async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError>;
+    /// Atomically consumes one use of grant `id` (held by `holder`) with `max_uses`.
+    async fn consume_use(
+        &self,
+        holder: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<UseOutcome, StoreError>;
 
     /// Folds uses seen by this replica into each grant's usage ledger.
     async fn record_usage(&self, usage: &[UsageDelta]) -> Result<(), StoreError>;

@@ -250,13 +250,16 @@ impl GrantStore for RedisStore {
         }
     }
 
-    async fn consume_use(&self, grant: &Grant, now: Timestamp) -> Result<UseOutcome, StoreError> {
+    async fn consume_use(
+        &self,
+        holder: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<UseOutcome, StoreError> {
         self.writable()?;
         let k = self.redis.keys();
         let mut inv = self.scripts.consume.prepare_invoke();
-        inv.key(k.grant(&grant.subject, &grant.id))
-            .key(k.history(&grant.subject, &grant.id))
-            .arg(now.as_millis());
+        inv.key(k.grant(holder, id)).key(k.history(holder, id)).arg(now.as_millis());
         let n: i64 = self.redis.run("consume", inv.invoke_async(&mut self.redis.handle())).await?;
         Ok(match n {
             -1 => UseOutcome::UsedUp,
