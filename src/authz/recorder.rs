@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -53,6 +53,9 @@ pub struct Recorder {
     tx: mpsc::Sender<DecisionRecord>,
     dropped: Arc<AtomicU64>,
     metrics: Arc<Metrics>,
+    /// Wakes the writer once a batch is waiting (it does not wake for every record).
+    batch_ready: Arc<Notify>,
+    batch_size: usize,
 }
 
 // === impl Recorder ===
@@ -69,6 +72,8 @@ impl Recorder {
     ) -> Arc<Self> {
         let (tx, rx) = mpsc::channel(settings.queue_size);
         let dropped = Arc::new(AtomicU64::new(0));
+        let batch_ready = Arc::new(Notify::new());
+        let batch_size = settings.batch_size.max(1);
         let writer = Writer {
             settings,
             log,
@@ -77,8 +82,8 @@ impl Recorder {
             dropped: dropped.clone(),
             gap_since: None,
         };
-        tracker.spawn(writer.run(rx, cancel));
-        Arc::new(Self { tx, dropped, metrics })
+        tracker.spawn(writer.run(rx, batch_ready.clone(), cancel));
+        Arc::new(Self { tx, dropped, metrics, batch_ready, batch_size })
     }
 
     /// Queues a record without waiting. Never fails the Check.
@@ -87,6 +92,9 @@ impl Recorder {
             Ok(()) => {
                 let depth = self.tx.max_capacity() - self.tx.capacity();
                 self.metrics.audit_queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
+                if depth >= self.batch_size {
+                    self.batch_ready.notify_one();
+                }
             }
             Err(_) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -117,30 +125,43 @@ struct Writer {
 }
 
 impl Writer {
-    async fn run(mut self, mut rx: mpsc::Receiver<DecisionRecord>, cancel: CancellationToken) {
-        let mut batch = Vec::with_capacity(self.settings.batch_size);
+    /// Flushes full batches when the recorder says one is waiting, and whatever is queued at
+    /// every tick; the writer never wakes per record.
+    async fn run(
+        mut self,
+        mut rx: mpsc::Receiver<DecisionRecord>,
+        batch_ready: Arc<Notify>,
+        cancel: CancellationToken,
+    ) {
+        let size = self.settings.batch_size.max(1);
         let mut tick = tokio::time::interval(self.settings.flush_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tokio::select! {
+            let at_tick = tokio::select! {
                 _ = cancel.cancelled() => break,
-                got = rx.recv() => match got {
-                    Some(r) => {
-                        batch.push(r);
-                        if batch.len() >= self.settings.batch_size {
-                            self.flush(std::mem::take(&mut batch), rx.len()).await;
-                        }
-                    }
-                    None => break,
-                },
-                _ = tick.tick() => self.flush(std::mem::take(&mut batch), rx.len()).await,
+                _ = batch_ready.notified() => false,
+                _ = tick.tick() => true,
+            };
+            // Whole batches whenever they wait; at a tick also the rest, and an empty flush
+            // so a gap is recorded even when nothing else is.
+            let mut first = true;
+            loop {
+                let waiting = rx.len();
+                if waiting < size && !(at_tick && (waiting > 0 || first)) {
+                    break;
+                }
+                first = false;
+                let mut batch = Vec::with_capacity(waiting.min(size));
+                if waiting > 0 {
+                    rx.recv_many(&mut batch, size).await;
+                }
+                self.flush(batch, rx.len()).await;
             }
         }
         rx.close();
-        while let Some(r) = rx.recv().await {
-            batch.push(r);
-        }
-        self.flush(batch, 0).await;
+        let mut rest = Vec::new();
+        while rx.recv_many(&mut rest, size).await > 0 {}
+        self.flush(rest, 0).await;
     }
 
     async fn flush(&mut self, batch: Vec<DecisionRecord>, waiting: usize) {
