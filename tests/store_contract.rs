@@ -13,7 +13,8 @@ use jitgate::audit::{AuditEvent, AuditKind};
 use jitgate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, ScopeWire};
 use jitgate::metrics::Metrics;
 use jitgate::store::{
-    GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UseOutcome,
+    GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UsageDelta,
+    UseOutcome,
 };
 use jitgate::time::{Clock, SystemClock, Timestamp};
 
@@ -223,6 +224,41 @@ async fn managed_grants_are_replaced_in_place(store: Arc<dyn GrantStore>) {
     assert!(matches!(store.create(&g, &ev()).await, Err(StoreError::Conflict(_))));
 }
 
+async fn usage_ledger_folds_batches_and_caps_paths(store: Arc<dyn GrantStore>) {
+    let (a, b) = (
+        mk_grant("user:alice", Duration::from_secs(600)),
+        mk_grant("user:bob", Duration::from_secs(600)),
+    );
+    store.create(&a, &ev()).await.unwrap();
+    store.create(&b, &ev()).await.unwrap();
+    let base = now().as_millis();
+    let t = |ms: i64| Timestamp::from_millis(base + ms);
+    let delta = |g: &Grant, uses, first, last, paths: std::ops::Range<usize>| UsageDelta {
+        grant: g.id.clone(),
+        subject: g.subject.clone(),
+        expires_at: g.expires_at,
+        limited: false,
+        uses,
+        first,
+        last,
+        paths: paths.map(|i| format!("/orders/{i}")).collect(),
+    };
+    // Two flushes of one replica (or one each of two replicas), several grants in each.
+    let first = [delta(&a, 3, t(10), t(20), 0..60), delta(&b, 1, t(15), t(15), 0..1)];
+    store.record_usage(&first).await.unwrap();
+    store.record_usage(&[delta(&a, 2, t(5), t(30), 40..100)]).await.unwrap();
+    let got = store.get(&a.id).await.unwrap().unwrap();
+    assert_eq!((got.uses, got.first_used_at, got.last_used_at), (5, Some(t(5)), Some(t(30))));
+    let usage = store.usage(&got).await.unwrap();
+    assert_eq!((usage.paths.len(), usage.paths_truncated), (100, false));
+    store.record_usage(&[delta(&a, 1, t(40), t(40), 100..101)]).await.unwrap();
+    let usage = store.usage(&store.get(&a.id).await.unwrap().unwrap()).await.unwrap();
+    assert_eq!((usage.paths.len(), usage.paths_truncated), (100, true), "the cap holds");
+    let got_b = store.get(&b.id).await.unwrap().unwrap();
+    assert_eq!((got_b.uses, got_b.first_used_at), (1, Some(t(15))));
+    assert_eq!(store.usage(&got_b).await.unwrap().paths, ["/orders/0"]);
+}
+
 macro_rules! contract {
     ($($name:ident),* $(,)?) => {
         mod memory_store {
@@ -243,6 +279,7 @@ contract!(
     max_uses_hold_under_100_concurrent_consumers,
     expired_and_revoked_grants_stay_in_history,
     managed_grants_are_replaced_in_place,
+    usage_ledger_folds_batches_and_caps_paths,
 );
 
 /// Redis only: every key jitgate writes, except the change counter and the audit log (kept

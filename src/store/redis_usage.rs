@@ -1,7 +1,8 @@
 //! The usage ledger in Redis: each replica folds the uses it saw into the grant's record
 //! (`uses`, `first_used_at`, `last_used_at`) and a capped set of the distinct paths used,
-//! one Lua call per grant per flush, atomically within the principal's slot.
+//! one Lua call per grant per flush (pipelined), atomically within the principal's slot.
 
+use futures_util::StreamExt;
 use redis::AsyncCommands;
 
 use super::redis::RedisStore;
@@ -11,6 +12,9 @@ use crate::grant::Grant;
 /// Distinct paths kept per grant; past it, `…` marks that more were used.
 pub const PATH_CAP: usize = 100;
 
+/// Usage writes in flight at once during a flush.
+const USAGE_PIPELINE: usize = 32;
+
 /// What marks a capped path set.
 pub const TRUNCATED: &str = "…";
 
@@ -18,6 +22,9 @@ impl RedisStore {
     pub(super) async fn write_usage(&self, usage: &[UsageDelta]) -> Result<(), StoreError> {
         let k = self.redis.keys();
         let history = i64::try_from(self.history.as_millis()).unwrap_or(i64::MAX);
+        // One script per grant (each stays in its principal's slot), pipelined on the
+        // multiplexed connection instead of one round trip after another.
+        let mut writes = Vec::with_capacity(usage.len());
         for u in usage {
             let (p, id) = (&u.subject, &u.grant);
             let mut inv = self.scripts.usage.prepare_invoke();
@@ -30,10 +37,15 @@ impl RedisStore {
             for path in &u.paths {
                 inv.arg(path);
             }
-            let _: i64 =
-                self.redis.run("usage", inv.invoke_async(&mut self.redis.handle())).await?;
+            let mut c = self.redis.handle();
+            writes.push(async move {
+                let _: i64 = self.redis.run("usage", inv.invoke_async(&mut c)).await?;
+                Ok::<(), StoreError>(())
+            });
         }
-        Ok(())
+        let results: Vec<_> =
+            futures_util::stream::iter(writes).buffer_unordered(USAGE_PIPELINE).collect().await;
+        results.into_iter().collect()
     }
 
     pub(super) async fn read_usage(&self, grant: &Grant) -> Result<GrantUsage, StoreError> {

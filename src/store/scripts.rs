@@ -129,24 +129,33 @@ pub const USAGE: &str = r"
 local found = false
 for i = 1, 3 do
   local k = KEYS[i]
-  if redis.call('EXISTS', k) == 1 then
+  local v = redis.call('HMGET', k, 'grant', 'first_used_at', 'last_used_at')
+  if v[1] then
     found = true
     if ARGV[1] ~= '0' then redis.call('HINCRBY', k, 'uses', ARGV[1]) end
-    local f = redis.call('HGET', k, 'first_used_at')
-    if not f or tonumber(f) > tonumber(ARGV[2]) then redis.call('HSET', k, 'first_used_at', ARGV[2]) end
-    local l = redis.call('HGET', k, 'last_used_at')
-    if not l or tonumber(l) < tonumber(ARGV[3]) then redis.call('HSET', k, 'last_used_at', ARGV[3]) end
+    local first = not v[2] or tonumber(v[2]) > tonumber(ARGV[2])
+    local last = not v[3] or tonumber(v[3]) < tonumber(ARGV[3])
+    if first and last then
+      redis.call('HSET', k, 'first_used_at', ARGV[2], 'last_used_at', ARGV[3])
+    elseif first then
+      redis.call('HSET', k, 'first_used_at', ARGV[2])
+    elseif last then
+      redis.call('HSET', k, 'last_used_at', ARGV[3])
+    end
   end
 end
 if not found then return 0 end
-local cap = tonumber(ARGV[5])
-for i = 6, #ARGV do
-  if redis.call('SCARD', KEYS[4]) >= cap then
-    redis.call('SADD', KEYS[4], '…')
-    break
+if #ARGV >= 6 then
+  local cap = tonumber(ARGV[5])
+  local n = redis.call('SCARD', KEYS[4])
+  for i = 6, #ARGV do
+    if n >= cap then
+      redis.call('SADD', KEYS[4], '…')
+      break
+    end
+    n = n + redis.call('SADD', KEYS[4], ARGV[i])
   end
-  redis.call('SADD', KEYS[4], ARGV[i])
+  redis.call('PEXPIREAT', KEYS[4], ARGV[4])
 end
-if #ARGV >= 6 then redis.call('PEXPIREAT', KEYS[4], ARGV[4]) end
 return 1
 ";
