@@ -27,6 +27,7 @@ pub mod grpc;
 pub mod health;
 pub mod hex;
 pub mod identity;
+pub mod links;
 pub mod manifest;
 pub mod metrics;
 pub mod notify;

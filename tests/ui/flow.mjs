@@ -1,0 +1,158 @@
+// The JIT flow on the page, as four people: a requester asks from a 403's hint link, an
+// approver decides from the queue, the requester sees the live grant, an SRE revokes it and
+// reads its audit trail; then the page's authorization refusals and accessibility checks.
+// Run by tests/ui_browser.rs with BASE, HINT_URL and tokens in the environment.
+
+import { ARTIFACTS, check, env, launch, main, pageFetch, shot, signedIn } from './lib.mjs';
+
+const BASE = env('BASE');
+const [ALICE, BOB, ADMIN, CAROL] = ['ALICE', 'BOB', 'ADMIN', 'CAROL'].map(env);
+
+main(async () => {
+  const context = await launch();
+  try {
+    await headers();
+    const id = await requesterAsks(context);
+    await approverDecides(context, id);
+    await requesterSeesGrant(context, id);
+    await sreRevokes(context, id);
+    await refusals(context, id);
+    await keyboardAndPhone(context);
+  } finally {
+    await context.close();
+  }
+});
+
+async function headers() {
+  const r = await fetch(`${BASE}/ui/`);
+  const csp = r.headers.get('content-security-policy') || '';
+  check(r.status === 200 && r.headers.get('content-type').startsWith('text/html'), '/ui/ is HTML');
+  check(csp.includes("script-src 'self'") && csp.includes("frame-ancestors 'none'") && !csp.includes('unsafe-inline'), 'strict CSP', csp);
+  check(r.headers.get('x-content-type-options') === 'nosniff' && r.headers.get('x-frame-options') === 'DENY'
+    && r.headers.get('referrer-policy') === 'no-referrer', 'nosniff, DENY, no-referrer');
+  const again = await fetch(`${BASE}/ui/app.js`, { headers: { 'if-none-match': (await fetch(`${BASE}/ui/app.js`)).headers.get('etag') } });
+  check(again.status === 304, 'an unchanged asset answers 304 to its ETag', again.status);
+}
+
+async function requesterAsks(context) {
+  const hint = env('HINT_URL');
+  check(hint.startsWith(`${BASE}/ui/#/request?`), "the 403's hint carries a link to the page", hint);
+  const page = await signedIn(context, hint, ALICE);
+  await page.getByRole('heading', { name: 'Ask for access' }).waitFor();
+  check(await page.getByLabel('Service').inputValue() === 'orders', 'service pre-filled');
+  check(await page.getByLabel('Methods').inputValue() === 'GET', 'method pre-filled');
+  check(await page.getByLabel('Paths').inputValue() === '/orders/7', 'path pre-filled');
+  await page.getByLabel('For how long').fill('30m');
+  await page.getByLabel('Why').fill('INC-4312 latency');
+  await page.getByRole('button', { name: 'Ask for access' }).click();
+  await page.waitForURL(/#\/requests\//);
+  await page.locator('.badge.pending').first().waitFor();
+  const text = await page.locator('main').innerText();
+  check(text.includes('1 still needed'), 'the requester sees how many approvals are needed', text);
+  const id = decodeURIComponent(page.url().split('#/requests/')[1]);
+  await shot(page, 'requester-pending');
+  await page.close();
+  return id;
+}
+
+async function approverDecides(context, id) {
+  // The webhook's link opens this request directly; then the queue.
+  const page = await signedIn(context, `${BASE}/ui/#/requests/${id}`, BOB);
+  await page.getByRole('button', { name: 'Approve' }).waitFor();
+  await page.goto(`${BASE}/ui/#/queue`);
+  await page.getByRole('heading', { name: 'Waiting for your decision' }).waitFor();
+  const card = page.locator('article.request').filter({ hasText: 'user:alice' });
+  await card.waitFor();
+  const text = await card.innerText();
+  for (const want of ['user:alice', 'orders', 'GET', '/orders/7', '30m', 'INC-4312 latency', 'orders-read', '0 of 1 — 1 still needed', 'Recent requests by them', 'INC-4100 is over']) {
+    check(text.includes(want), `the queue card shows ${want}`, text);
+  }
+  await shot(page, 'approver-queue');
+  await page.setViewportSize({ width: 375, height: 812 });
+  check(await page.evaluate(() => document.documentElement.scrollWidth <= 375), 'readable at 375 px: no sideways scrolling');
+  await shot(page, 'approver-phone');
+  await page.setViewportSize({ width: 1200, height: 900 });
+  await card.getByLabel('Comment (optional)').fill('go ahead, INC-4312');
+  await card.getByRole('button', { name: 'Approve' }).click();
+  await page.locator('#status').filter({ hasText: 'Approved' }).waitFor();
+  check(true, 'approved with a comment in one click');
+  await page.close();
+}
+
+async function requesterSeesGrant(context, id) {
+  const page = await signedIn(context, `${BASE}/ui/#/mine`, ALICE);
+  const grant = page.locator('article.grant').filter({ hasText: `req-${id}` });
+  await grant.waitFor();
+  const left = await grant.locator('.countdown').innerText();
+  check(/^(29|30)m \d\ds$/.test(left), 'the requester sees the live grant with time left', left);
+  await shot(page, 'requester-grant');
+  await page.close();
+}
+
+async function sreRevokes(context, id) {
+  const page = await signedIn(context, `${BASE}/ui/#/grants?subject=user:alice`, ADMIN);
+  const card = page.locator('article.grant').filter({ hasText: `req-${id}` });
+  await card.waitFor();
+  await card.getByLabel('Reason for revoking').fill('incident over');
+  await card.getByRole('button', { name: /Revoke/ }).click();
+  await page.locator('#status').filter({ hasText: 'Revoked' }).waitFor();
+  check(true, 'the SRE revoked the grant');
+  await page.goto(`${BASE}/ui/#/grants/req-${id}`);
+  const trail = page.locator('ol.trail');
+  await trail.waitFor();
+  const text = await trail.innerText();
+  for (const kind of ['request.filed', 'request.approved', 'grant.created', 'grant.revoked', 'go ahead, INC-4312', 'incident over']) {
+    check(text.includes(kind), `the audit trail shows ${kind}`, text);
+  }
+  check((await page.locator('.badge').first().innerText()) === 'revoked', 'the grant shows as revoked');
+  await shot(page, 'sre-grant-trail');
+  await page.close();
+}
+
+async function refusals(context, id) {
+  // Carol is an engineer, not an approver: the request is not hers to see.
+  const carol = await signedIn(context, `${BASE}/ui/#/requests/${id}`, CAROL);
+  await carol.locator('[role=alert]').waitFor();
+  check((await carol.locator('[role=alert]').innerText()).includes('not yours to see'), "a stranger cannot open someone's request");
+  const own = await pageFetch(carol, 'POST', '/requests', { resources: [{ service: 'orders', methods: ['GET'], paths: ['/orders/1'] }], ttl: '10m', reason: 'INC-1 check' });
+  check(own.status === 201, 'carol files her own request', JSON.stringify(own));
+  await carol.goto(`${BASE}/ui/#/requests/${own.body.id}`);
+  await carol.locator('.badge.pending').first().waitFor();
+  check(await carol.getByRole('button', { name: 'Approve' }).count() === 0, 'no Approve button on your own request');
+  const self = await pageFetch(carol, 'POST', `/requests/${own.body.id}/approve`, {});
+  check(self.status === 403 && self.body.message.includes('may not approve'), 'the page cannot approve its own request (403)', JSON.stringify(self));
+  const queue = await pageFetch(carol, 'GET', '/requests?status=pending&decidable=true');
+  check(queue.status === 200 && queue.body.requests.length === 0, "a requester's queue holds no one else's requests", JSON.stringify(queue.body));
+  const revoke = await pageFetch(carol, 'DELETE', `/grants/${encodeURIComponent(process.env.BOB_GRANT)}`);
+  check([403, 404].includes(revoke.status), 'a non-admin cannot revoke a grant of someone else', JSON.stringify(revoke));
+  const audit = await pageFetch(carol, 'GET', '/audit?limit=1');
+  check(audit.status === 403, 'a non-admin cannot read the audit log', JSON.stringify(audit));
+  await carol.goto(`${BASE}/ui/#/grants`);
+  await carol.getByRole('heading', { name: 'Live grants' }).waitFor();
+  check(await carol.getByRole('button', { name: /Revoke/ }).count() === 0, 'no Revoke button on grants that are not yours');
+  await carol.close();
+}
+
+async function keyboardAndPhone(context) {
+  // Bob decides Carol's request with the keyboard only, on a phone-sized screen.
+  const page = await signedIn(context, `${BASE}/ui/#/queue`, BOB);
+  await page.setViewportSize({ width: 375, height: 812 });
+  await page.locator('article.request').first().waitFor();
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, textarea, select')]
+    .filter((el) => el.type !== 'hidden' && el.labels.length === 0).map((el) => el.outerHTML));
+  check(unlabelled.length === 0, 'every input has a label', unlabelled.join(' '));
+  let reached = false;
+  for (let i = 0; i < 60 && !reached; i++) {
+    await page.keyboard.press('Tab');
+    reached = await page.evaluate(() => document.activeElement && document.activeElement.textContent === 'Approve');
+  }
+  check(reached, 'Approve is reachable with Tab');
+  const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
+  check(outline !== 'none', 'the focused button shows a visible focus ring', outline);
+  await page.keyboard.press('Enter');
+  await page.locator('#status').filter({ hasText: 'Approved' }).waitFor();
+  check(true, 'approved with the keyboard alone');
+  await shot(page, 'approver-keyboard-phone');
+  await page.close();
+  console.log(`artifacts in ${ARTIFACTS}`);
+}
