@@ -58,3 +58,51 @@ fn slack(e: &Event, link: Option<&str>) -> Value {
     }
     json!({ "text": text, "blocks": blocks })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::AccessRequest;
+    use crate::time::Timestamp;
+    use crate::workflow::events::EventKind;
+
+    fn event() -> Event {
+        let request: AccessRequest = serde_json::from_value(json!({
+            "id": "0193a5b0-0000-7000-8000-000000000001", "requester": "user:alice",
+            "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}],
+            "ttl": "30m", "reason": "INC-1", "policy": "orders", "status": "pending",
+            "created_at": "2026-11-25T10:00:00.000Z", "expires_at": "2026-11-25T11:00:00.000Z",
+            "approvers": ["group:leads"], "min_approvals": 1, "grant_ttl": "30m",
+        }))
+        .unwrap();
+        let mut e =
+            Event::new(EventKind::Requested, "orders", Timestamp::from_millis(0), "s".into());
+        e.request = Some(request);
+        e
+    }
+
+    fn parse(bytes: &[u8]) -> Value {
+        serde_json::from_slice(bytes).unwrap()
+    }
+
+    #[test]
+    fn json_links_to_the_request_page_when_public_url_is_set() {
+        let v = parse(&body(&event(), NotifyFormat::Json, Some("https://jit.example.com/")));
+        assert_eq!(
+            v["links"]["request"],
+            "https://jit.example.com/ui/#/requests/0193a5b0-0000-7000-8000-000000000001"
+        );
+        let v = parse(&body(&event(), NotifyFormat::Json, None));
+        assert!(v.get("links").is_none());
+    }
+
+    #[test]
+    fn slack_gets_a_button_to_the_request_page() {
+        let v = parse(&body(&event(), NotifyFormat::Slack, Some("https://jit.example.com")));
+        let text = v.to_string();
+        assert!(text.contains("https://jit.example.com/ui/#/requests/0193a5b0"), "{text}");
+        assert_eq!(v["blocks"][2]["elements"][0]["type"], "button");
+        let v = parse(&body(&event(), NotifyFormat::Slack, None));
+        assert_eq!(v["blocks"].as_array().map(Vec::len), Some(2));
+    }
+}
