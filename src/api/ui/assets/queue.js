@@ -13,12 +13,13 @@ export async function queue() {
     show(h('h1', {}, 'Waiting for your decision'), errorBox(e));
     return;
   }
-  const items = data.requests;
+  // The one that expires first comes first.
+  const items = data.requests.sort((a, b) => Date.parse(a.expires_at) - Date.parse(b.expires_at));
   const cards = await Promise.all(items.map((r) => requestCard(r, { onDone: queue })));
   show(
     h('h1', {}, 'Waiting for your decision'),
     h('p', { class: 'hint' }, items.length
-      ? `${items.length} request(s) you may approve or deny. Oldest decisions expire first.`
+      ? `${items.length} request(s) you may approve or deny. The one expiring first is on top.`
       : 'Nothing waits for you. Links in notifications open a request directly.'),
     cards,
   );
