@@ -323,6 +323,8 @@ async fn webhooks_are_signed_and_a_dead_receiver_blocks_nothing() {
     );
     assert_eq!(approved["request"]["id"], id);
     assert!(approved["grant"]["id"].as_str().is_some());
+    // With `check.public_url` set, the message links to the request's page on the web page.
+    assert_eq!(approved["links"]["request"], format!("{}/ui/#/requests/{id}", j.base()));
     assert!(slack.deliveries()[0].json()["text"].as_str().unwrap().contains("approved"));
     // The dead receiver's failures are counted, after retries.
     let failed = common::wait_until(Duration::from_secs(5), || async {

@@ -16,22 +16,27 @@ use common::{Jitgate, RedisServer};
 use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
 use serde_json::{Value, json};
 
-fn policy() -> Value {
+fn policy(hook: &str) -> Value {
     json!({
         "apiVersion": "jitgate.dev/v1alpha1", "kind": "AccessPolicy", "metadata": {"name": "orders-read"},
         "spec": {
             "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}],
             "requesters": ["group:eng"], "approvers": ["group:leads"], "min_approvals": 1,
             "max_ttl": "1h", "reason": {"required": true, "pattern": "^INC-[0-9]+"},
+            "notify": [{"webhook": hook, "format": "json", "events": ["requested"]}],
         }
     })
 }
 
-async fn stack(env: &[(&str, &str)]) -> (RedisServer, Jitgate) {
+/// Redis, jitgate and the policy; its `requested` webhooks go to `hook_port` on loopback (the
+/// browser script listens there, as an approver's chat would).
+async fn stack(env: &[(&str, &str)], hook_port: u16) -> (RedisServer, Jitgate) {
     let redis = RedisServer::start().await;
     let j = Jitgate::start_with(&redis.url(), env, true).await;
-    let (status, body) =
-        j.call("PUT", "/v1/policies/orders-read", Some(&j.admin_token()), Some(policy())).await;
+    let hook = format!("http://127.0.0.1:{hook_port}/hook");
+    let (status, body) = j
+        .call("PUT", "/v1/policies/orders-read", Some(&j.admin_token()), Some(policy(&hook)))
+        .await;
     assert_eq!(status, 201, "{body}");
     (redis, j)
 }
@@ -91,7 +96,8 @@ async fn hint_link(j: &Jitgate, token: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn page_flow_request_approve_grant_revoke() {
-    let (_redis, j) = stack(&[]).await;
+    let hook_port = common::free_port();
+    let (_redis, j) = stack(&[], hook_port).await;
     let alice = j.token("alice", &["eng"]);
     let bob = j.token("bob", &["leads"]);
     // An earlier request of Alice's, denied, for the approver's view of her history.
@@ -111,9 +117,14 @@ async fn page_flow_request_approve_grant_revoke() {
         ("ADMIN", j.admin_token()),
         ("CAROL", j.token("carol", &["eng"])),
         ("BOB_GRANT", bob_grant),
+        ("HOOK_PORT", hook_port.to_string()),
     ];
     let out = tokio::task::spawn_blocking(move || run_script("flow.mjs", &env)).await.unwrap();
-    for step in ["approved with a comment in one click", "the audit trail shows grant.revoked"] {
+    for step in [
+        "the webhook message links to the request's page",
+        "approved with a comment in one click",
+        "the audit trail shows grant.revoked",
+    ] {
         assert!(out.contains(&format!("ok - {step}")), "missing step {step}");
     }
 }
@@ -121,7 +132,7 @@ async fn page_flow_request_approve_grant_revoke() {
 #[tokio::test(flavor = "multi_thread")]
 async fn proxy_header_mode_signs_in_and_refuses_cross_site_writes() {
     let header = "x-forwarded-access-token";
-    let (_redis, j) = stack(&[("JITGATE_UI_TOKEN_HEADER", header)]).await;
+    let (_redis, j) = stack(&[("JITGATE_UI_TOKEN_HEADER", header)], common::free_port()).await;
     let alice = j.token("alice", &["eng"]);
     let bob = j.token("bob", &["leads"]);
     let mut ids = Vec::new();

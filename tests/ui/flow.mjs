@@ -3,23 +3,47 @@
 // reads its audit trail; then the page's authorization refusals and accessibility checks.
 // Run by tests/ui_browser.rs with BASE, HINT_URL and tokens in the environment.
 
-import { ARTIFACTS, check, env, launch, main, pageFetch, shot, signedIn } from './lib.mjs';
+import { createServer } from 'node:http';
+import {
+  ARTIFACTS, check, env, launch, lowContrast, main, pageFetch, shot, signedIn,
+} from './lib.mjs';
 
 const BASE = env('BASE');
 const [ALICE, BOB, ADMIN, CAROL] = ['ALICE', 'BOB', 'ADMIN', 'CAROL'].map(env);
 
+// The policy's webhook: what an approver's chat would receive.
+const deliveries = [];
+const hooks = createServer((req, res) => {
+  let body = '';
+  req.on('data', (c) => { body += c; });
+  req.on('end', () => { deliveries.push(JSON.parse(body)); res.end('ok'); });
+});
+
+async function webhookLink(id) {
+  for (let i = 0; i < 100; i++) {
+    const d = deliveries.find((e) => e.request && e.request.id === id);
+    if (d) return d.links && d.links.request;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no webhook delivery for request ${id}; got ${JSON.stringify(deliveries)}`);
+}
+
 main(async () => {
+  await new Promise((r) => hooks.listen(Number(env('HOOK_PORT')), '127.0.0.1', r));
   const context = await launch();
   try {
     await headers();
     const id = await requesterAsks(context);
-    await approverDecides(context, id);
+    const link = await webhookLink(id);
+    check(link === `${BASE}/ui/#/requests/${id}`, "the webhook message links to the request's page", link);
+    await approverDecides(context, link);
     await requesterSeesGrant(context, id);
     await sreRevokes(context, id);
     await refusals(context, id);
     await keyboardAndPhone(context);
   } finally {
     await context.close();
+    hooks.close();
   }
 });
 
@@ -55,9 +79,10 @@ async function requesterAsks(context) {
   return id;
 }
 
-async function approverDecides(context, id) {
-  // The webhook's link opens this request directly; then the queue.
-  const page = await signedIn(context, `${BASE}/ui/#/requests/${id}`, BOB);
+async function approverDecides(context, link) {
+  // The webhook's link opens this request directly (after sign-in); then the queue.
+  const page = await signedIn(context, link, BOB);
+  await page.getByRole('heading', { name: 'Request from user:alice' }).waitFor();
   await page.getByRole('button', { name: 'Approve' }).waitFor();
   await page.goto(`${BASE}/ui/#/queue`);
   await page.getByRole('heading', { name: 'Waiting for your decision' }).waitFor();
@@ -67,6 +92,8 @@ async function approverDecides(context, id) {
   for (const want of ['user:alice', 'orders', 'GET', '/orders/7', '30m', 'INC-4312 latency', 'orders-read', '0 of 1 — 1 still needed', 'Recent requests by them', 'INC-4100 is over']) {
     check(text.includes(want), `the queue card shows ${want}`, text);
   }
+  const low = await lowContrast(page);
+  check(low.length === 0, 'every text on the queue has contrast >= 4.5:1', low.join('; '));
   await shot(page, 'approver-queue');
   await page.setViewportSize({ width: 375, height: 812 });
   check(await page.evaluate(() => document.documentElement.scrollWidth <= 375), 'readable at 375 px: no sideways scrolling');
@@ -85,6 +112,8 @@ async function requesterSeesGrant(context, id) {
   await grant.waitFor();
   const left = await grant.locator('.countdown').innerText();
   check(/^(29|30)m \d\ds$/.test(left), 'the requester sees the live grant with time left', left);
+  const low = await lowContrast(page);
+  check(low.length === 0, "every text on 'My access' has contrast >= 4.5:1", low.join('; '));
   await shot(page, 'requester-grant');
   await page.close();
 }
@@ -105,6 +134,8 @@ async function sreRevokes(context, id) {
     check(text.includes(kind), `the audit trail shows ${kind}`, text);
   }
   check((await page.locator('.badge').first().innerText()) === 'revoked', 'the grant shows as revoked');
+  const low = await lowContrast(page);
+  check(low.length === 0, 'every text on the grant page has contrast >= 4.5:1', low.join('; '));
   await shot(page, 'sre-grant-trail');
   await page.close();
 }

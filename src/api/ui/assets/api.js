@@ -9,6 +9,8 @@ const KEY = 'jitgate.token';
 export const session = {
   token: sessionStorage.getItem(KEY),
   me: null,
+  /** Called when the API says the credential is gone (expired token): app.js shows sign-in. */
+  onUnauthorized: null,
 };
 
 export function setToken(token) {
@@ -43,7 +45,11 @@ export async function api(method, path, body) {
   }
   let data = null;
   try { data = await resp.json(); } catch { data = null; }
-  if (!resp.ok) throw new ApiError(resp.status, data);
+  if (!resp.ok) {
+    const err = new ApiError(resp.status, data);
+    if (resp.status === 401 && session.me && session.onUnauthorized) session.onUnauthorized(err);
+    throw err;
+  }
   return data;
 }
 

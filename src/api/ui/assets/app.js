@@ -107,6 +107,15 @@ async function renderNav(hash) {
   badge.textContent = n ? String(n) : '';
 }
 
+// A token that expires mid-session: back to sign-in, then to where the user was.
+session.onUnauthorized = (err) => {
+  setToken(null);
+  session.me = null;
+  sessionStorage.setItem('jitgate.next', location.hash || '#/');
+  announce(`Signed out: ${err.body.message || 'your token is no longer accepted'}. Sign in again.`, 'error');
+  signIn();
+};
+
 // Every countdown on the page ticks once a second.
 setInterval(() => {
   for (const el of document.querySelectorAll('[data-expires]')) el.textContent = timeLeft(el.dataset.expires);

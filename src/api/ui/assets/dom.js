@@ -53,7 +53,7 @@ export function clearStatus() {
 export function errorBox(err) {
   const body = (err && err.body) || {};
   const details = Array.isArray(body.details) ? body.details : [];
-  return h('div', { class: 'alert', role: 'alert' },
+  return h('div', { class: 'alert', role: 'alert', tabindex: '-1' },
     h('p', {}, h('strong', {}, 'Refused: '), errorText(err)),
     details.length ? h('ul', {}, details.map((d) => h('li', {}, d))) : null);
 }

@@ -4,7 +4,8 @@
 
 import { api, ApiError, q, session } from './api.js';
 import {
-  announce, badge, countdown, errorBox, facts, field, h, methods, params, scopeList, show, when,
+  announce, badge, countdown, errorBox, facts, field, h, methods, params, scopeList, show, timeLeft,
+  when,
 } from './dom.js';
 
 /** #/request?service=&method=&path=&ttl= */
@@ -51,7 +52,7 @@ export async function requestForm(hash) {
       location.hash = `#/requests/${r.id}`;
     } catch (e) {
       errors.replaceChildren(errorBox(e));
-      errors.querySelector('[role=alert]').focus?.();
+      errors.querySelector('[role=alert]').focus();
     } finally {
       submit.disabled = false;
     }
@@ -173,7 +174,7 @@ async function act(out, onDone, verb, r, message, body) {
     const res = await api('POST', `/requests/${q(r.id)}/${verb}`, body);
     if (verb === 'approve') {
       announce(res.status === 'approved'
-        ? `Approved: ${r.requester} has access for ${res.grant ? res.grant.expires_in_seconds + ' s' : r.grant_ttl} (grant ${res.grant_id}).`
+        ? `Approved: ${r.requester} has access for ${res.grant ? timeLeft(res.grant.expires_at) : r.grant_ttl} (grant ${res.grant_id}).`
         : `Approval recorded; ${res.approvals_needed} more needed.`);
     } else {
       announce(message || `Request ${res.status}.`);
