@@ -109,6 +109,7 @@ async fn page_flow_request_approve_grant_revoke() {
     assert_eq!(status, 200, "{r}");
     let hint = hint_link(&j, &alice).await;
     let bob_grant = j.grant("user:bob", "orders", &["GET"], &["/orders/1"], "10m").await;
+    let alice_grant = j.grant("user:alice", "orders", &["GET"], &["/orders/3"], "10m").await;
     let env = [
         ("BASE", j.base()),
         ("HINT_URL", hint),
@@ -117,6 +118,7 @@ async fn page_flow_request_approve_grant_revoke() {
         ("ADMIN", j.admin_token()),
         ("CAROL", j.token("carol", &["eng"])),
         ("BOB_GRANT", bob_grant),
+        ("ALICE_GRANT", alice_grant),
         ("HOOK_PORT", hook_port.to_string()),
     ];
     let out = tokio::task::spawn_blocking(move || run_script("flow.mjs", &env)).await.unwrap();

@@ -109,7 +109,7 @@ impl UiSettings {
         };
         let host = text("host").unwrap_or("");
         let own = [format!("http://{host}"), format!("https://{host}")];
-        if !host.is_empty() && own.iter().any(|o| o == origin)
+        if (!host.is_empty() && own.iter().any(|o| o == origin))
             || self.origins.iter().any(|o| o == origin)
         {
             Ok(())

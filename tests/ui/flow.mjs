@@ -39,6 +39,7 @@ main(async () => {
     await approverDecides(context, link);
     await requesterSeesGrant(context, id);
     await sreRevokes(context, id);
+    await requesterCancelsAndDrops(context);
     await refusals(context, id);
     await keyboardAndPhone(context);
   } finally {
@@ -134,9 +135,29 @@ async function sreRevokes(context, id) {
     check(text.includes(kind), `the audit trail shows ${kind}`, text);
   }
   check((await page.locator('.badge').first().innerText()) === 'revoked', 'the grant shows as revoked');
+  const shown = await page.locator('article.grant').innerText();
+  check(shown.includes('user:root') && !shown.includes('Time left'), 'a revoked grant shows who revoked it, not a countdown', shown);
   const low = await lowContrast(page);
   check(low.length === 0, 'every text on the grant page has contrast >= 4.5:1', low.join('; '));
   await shot(page, 'sre-grant-trail');
+  await page.close();
+}
+
+async function requesterCancelsAndDrops(context) {
+  const page = await signedIn(context, `${BASE}/ui/#/mine`, ALICE);
+  const filed = await pageFetch(page, 'POST', '/requests', { resources: [{ service: 'orders', methods: ['GET'], paths: ['/orders/2'] }], ttl: '10m', reason: 'INC-2 check' });
+  check(filed.status === 201, 'alice files another request', JSON.stringify(filed));
+  await page.reload();
+  const pending = page.locator('article').filter({ hasText: '/orders/2' });
+  await pending.getByRole('button', { name: 'Cancel' }).click();
+  await page.locator('#status').filter({ hasText: 'cancelled' }).waitFor();
+  await page.locator('article').filter({ hasText: '/orders/2' }).filter({ has: page.getByRole('button', { name: 'Cancel' }) }).waitFor({ state: 'detached' });
+  check(true, 'the requester cancels a pending request');
+  const grant = page.locator('article.grant').filter({ hasText: env('ALICE_GRANT') });
+  await grant.getByRole('button', { name: 'Drop this access now' }).click();
+  await page.locator('#status').filter({ hasText: 'dropped' }).waitFor();
+  await grant.waitFor({ state: 'detached' });
+  check(true, 'the requester drops a live grant early');
   await page.close();
 }
 

@@ -58,7 +58,8 @@ function grantCard(g, out, after) {
     h('h2', { id: `gl-${g.id}` }, h('a', { href: `#/grants/${g.id}` }, g.subject), ' ', badge(g.status)),
     facts([
       ['What', scopeList(g.resources)],
-      ['Time left', countdown(g.expires_at)],
+      g.status === 'active' ? ['Time left', countdown(g.expires_at)] : ['Expires', when(g.expires_at)],
+      ['Revoked', g.revoked ? [g.revoked.by, ' ', when(g.revoked.at), g.revoked.reason ? [': ', h('q', {}, g.revoked.reason)] : ''] : null],
       ['Source', g.request_id ? [g.source, ' (', h('a', { href: `#/requests/${g.request_id}` }, 'request'), ')'] : g.source],
       ['Approved by', (g.approved_by || []).join(', ') || g.auto_approved_by],
       ['Uses', g.max_uses ? `${g.uses} of ${g.max_uses}` : String(g.uses)],
