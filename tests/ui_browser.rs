@@ -45,17 +45,30 @@ fn ui_dir() -> PathBuf {
     common::repo_file("tests/ui")
 }
 
-/// `npm ci` once when `node_modules` is missing (`make deps-ui` normally did it).
+/// `npm ci` once when `node_modules` is missing (`make deps-ui` normally did it). Tests run
+/// as parallel processes, so one installs (holding a lock directory) while the others wait.
 fn ensure_packages() {
-    if ui_dir().join("node_modules/playwright-core").exists() {
-        return;
+    let ready = || ui_dir().join("node_modules/playwright-core/package.json").exists();
+    let lock = ui_dir().join(".npm-ci.lock");
+    for _ in 0..600 {
+        if ready() {
+            return;
+        }
+        if std::fs::create_dir(&lock).is_ok() {
+            let status = Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund"])
+                .current_dir(ui_dir())
+                .status();
+            let _ = std::fs::remove_dir(&lock);
+            let status = status.expect("npm must be installed to run the browser tests");
+            assert!(status.success(), "npm ci in tests/ui failed: run `make deps-ui`");
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund"])
-        .current_dir(ui_dir())
-        .status()
-        .expect("npm must be installed to run the browser tests (make deps-ui)");
-    assert!(status.success(), "npm ci in tests/ui failed: run `make deps-ui`");
+    panic!(
+        "tests/ui/node_modules never appeared; remove tests/ui/.npm-ci.lock and run `make deps-ui`"
+    );
 }
 
 /// Runs one Playwright script; panics with its output unless it passed.
