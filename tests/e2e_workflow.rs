@@ -209,6 +209,9 @@ async fn a_one_time_action_is_filed_at_call_time_and_allowed_exactly_once() {
         .expect("the deny names the filed request")
         .trim()
         .to_string();
+    // The body links to that request's page on the web page.
+    let page = format!("\"ui\":\"{}/ui/#/requests/{request_id}\"", j.base());
+    assert!(text.contains(&page), "{page} missing from {text}");
     // Retrying does not file a second request.
     let (_, again) = status_through_envoy(&s, "DELETE", "/datasets/7", &alice).await;
     assert!(again.contains(&request_id));
