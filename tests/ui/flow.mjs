@@ -120,8 +120,15 @@ async function requesterSeesGrant(context, id) {
 }
 
 async function sreRevokes(context, id) {
-  const page = await signedIn(context, `${BASE}/ui/#/grants?subject=user:alice`, ADMIN);
+  const page = await signedIn(context, `${BASE}/ui/#/grants`, ADMIN);
+  await page.getByLabel('Subject').fill('user:alice');
+  await page.getByLabel('Source').selectOption('request');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/#\/grants\?subject=user%3Aalice&source=request$/);
   const card = page.locator('article.grant').filter({ hasText: `req-${id}` });
+  await card.waitFor();
+  const subjects = await page.locator('article.grant h2 a').allInnerTexts();
+  check(subjects.length > 0 && subjects.every((t) => t === 'user:alice'), 'the SRE filters live grants by subject and source', subjects.join(','));
   await card.waitFor();
   await card.getByLabel('Reason for revoking').fill('incident over');
   await card.getByRole('button', { name: /Revoke/ }).click();
