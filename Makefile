@@ -53,6 +53,9 @@ deps-k8s:
 # The browser tests (tests/ui_browser.rs): Debian's chromium (playwright's own browser download
 # is not used) and playwright-core pinned by tests/ui/package-lock.json.
 deps-ui:
+	@command -v npm >/dev/null || { \
+	  echo "installing Node.js and npm (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
 	@[ -x /usr/bin/chromium ] || { \
 	  echo "installing chromium (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
