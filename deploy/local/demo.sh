@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: redis-server + jitgate + Envoy + a small upstream, all on loopback ports chosen
-# at run time, then a guided walk through allowed, denied, revoked and expired calls.
+# at run time, then a guided walk through allowed, denied, revoked and expired calls, ending on
+# the web page (/ui/) with a request waiting for approval: its link and a token are printed, and
+# the stack stays up until Enter (or for JITGATE_DEMO_HOLD seconds when not on a terminal).
 # Everything this script starts is stopped on exit, by PID. Every step checks its result, so a
 # broken demo fails loudly instead of printing something misleading.
 set -euo pipefail
@@ -39,6 +41,8 @@ export JITGATE_AUDIT_CHECKPOINTS_FILE=$work/checkpoints.log
 export JITGATE_LISTEN_GRPC=127.0.0.1:$grpc_port JITGATE_LISTEN_HTTP=127.0.0.1:$http_port
 export JITGATE_REDIS_URL=redis://127.0.0.1:$redis_port
 export JITGATE_SERVER=http://127.0.0.1:$http_port JITGATE_CONFIG=$here/jitgate.yaml
+# Deny hints and webhook messages link to the web page.
+export JITGATE_CHECK_PUBLIC_URL=http://127.0.0.1:$http_port
 
 echo "${bold}Starting the stack on loopback${reset} ${dim}(logs in .demo/)${reset}"
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$work/redis.log" 2>&1 &
@@ -150,6 +154,29 @@ sleep 1.2   # let a signed checkpoint cover the latest entry
 echo "   ${dim}\$ jitgate audit verify --checkpoints .demo/checkpoints.log${reset}"
 JITGATE_TOKEN=$admin "$JITGATE" audit verify --checkpoints "$work/checkpoints.log" | sed 's/^/   /'
 
+say "The web page: the approval flow for people (requesters, approvers, SREs)"
+JITGATE_TOKEN=$alice "$JITGATE" request create --service orders --method GET --path '/orders/**' \
+  --ttl 30m --reason 'INC-4313 refunds stuck' -o json >"$work/pending.json"
+pending=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$work/pending.json")
+ui="http://127.0.0.1:$http_port/ui/#/requests/$pending"
+page=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$http_port/ui/")
+[ "$page" = 200 ] || { echo "${red}   the page did not answer (HTTP $page)${reset}"; exit 1; }
+for _ in $(seq 1 30); do grep -q "ui/#/requests/$pending" "$work/webhooks.log" && break; sleep 0.1; done
+grep "ui/#/requests/$pending" "$work/webhooks.log" | sed 's/^/   /' \
+  || { echo "${red}   the webhook message did not link to the request's page${reset}"; exit 1; }
+echo "   Alice asked for access again; the webhook message above links to the request's page:"
+echo "   ${bold}$ui${reset}"
+echo "   Sign in there as Bob (a lead) by pasting this token (valid 1 hour):"
+echo "   $bob"
+echo "   ${dim}Alice: $alice${reset}"
+echo "   ${dim}Admin (live grants, revoke, audit trail): $admin${reset}"
+echo "   ${green}✓ page served; the request is pending, waiting for Bob${reset}"
+
 stats=$(curl -s "http://127.0.0.1:$admin_port/stats?filter=^http.ingress.ext_authz.(ok|denied|error|failure_mode_allowed)$" | sed 's/http.ingress.ext_authz.//' | tr '\n' ' ')
 printf '\n%sDone.%s Envoy ext_authz counters: %s\n' "$bold" "$reset" "$stats"
+if [ -t 0 ] && [ -t 1 ]; then
+  read -r -p "The stack stays up for the page: press Enter to stop everything this demo started. " _ || true
+elif [ "${JITGATE_DEMO_HOLD:-0}" -gt 0 ]; then
+  echo "Keeping the stack up for ${JITGATE_DEMO_HOLD}s (JITGATE_DEMO_HOLD)."; sleep "$JITGATE_DEMO_HOLD"
+fi
 echo "Stopping everything this demo started."

@@ -29,8 +29,12 @@ elif isinstance(body, dict) and "reason" in body:  # a jitgate deny
         approvers = ", ".join(request.get("approvers", []))
         print(f"jitgate filed request {request['id']} ({request['status']}; approvers: {approvers})")
         print(f"x-jitgate-request-id: {headers.get('x-jitgate-request-id', '')}")
+        if "ui" in request:
+            print(f"on the web page: {request['ui']}")
     elif request:
         print(f"to get access: POST {request['url']}")
         print(f"  {json.dumps(request['body'])}")
+        if "ui" in request:
+            print(f"or on the web page, pre-filled: {request['ui']}")
 elif body is not None:
     print(json.dumps(body)[:300])

@@ -31,7 +31,8 @@ class Hook(BaseHTTPRequestHandler):
         event = json.loads(body)
         with open(sys.argv[2], "a", encoding="utf-8") as log:
             mark = "signature ok" if ok else "BAD SIGNATURE"
-            log.write(f"{event['type']:<9} ({mark}) {event['summary']}\n")
+            link = event.get("links", {}).get("request")
+            log.write(f"{event['type']:<9} ({mark}) {event['summary']}{'  → ' + link if link else ''}\n")
         self.send_response(200 if ok else 401)
         self.end_headers()
 

@@ -1,15 +1,16 @@
 //! Request extraction with errors users can act on: the verified caller from the bearer
-//! token, and JSON bodies whose errors name the field (`resources[0].methods: ...`).
+//! token (or the reverse proxy's header, CSRF-checked: see [`super::session`]), and JSON
+//! bodies whose errors name the field (`resources[0].methods: ...`).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, Method};
 use serde::de::DeserializeOwned;
 
 use super::ApiState;
 use super::error::ApiError;
+use super::session::TokenSource;
 use crate::decision::Caller;
-use crate::identity::{TokenError, bearer_token};
 
 /// The verified caller of a REST request.
 pub struct Auth(pub Caller);
@@ -18,23 +19,24 @@ impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, ApiError> {
-        authenticate(state, &parts.headers).await.map(Auth)
+        authenticate(state, &parts.method, &parts.headers).await.map(|(c, _)| Auth(c))
     }
 }
 
-/// Verifies the bearer token in `headers`.
-pub async fn authenticate(state: &ApiState, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let mut values = Vec::new();
-    for v in headers.get_all(header::AUTHORIZATION) {
-        values.push(v.to_str().map_err(|_| ApiError::unauthenticated(&TokenError::NotBearer))?);
-    }
-    let token = bearer_token(&values).map_err(|e| ApiError::unauthenticated(&e))?;
-    let Some(token) = token else { return Err(ApiError::unauthenticated(&TokenError::Missing)) };
-    state
+/// Verifies the caller's token: `Authorization: Bearer`, or the reverse proxy's header when
+/// `ui.token_header` is set (then a state-changing `method` must pass the CSRF check).
+pub async fn authenticate(
+    state: &ApiState,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<(Caller, TokenSource), ApiError> {
+    let (token, source) = state.ui.token(method, headers)?;
+    let caller = state
         .authenticator
         .caller(Some(&token), None, state.clock.now())
         .await
-        .map_err(|e| ApiError::unauthenticated(&e))
+        .map_err(|e| ApiError::unauthenticated(&e))?;
+    Ok((caller, source))
 }
 
 /// Parses a JSON body; `example` is shown when the body is empty.

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Value, json};
 
 use super::ApiState;
@@ -41,7 +41,7 @@ pub async fn resolve(
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "bad principal")
         })?
     } else {
-        let caller = authenticate(&state, &headers).await?;
+        let (caller, _) = authenticate(&state, &Method::POST, &headers).await?;
         if !state.grants.is_admin(&caller) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

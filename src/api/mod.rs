@@ -1,6 +1,7 @@
 //! TRANSPORT: the REST API on `:8080` (axum) — `/v1/grants`, `/healthz`, `/readyz`,
-//! `/metrics`. Handlers convert JSON to domain types and call the workflow; every error is
-//! an [`ApiError`] with a JSON body.
+//! `/metrics` — and the web page at `/ui/` ([`ui`]), which calls the same API. Handlers
+//! convert JSON to domain types and call the workflow; every error is an [`ApiError`] with a
+//! JSON body.
 
 pub mod audit;
 pub mod error;
@@ -8,8 +9,11 @@ pub mod extract;
 pub mod grants;
 pub mod incidents;
 pub mod manifests;
+pub mod me;
 pub mod policies;
 pub mod requests;
+pub mod session;
+pub mod ui;
 
 use std::sync::Arc;
 
@@ -29,6 +33,7 @@ use crate::time::Clock;
 use crate::workflow::{ApplyService, AuditReader, GrantService, PolicyService, RequestService};
 
 pub use error::ApiError;
+pub use session::UiSettings;
 
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -47,14 +52,19 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
     pub audit: Arc<AuditReader>,
+    /// The web page and how its callers sign in (`ui` in the configuration).
+    pub ui: UiSettings,
 }
 
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
 pub fn router(state: ApiState) -> Router {
+    let pages = if state.ui.enabled { ui::routes() } else { Router::new() };
     Router::new()
+        .merge(pages)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/v1/me", get(me::me))
         .route("/v1/grants", get(grants::list).post(grants::create))
         .route("/v1/grants/{id}", get(grants::get).delete(grants::revoke))
         .route("/v1/policies", get(policies::list))
@@ -112,7 +122,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`)",
     )
 }
 

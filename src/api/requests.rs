@@ -1,4 +1,5 @@
-//! `/v1/requests`: file an access request, read and list them, approve, deny, cancel.
+//! `/v1/requests`: file an access request, read and list them (the approver's queue and a
+//! requester's history among the filters), approve, deny, cancel.
 
 use std::collections::HashMap;
 
@@ -16,8 +17,10 @@ use super::extract::{Auth, json_body};
 use super::grants::grant_json;
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::decision::Caller;
+use crate::grant::Principal;
 use crate::workflow::RequestFilter;
 use crate::workflow::inputs::RequestInput;
+use crate::workflow::requests::LIST_LIMIT;
 
 const EXAMPLE: &str = r#"{"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "30m", "reason": "INC-4312 latency"}"#;
 
@@ -39,10 +42,26 @@ pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Val
     v["can_approve"] = json!(
         status == RequestStatus::Pending && r.is_approver(caller) && !caller.holds(&r.requester)
     );
+    v["approved_by_you"] = json!(approved_by(r, caller));
     if status == RequestStatus::Pending {
         v["expires_in_seconds"] = json!(r.expires_at.remaining_after(now).as_secs());
+        let have = u32::try_from(r.approvals.len()).unwrap_or(u32::MAX);
+        v["approvals_needed"] = json!(r.min_approvals.saturating_sub(have));
     }
     v
+}
+
+fn approved_by(r: &AccessRequest, caller: &Caller) -> bool {
+    r.approvals.iter().any(|a| caller.holds(&a.by))
+}
+
+/// Whether `caller` may decide `r` now: pending, an approver, not the requester, and not
+/// already counted.
+fn decidable(r: &AccessRequest, caller: &Caller, now: crate::time::Timestamp) -> bool {
+    r.status_at(now) == RequestStatus::Pending
+        && r.is_approver(caller)
+        && !caller.holds(&r.requester)
+        && !approved_by(r, caller)
 }
 
 async fn with_grant(state: &ApiState, caller: &Caller, r: &AccessRequest) -> Value {
@@ -68,14 +87,19 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
 }
 
+const LIST_PARAMS: [&str; 5] = ["status", "mine", "decidable", "requester", "limit"];
+
+/// `GET /v1/requests?status=&mine=&decidable=&requester=&limit=`: what the caller may see;
+/// `decidable=true` keeps those the caller may decide now (the approver's queue),
+/// `requester=` one requester's (an approver's view of their history).
 pub async fn list(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let mut errors = Vec::new();
-    for key in query.keys().filter(|k| !["status", "mine"].contains(&k.as_str())) {
-        errors.push(format!("unknown query parameter `{key}`: use `status` or `mine`"));
+    for key in query.keys().filter(|k| !LIST_PARAMS.contains(&k.as_str())) {
+        errors.push(format!("unknown query parameter `{key}`: use {}", LIST_PARAMS.join(", ")));
     }
     let status = match query.get("status").map(String::as_str) {
         None | Some("all") => None,
@@ -87,20 +111,43 @@ pub async fn list(
             })
             .ok(),
     };
-    let mine = match query.get("mine").map(String::as_str) {
-        None | Some("false") => false,
-        Some("true") => true,
-        Some(other) => {
-            errors.push(format!("mine: `{other}` must be `true` or `false`"));
-            false
+    let mine = flag(&query, "mine", &mut errors);
+    let decidable_only = flag(&query, "decidable", &mut errors);
+    let requester = query.get("requester").and_then(|p| {
+        p.parse::<Principal>().map_err(|e| errors.push(format!("requester: {e}"))).ok()
+    });
+    let limit = match query.get("limit") {
+        None => LIST_LIMIT,
+        Some(n) => {
+            n.parse::<usize>().ok().filter(|n| (1..=LIST_LIMIT).contains(n)).unwrap_or_else(|| {
+                errors.push(format!("limit: `{n}` must be a number from 1 to {LIST_LIMIT}"));
+                LIST_LIMIT
+            })
         }
     };
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let items = state.requests.list(&caller, RequestFilter { status, mine }).await?;
+    let mut items = state.requests.list(&caller, RequestFilter { status, mine }).await?;
+    let now = state.clock.now();
+    items.retain(|r| {
+        requester.as_ref().is_none_or(|p| r.requester == *p)
+            && (!decidable_only || decidable(r, &caller, now))
+    });
+    items.truncate(limit);
     let items: Vec<Value> = items.iter().map(|r| request_json(r, &state, &caller)).collect();
     Ok(Json(json!({ "requests": items })))
+}
+
+fn flag(query: &HashMap<String, String>, key: &str, errors: &mut Vec<String>) -> bool {
+    match query.get(key).map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            errors.push(format!("{key}: `{other}` must be `true` or `false`"));
+            false
+        }
+    }
 }
 
 fn id(raw: &str) -> Result<RequestId, ApiError> {

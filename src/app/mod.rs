@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{self, ApiState};
+use crate::api::{self, ApiState, UiSettings};
 use crate::authz::Authorizer;
 use crate::config::Config;
 use crate::grant::Principal;
@@ -242,6 +242,11 @@ async fn wire(
         metrics,
         readiness: Arc::new(Readiness::default()),
         audit: Arc::new(AuditReader::new(audit.log.clone(), admins_for_reader, audit_readers)),
+        ui: UiSettings::new(
+            config.ui.enabled,
+            config.ui.token_header.as_deref(),
+            config.check.public_url.as_deref(),
+        ),
     };
     Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
 }
@@ -263,6 +268,7 @@ fn notify_settings(c: &Config, env: &[(String, String)]) -> NotifySettings {
         retry_base: n.retry_base.as_duration(),
         queue_size: n.queue_size,
         max_in_flight: 32,
+        public_url: c.check.public_url.clone().filter(|_| c.ui.enabled),
     }
 }
 

@@ -28,7 +28,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 14] = [
+const SECTIONS: [&str; 15] = [
     "listen",
     "redis",
     "identity",
@@ -43,6 +43,7 @@ const SECTIONS: [&str; 14] = [
     "incidents",
     "grpc_admin",
     "audit",
+    "ui",
 ];
 
 /// Lists that may be overridden from the environment, comma-separated.
@@ -105,6 +106,7 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         incidents: section(tree, "incidents", errors),
         grpc_admin: section(tree, "grpc_admin", errors),
         audit: section(tree, "audit", errors),
+        ui: section(tree, "ui", errors),
     }
 }
 

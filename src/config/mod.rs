@@ -51,6 +51,8 @@ pub struct Config {
     pub grpc_admin: GrpcAdminConfig,
     /// The audit log.
     pub audit: AuditConfig,
+    /// The web page for requesters, approvers and SREs (`/ui/`).
+    pub ui: UiConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -303,6 +305,23 @@ pub struct GrpcAdminConfig {
     pub enabled: bool,
     /// Serve gRPC reflection for the admin API and health (off by default, as in OPA).
     pub reflection: bool,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UiConfig {
+    /// Serve the web page at `/ui/` on the HTTP port.
+    pub enabled: bool,
+    /// A header a trusted reverse proxy sets to the caller's bearer token (e.g.
+    /// `x-forwarded-access-token`). That credential is ambient, so state-changing calls that
+    /// use it must pass the CSRF check. `null`: the page's users paste a token.
+    pub token_header: Option<String>,
+}
+
+impl Default for UiConfig {
+    fn default() -> Self {
+        Self { enabled: true, token_header: None }
+    }
 }
 
 impl Default for GrpcAdminConfig {

@@ -135,3 +135,16 @@ fn unix_socket_listener_needs_a_short_absolute_path() {
         assert!(err.contains(expected), "{path}: {err}");
     }
 }
+
+#[test]
+fn ui_section_defaults_on_and_takes_a_proxy_header() {
+    let c = load_str("", "test", &[]).unwrap();
+    assert!(c.ui.enabled && c.ui.token_header.is_none());
+    let c = load_str("", "test", &env(&[("JITGATE_UI_TOKEN_HEADER", "x-forwarded-access-token")]))
+        .unwrap();
+    assert_eq!(c.ui.token_header.as_deref(), Some("x-forwarded-access-token"));
+    let e = load_str("ui: { token_header: \"bad header\", colour: red }", "test", &[]).unwrap_err();
+    let all = e.errors.join("\n");
+    assert!(all.contains("`ui.token_header` must be an HTTP header name"), "{all}");
+    assert!(all.contains("unknown key `ui.colour`"), "{all}");
+}

@@ -112,6 +112,12 @@ fn validate_limits(c: &Config, errors: &mut Vec<String>) {
             "`check.public_url` must start with `http://` or `https://`",
         );
     }
+    if let Some(h) = &c.ui.token_header {
+        check(
+            axum::http::HeaderName::from_bytes(h.as_bytes()).is_ok() && !h.is_empty(),
+            "`ui.token_header` must be an HTTP header name like `x-forwarded-access-token`",
+        );
+    }
     check(
         ["text", "json"].contains(&c.log.format.as_str()),
         "`log.format` must be `text` or `json`",

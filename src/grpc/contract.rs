@@ -40,6 +40,7 @@ pub fn deny_body(
             "id": r.id,
             "status": r.status,
             "url": format!("{request_url}/{}", r.id),
+            "ui": crate::links::request_page(public_base(request_url), r.id.as_str()),
             "approvers": r.current_approvers(),
             "expires_at": r.expires_at,
         });
@@ -54,9 +55,17 @@ pub fn deny_body(
 fn request_hint(input: &CheckInput, request_url: &str) -> Value {
     let scope = input.exact_scope();
     let path = scope.paths.first().map(|p| p.as_str().to_string()).unwrap_or_default();
+    let ui = crate::links::request_form(
+        public_base(request_url),
+        &scope.service,
+        &input.method,
+        &path,
+        HINT_TTL,
+    );
     json!({
         "method": "POST",
         "url": request_url,
+        "ui": ui,
         "body": {
             "resources": [{"service": scope.service, "methods": [input.method], "paths": [path]}],
             "ttl": HINT_TTL,
@@ -67,6 +76,11 @@ fn request_hint(input: &CheckInput, request_url: &str) -> Value {
             scope.service, input.method, path.replace('\'', "'\\''")
         ),
     })
+}
+
+/// The public base URL (`check.public_url`) that `request_url` was built from.
+fn public_base(request_url: &str) -> &str {
+    request_url.strip_suffix("/v1/requests").unwrap_or(request_url)
 }
 
 /// `WWW-Authenticate` for 401s (RFC 6750).

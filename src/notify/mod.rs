@@ -32,6 +32,8 @@ pub struct NotifySettings {
     pub retry_base: Duration,
     pub queue_size: usize,
     pub max_in_flight: usize,
+    /// `check.public_url`: when set, messages link to the request's page on the web page.
+    pub public_url: Option<String>,
 }
 
 struct Job {
@@ -128,7 +130,8 @@ impl Deliverer {
             tracing::warn!(notify.webhook = %job.target.webhook, "No signing secret for this webhook; not sent (set notifications.signing_secret_env or the target's secret_env)");
             return;
         };
-        let body = payload::body(&job.event, job.target.format);
+        let body =
+            payload::body(&job.event, job.target.format, self.settings.public_url.as_deref());
         let mut delay = self.settings.retry_base;
         for attempt in 1..=self.settings.max_attempts {
             let t = SystemClock.now().as_secs();

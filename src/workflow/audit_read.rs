@@ -19,8 +19,13 @@ impl AuditReader {
         Self { log, admins, readers }
     }
 
+    /// Whether `caller` may read the audit log (admins and `audit.readers`).
+    pub fn may_read(&self, caller: &Caller) -> bool {
+        self.admins.includes(caller) || self.readers.includes(caller)
+    }
+
     fn allow(&self, caller: &Caller) -> Result<(), WorkflowError> {
-        if self.admins.includes(caller) || self.readers.includes(caller) {
+        if self.may_read(caller) {
             Ok(())
         } else {
             Err(WorkflowError::Forbidden(format!(

@@ -100,6 +100,7 @@ identity:
       audiences: ["jitgate"]
       jwks_file: "{jwks}"
 admins: ["group:platform"]
+check: {{ public_url: "http://127.0.0.1:{http}" }}
 shutdown: {{ drain: 0s }}
 requests: {{ sweep_interval: 200ms }}
 notifications: {{ signing_secret_env: JITGATE_TEST_HOOK_SECRET, retry_base: 100ms, max_attempts: 3, timeout: 1s }}

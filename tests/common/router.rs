@@ -21,6 +21,11 @@ use tower::ServiceExt;
 pub const SECRET: &[u8] = b"api-test-secret-api-test-secret-";
 
 pub fn app() -> axum::Router {
+    app_with(jitgate::api::UiSettings::new(true, None, None))
+}
+
+/// The router with the given web page settings (e.g. the reverse proxy's token header).
+pub fn app_with(ui: jitgate::api::UiSettings) -> axum::Router {
     use jitgate::store::{MemoryAuditLog, MemoryPolicies, MemoryRequests};
     use jitgate::workflow::{Admins, AuditReader, NoEvents, PolicyService, RequestService};
     let metrics = Arc::new(Metrics::new());
@@ -92,6 +97,7 @@ pub fn app() -> axum::Router {
         metrics,
         readiness,
         audit: reader,
+        ui,
     })
 }
 

@@ -1,0 +1,25 @@
+//! `GET /v1/me`: who the caller is and what the page should offer them (admin tools, the
+//! audit trail), and where their token came from.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method};
+use serde_json::{Value, json};
+
+use super::ApiState;
+use super::error::ApiError;
+use super::extract::authenticate;
+
+pub async fn me(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let (caller, source) = authenticate(&state, &Method::GET, &headers).await?;
+    Ok(Json(json!({
+        "subject": caller.subject,
+        "principals": caller.principals,
+        "admin": state.grants.is_admin(&caller),
+        "audit_reader": state.audit.may_read(&caller),
+        "token_source": source.as_str(),
+    })))
+}
