@@ -29,6 +29,7 @@ pub mod hex;
 pub mod identity;
 pub mod manifest;
 pub mod metrics;
+pub mod mode;
 pub mod notify;
 pub mod store;
 pub mod telemetry;

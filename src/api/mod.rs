@@ -25,6 +25,7 @@ use tokio::net::TcpListener;
 use crate::health::Readiness;
 use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
+use crate::mode::Modes;
 use crate::time::Clock;
 use crate::workflow::{ApplyService, AuditReader, GrantService, PolicyService, RequestService};
 
@@ -47,6 +48,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     pub readiness: Arc<Readiness>,
     pub audit: Arc<AuditReader>,
+    /// The enforcement modes, shown on `/healthz` and `/readyz` so nobody forgets shadow.
+    pub modes: Arc<Modes>,
 }
 
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
@@ -92,17 +95,32 @@ pub async fn serve(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({"status": "ok"}))
+async fn healthz(State(state): State<ApiState>) -> impl IntoResponse {
+    axum::Json(with_mode(json!({"status": "ok"}), &state.modes))
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {
     if state.readiness.is_ready() {
-        axum::Json(json!({"status": "ready"})).into_response()
+        axum::Json(with_mode(json!({"status": "ready"}), &state.modes)).into_response()
     } else {
         let body = json!({"status": "not_ready", "reasons": state.readiness.reasons()});
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(with_mode(body, &state.modes))).into_response()
     }
+}
+
+/// Adds `mode` (the default), `service_modes` (overrides, when any) and, while anything is
+/// shadowed, a `warning` to a health body. Shadow never makes jitgate unhealthy.
+fn with_mode(mut body: serde_json::Value, modes: &Modes) -> serde_json::Value {
+    body["mode"] = json!(modes.default);
+    if !modes.services.is_empty() {
+        body["service_modes"] = json!(modes.services);
+    }
+    if modes.any_shadow() {
+        body["warning"] = json!(
+            "shadow mode: would-be denies are recorded but answered allow; nothing is enforced in shadowed services"
+        );
+    }
+    body
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

@@ -210,6 +210,8 @@ async fn wire(
         cancel.clone(),
     ));
 
+    let modes = config.modes();
+    announce_modes(&modes, &metrics);
     let authorizer = Authorizer::new(
         authenticator.clone(),
         cache,
@@ -219,7 +221,8 @@ async fn wire(
         config.log.allows,
     )
     .with_workflow(policies.handle(), requests.clone())
-    .with_recorder(audit.recorder.clone());
+    .with_recorder(audit.recorder.clone())
+    .with_modes(modes.clone());
     let public_url =
         config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
     let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
@@ -242,8 +245,21 @@ async fn wire(
         metrics,
         readiness: Arc::new(Readiness::default()),
         audit: Arc::new(AuditReader::new(audit.log.clone(), admins_for_reader, audit_readers)),
+        modes: Arc::new(modes),
     };
     Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
+}
+
+/// `jitgate_mode`, and a warning that cannot be missed when anything runs in shadow mode.
+fn announce_modes(modes: &crate::mode::Modes, metrics: &Metrics) {
+    metrics.set_modes(modes);
+    if modes.any_shadow() {
+        tracing::warn!(
+            mode = %modes.default,
+            shadow_services = ?modes.shadow_services(),
+            "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there"
+        );
+    }
 }
 
 fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {

@@ -92,6 +92,7 @@ pub fn app() -> axum::Router {
         metrics,
         readiness,
         audit: reader,
+        modes: Arc::new(jitgate::mode::Modes::default()),
     })
 }
 
