@@ -31,6 +31,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod mode;
 pub mod notify;
+pub mod report;
 pub mod store;
 pub mod telemetry;
 pub mod time;
