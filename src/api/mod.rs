@@ -9,6 +9,7 @@ pub mod grants;
 pub mod incidents;
 pub mod manifests;
 pub mod policies;
+pub mod reports;
 pub mod requests;
 
 use std::sync::Arc;
@@ -27,7 +28,9 @@ use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
 use crate::mode::Modes;
 use crate::time::Clock;
-use crate::workflow::{ApplyService, AuditReader, GrantService, PolicyService, RequestService};
+use crate::workflow::{
+    ApplyService, AuditReader, GrantService, PolicyService, ReportService, RequestService,
+};
 
 pub use error::ApiError;
 
@@ -50,6 +53,8 @@ pub struct ApiState {
     pub audit: Arc<AuditReader>,
     /// The enforcement modes, shown on `/healthz` and `/readyz` so nobody forgets shadow.
     pub modes: Arc<Modes>,
+    /// The access report (`/v1/reports/access`).
+    pub reports: Arc<ReportService>,
 }
 
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
@@ -74,6 +79,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/apply", post(manifests::apply))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/head", get(audit::head))
+        .route("/v1/reports/access", get(reports::access))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
@@ -130,7 +136,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/reports/access`, `/healthz`, `/readyz`, `/metrics`)",
     )
 }
 

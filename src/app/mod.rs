@@ -30,8 +30,8 @@ use crate::store::{
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
-    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, RequestService,
-    stats, sweeper,
+    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, ReportService,
+    RequestService, stats, sweeper,
 };
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -177,6 +177,15 @@ async fn wire(
         .with_events(events.clone())
         .with_audit(audit.log.clone()),
     );
+    let reports = Arc::new(
+        ReportService::new(
+            audit.log.clone(),
+            store.clone(),
+            Arc::new(RedisPolicies::new(redis.clone())),
+            clock.clone(),
+        )
+        .with_access(admins.clone(), readers(config)?, config.admins.clone()),
+    );
     let requests = Arc::new(RequestService::new(
         Arc::new(RedisRequests::new(redis)),
         policies.clone(),
@@ -189,14 +198,7 @@ async fn wire(
     ));
     let admins_for_reader = admins.clone();
     let admins_for_apply = admins;
-    let audit_readers = Admins::new(
-        config
-            .audit
-            .readers
-            .iter()
-            .map(|a| Principal::from_str(a))
-            .collect::<Result<Vec<_>, _>>()?,
-    );
+    let audit_readers = readers(config)?;
     tracker.spawn(sweeper::run(
         requests.clone(),
         config.requests.sweep_interval.as_duration(),
@@ -246,6 +248,7 @@ async fn wire(
         readiness: Arc::new(Readiness::default()),
         audit: Arc::new(AuditReader::new(audit.log.clone(), admins_for_reader, audit_readers)),
         modes: Arc::new(modes),
+        reports,
     };
     Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
 }
@@ -260,6 +263,12 @@ fn announce_modes(modes: &crate::mode::Modes, metrics: &Metrics) {
             "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there"
         );
     }
+}
+
+/// `audit.readers`: who besides admins may read the audit log and access reports.
+fn readers(config: &Config) -> anyhow::Result<Admins> {
+    let parsed = config.audit.readers.iter().map(|a| Principal::from_str(a));
+    Ok(Admins::new(parsed.collect::<Result<Vec<_>, _>>()?))
 }
 
 fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {

@@ -102,7 +102,7 @@ pub struct Tally {
     one_time: BTreeMap<Key, Calls>,
     anonymous: BTreeMap<Key, Calls>,
     shadowed: BTreeMap<String, u64>,
-    /// Policies named by any event in the window (requests filed under them, grants issued).
+    /// Policies named by a request or grant event in the window.
     pub policies_named: BTreeSet<String>,
 }
 
@@ -116,12 +116,17 @@ impl Tally {
         if at < window.since || at > window.until {
             return;
         }
-        if let Some(p) = field("policy") {
+        // Requests filed or decided under a policy and grants it issued are use; editing it
+        // (`policy.put`) is not.
+        let kind = field("kind").unwrap_or_default();
+        if let Some(p) = field("policy")
+            && (kind.starts_with("request.") || kind.starts_with("grant."))
+        {
             self.policies_named.insert(p.to_string());
         }
         let shadowed = event.get("details").and_then(|d| d.get("mode")).and_then(Value::as_str)
             == Some("shadow");
-        if field("kind") != Some("decision.deny") || !shadowed {
+        if kind != "decision.deny" || !shadowed {
             return;
         }
         let reason = field("reason").unwrap_or("unknown").to_string();

@@ -58,6 +58,19 @@ pub fn app() -> axum::Router {
         Arc::new(MemoryPolicies::with_audit(audit.clone())),
         admins.clone(),
     ));
+    let reports = Arc::new(
+        jitgate::workflow::ReportService::new(
+            audit.clone(),
+            grants.store().clone(),
+            Arc::new(MemoryPolicies::default()),
+            Arc::new(SystemClock),
+        )
+        .with_access(
+            admins.clone(),
+            Admins::new(vec!["group:security".parse().unwrap()]),
+            vec!["group:platform".into()],
+        ),
+    );
     let reader = Arc::new(AuditReader::new(
         audit.clone(),
         admins.clone(),
@@ -93,6 +106,7 @@ pub fn app() -> axum::Router {
         readiness,
         audit: reader,
         modes: Arc::new(jitgate::mode::Modes::default()),
+        reports,
     })
 }
 
