@@ -22,7 +22,11 @@ struct Stack {
 /// `orders` (and everything else) in shadow mode; `billing` enforced.
 async fn shadow_stack() -> Stack {
     let redis = RedisServer::start().await;
-    let env = [("JITGATE_MODE", "shadow"), ("JITGATE_SERVICE_MODES", "billing=enforce")];
+    let env = [
+        ("JITGATE_MODE", "shadow"),
+        ("JITGATE_SERVICE_MODES", "billing=enforce"),
+        ("JITGATE_AUDIT_DECISION_LOG_STDOUT", "true"),
+    ];
     let jitgate = Jitgate::start_with(&redis.url(), &env, true).await;
     let upstream = Upstream::start().await;
     let envoy = Envoy::start(jitgate.grpc, upstream.port).await;
@@ -131,6 +135,12 @@ async fn shadow_mode_never_denies_through_envoy_yet_records_the_would_be_decisio
         (e["reason"].as_str(), e["details"]["mode"].as_str()),
         (Some("no_grant"), Some("enforce"))
     );
+    let decision_log = j.stdout();
+    let line = decision_log.lines().find(|l| l.contains(&enforced_id)).unwrap();
+    assert!(line.contains(r#""mode":"enforce""#), "{line}");
+    let (shadowed_id, _) = &expected[0];
+    let line = decision_log.lines().find(|l| l.contains(shadowed_id.as_str())).unwrap();
+    assert!(line.contains(r#""mode":"shadow""#) && line.contains(r#""allowed":false"#), "{line}");
     assert!(j.log().contains("let through in shadow mode"), "{}", j.log());
     assert!(j.log().contains("Shadow mode:"), "a start-up warning: {}", j.log());
 }
@@ -139,6 +149,17 @@ async fn shadow_mode_never_denies_through_envoy_yet_records_the_would_be_decisio
 async fn health_and_metrics_show_shadow_mode() {
     let s = shadow_stack().await;
     let j = &s.jitgate;
+    let explain = json!({"subject": "user:alice", "service": "billing", "method": "GET", "path": "/datasets/1"});
+    let (_, e) = j.call("POST", "/v1/explain", Some(&j.admin_token()), Some(explain.clone())).await;
+    assert_eq!(e["mode"], "enforce", "{e}");
+    let mut explain = explain;
+    explain["service"] = json!("orders");
+    let (_, e) = j.call("POST", "/v1/explain", Some(&j.admin_token()), Some(explain)).await;
+    assert_eq!(
+        (e["mode"].as_str(), e["decision"]["allowed"].as_bool()),
+        (Some("shadow"), Some(false)),
+        "{e}"
+    );
     for path in ["/healthz", "/readyz"] {
         let (status, body) = j.call("GET", path, None, None).await;
         assert_eq!(status, 200, "shadow is not unhealthy: {body}");
