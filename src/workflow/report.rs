@@ -212,3 +212,55 @@ fn unavailable(e: AuditError) -> WorkflowError {
         AuditError::Corrupt(m) => WorkflowError::Unavailable(StoreError::Corrupt(m)),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn the_window_defaults_to_the_last_seven_days() {
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        let q = ReportQuery::from_params(&params(&[]), now).unwrap();
+        let week = std::time::Duration::from_secs(7 * 24 * 3600);
+        assert_eq!(q.window, Window { since: now.saturating_sub(week), until: now });
+        assert!(q.options.grant_ttl.is_none() && q.options.approvers.is_empty());
+        let q = ReportQuery::from_params(
+            &params(&[
+                ("since", "2h"),
+                ("until", "1h"),
+                ("grant_ttl", "8h"),
+                ("approvers", "group:a, user:b"),
+            ]),
+            now,
+        )
+        .unwrap();
+        assert_eq!(q.options.approvers, ["group:a", "user:b"]);
+        assert_eq!(q.options.grant_ttl.as_deref(), Some("8h"));
+    }
+
+    #[test]
+    fn every_bad_parameter_is_reported() {
+        let now = Timestamp::from_millis(1_800_000_000_000);
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+        let cases: &[Case] = &[
+            (&[("since", "lately")], &["since: `lately` is neither"]),
+            (&[("since", "1h"), ("until", "2h")], &["since: must be before `until`"]),
+            (
+                &[("grant_ttl", "soon"), ("approvers", "alice")],
+                &["grant_ttl: `soon`", "approvers: "],
+            ),
+            (&[("service", "orders")], &["unknown query parameter `service`"]),
+        ];
+        for (input, want) in cases {
+            let errors = ReportQuery::from_params(&params(input), now).unwrap_err();
+            assert_eq!(errors.len(), want.len(), "{errors:?}");
+            for (e, w) in errors.iter().zip(want.iter()) {
+                assert!(e.starts_with(w), "{e} does not start with {w}");
+            }
+        }
+    }
+}
