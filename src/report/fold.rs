@@ -101,6 +101,11 @@ pub fn merge_siblings(mut paths: BTreeSet<Vec<Seg>>) -> BTreeSet<Vec<Seg>> {
     }
 }
 
+/// True when `wide` matches every path `narrow` matches (same length; `*` or equal).
+pub fn covers(wide: &[Seg], narrow: &[Seg]) -> bool {
+    wide.len() == narrow.len() && wide.iter().zip(narrow).all(|(w, n)| *w == Seg::Any || w == n)
+}
+
 /// `[orders, *]` → `/orders/*`.
 pub fn render(segs: &[Seg]) -> String {
     let parts: Vec<&str> = segs

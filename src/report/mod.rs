@@ -19,6 +19,7 @@ use serde_json::Value;
 use crate::access::PolicySet;
 use crate::grant::RequestPath;
 use crate::time::Timestamp;
+use fold::Seg;
 
 pub use suggest::{SuggestOptions, Suggestion};
 pub use unused::{GrantUse, UnusedGrant, UnusedPolicy};
@@ -78,15 +79,17 @@ pub struct AccessReport {
     pub unused_policies: Vec<UnusedPolicy>,
 }
 
-/// Calls of one (principal, service, method), before folding.
+/// Calls of one (principal, service, method), by path shape: identifiers are folded as the
+/// events arrive, so a week of `/orders/{id}` is one entry, not one per id.
 #[derive(Debug, Default)]
 struct Calls {
-    paths: BTreeMap<String, PathCalls>,
+    shapes: BTreeMap<Vec<Seg>, PathCalls>,
 }
 
 #[derive(Debug)]
 struct PathCalls {
-    parsed: RequestPath,
+    /// A few of the raw paths called.
+    examples: Vec<String>,
     calls: u64,
     first: Timestamp,
     last: Timestamp,
@@ -148,13 +151,16 @@ impl Tally {
         };
         let key = (subject, service.to_string(), method.to_string());
         let calls = bucket.entry(key).or_default();
-        let entry = calls.paths.entry(path.as_str().to_string()).or_insert_with(|| PathCalls {
-            parsed: path,
+        let entry = calls.shapes.entry(fold::fold_segments(&path)).or_insert_with(|| PathCalls {
+            examples: Vec::new(),
             calls: 0,
             first: at,
             last: at,
             reasons: BTreeMap::new(),
         });
+        if entry.examples.len() < EXAMPLES && !entry.examples.iter().any(|e| e == path.as_str()) {
+            entry.examples.push(path.as_str().to_string());
+        }
         entry.calls += 1;
         entry.first = entry.first.min(at);
         entry.last = entry.last.max(at);
@@ -205,24 +211,23 @@ pub struct Scan {
 fn fold_rows(groups: &BTreeMap<Key, Calls>) -> Vec<UnmetAccess> {
     let mut out = Vec::new();
     for ((principal, service, method), calls) in groups {
-        let patterns: Vec<(String, crate::grant::PathPattern)> =
-            fold::fold_paths(calls.paths.values().map(|c| &c.parsed))
-                .into_iter()
-                .filter_map(|p| crate::grant::PathPattern::parse(&p).ok().map(|c| (p, c)))
-                .collect();
-        let mut rows: BTreeMap<&str, UnmetAccess> = BTreeMap::new();
-        for (raw, c) in &calls.paths {
-            // Each call counts once, under the most specific pattern that matches it.
-            let best = patterns
+        let merged = fold::merge_siblings(calls.shapes.keys().cloned().collect());
+        let mut rows: BTreeMap<String, UnmetAccess> = BTreeMap::new();
+        for (shape, c) in &calls.shapes {
+            // Each shape counts once, under the most specific merged pattern covering it.
+            let best = merged
                 .iter()
-                .filter(|(_, compiled)| compiled.matches(&c.parsed))
-                .min_by_key(|(p, _)| p.split('/').filter(|s| *s == "*").count());
-            let Some((pattern, _)) = best else { continue };
-            let r = rows.entry(pattern.as_str()).or_insert_with(|| UnmetAccess {
+                .filter(|m| fold::covers(m, shape))
+                .min_by_key(|m| m.iter().filter(|s| **s == Seg::Any).count());
+            let Some(pattern) = best.map(|m| fold::render(m)) else { continue };
+            if !fold::valid(&pattern) {
+                continue;
+            }
+            let r = rows.entry(pattern.clone()).or_insert_with(|| UnmetAccess {
                 principal: principal.clone(),
                 service: service.clone(),
                 method: method.clone(),
-                pattern: pattern.clone(),
+                pattern,
                 calls: 0,
                 first_seen: c.first,
                 last_seen: c.last,
@@ -235,8 +240,10 @@ fn fold_rows(groups: &BTreeMap<Key, Calls>) -> Vec<UnmetAccess> {
             for (reason, n) in &c.reasons {
                 *r.reasons.entry(reason.clone()).or_default() += n;
             }
-            if r.examples.len() < EXAMPLES {
-                r.examples.push(raw.clone());
+            for e in &c.examples {
+                if r.examples.len() < EXAMPLES {
+                    r.examples.push(e.clone());
+                }
             }
         }
         out.extend(rows.into_values());

@@ -251,3 +251,18 @@ fn names_are_dns_labels_and_stay_unique_when_shortened() {
     assert_ne!(a, b);
     assert_ne!(suggest::name("user:Alice", "x"), suggest::name("user:alice", "x"));
 }
+
+#[test]
+fn a_thousand_ids_are_one_row_with_a_few_examples() {
+    let events: Vec<Value> = (0..1000)
+        .map(|i| {
+            deny(Some("user:alice"), "GET", "orders", &format!("/orders/{i}"), "no_grant", "shadow")
+        })
+        .collect();
+    let t = tally(&events, &PolicySet::default());
+    assert_eq!(t.unmet.values().map(|c| c.shapes.len()).sum::<usize>(), 1, "folded on arrival");
+    let r = report(&events, &PolicySet::default(), &[]);
+    assert_eq!(r.unmet.len(), 1);
+    assert_eq!((r.unmet[0].pattern.as_str(), r.unmet[0].calls), ("/orders/*", 1000));
+    assert_eq!(r.unmet[0].examples, ["/orders/0", "/orders/1", "/orders/2"]);
+}
