@@ -54,6 +54,20 @@ def unix_summary(bare, bare_unix, jit, jit_unix, unit):
     )
 
 
+def redis_breakdown(rows):
+    """Which Redis commands a row's requests cost, for rows above one command per request
+    (script-called commands are counted by Redis under their own names)."""
+    out = []
+    for key, row in rows.items():
+        calls = row.get("redis_calls_per_req") or {}
+        if row.get("redis_cmds_per_req", 0) < 1.5 or not calls:
+            continue
+        top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+        out.append(f"Redis commands per request in row {key}: " +
+                   ", ".join(f"`{c}` {v:.2f}" for c, v in top) + ".")
+    return [""] + out if out else []
+
+
 def markdown(r):
     m = r["machine"]
     lines = [
@@ -87,6 +101,7 @@ def markdown(r):
                 f"| {row['rps'] / c3['rps']:.2f} |")
         if "C3U" in env and "JU" in env:
             lines += ["", unix_summary(env["C3"], env["C3U"], env["J"], env["JU"], "requests/s")]
+        lines += redis_breakdown(env)
         ext = r.get("envoy_ext_authz", {})
         lines += ["", "Envoy ext_authz counters over the run: " + ", ".join(
             f"`{k}` {v:,}" for k, v in sorted(ext.items())), ""]

@@ -9,7 +9,7 @@ mod validate;
 pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe};
 pub use policy::{
     API_VERSION, AccessPolicy, AutoRule, EVENTS, KIND, Metadata, NotifyFormat, NotifySpec,
-    PolicyDocument, PolicySpec,
+    PolicyDocument, PolicySpec, ReasonSpec,
 };
 pub use request::{AccessRequest, Approval, RequestError, RequestId, RequestStatus, Verdict};
 pub use validate::check_name;

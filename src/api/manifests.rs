@@ -97,5 +97,8 @@ pub async fn explain(
     let policies = state.policies.current();
     let explanation =
         run_explain(state.grants.store().as_ref(), &policies, &query, state.clock.now()).await?;
-    Ok(Json(json!(explanation)))
+    let mut body = json!(explanation);
+    // In shadow mode the decision is what jitgate records; Envoy is told allow.
+    body["mode"] = json!(state.modes.for_service(Some(&query.service)));
+    Ok(Json(body))
 }

@@ -11,6 +11,7 @@ pub mod incidents;
 pub mod manifests;
 pub mod me;
 pub mod policies;
+pub mod reports;
 pub mod requests;
 pub mod session;
 pub mod ui;
@@ -29,8 +30,11 @@ use tokio::net::TcpListener;
 use crate::health::Readiness;
 use crate::identity::Authenticator;
 use crate::metrics::{HttpLabels, Metrics};
+use crate::mode::Modes;
 use crate::time::Clock;
-use crate::workflow::{ApplyService, AuditReader, GrantService, PolicyService, RequestService};
+use crate::workflow::{
+    ApplyService, AuditReader, GrantService, PolicyService, ReportService, RequestService,
+};
 
 pub use error::ApiError;
 pub use session::UiSettings;
@@ -54,6 +58,10 @@ pub struct ApiState {
     pub audit: Arc<AuditReader>,
     /// The web page and how its callers sign in (`ui` in the configuration).
     pub ui: UiSettings,
+    /// The enforcement modes, shown on `/healthz` and `/readyz` so nobody forgets shadow.
+    pub modes: Arc<Modes>,
+    /// The access report (`/v1/reports/access`).
+    pub reports: Arc<ReportService>,
 }
 
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
@@ -81,6 +89,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/apply", post(manifests::apply))
         .route("/v1/audit", get(audit::query))
         .route("/v1/audit/head", get(audit::head))
+        .route("/v1/reports/access", get(reports::access))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
@@ -102,17 +111,32 @@ pub async fn serve(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-async fn healthz() -> impl IntoResponse {
-    axum::Json(json!({"status": "ok"}))
+async fn healthz(State(state): State<ApiState>) -> impl IntoResponse {
+    axum::Json(with_mode(json!({"status": "ok"}), &state.modes))
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {
     if state.readiness.is_ready() {
-        axum::Json(json!({"status": "ready"})).into_response()
+        axum::Json(with_mode(json!({"status": "ready"}), &state.modes)).into_response()
     } else {
         let body = json!({"status": "not_ready", "reasons": state.readiness.reasons()});
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(with_mode(body, &state.modes))).into_response()
     }
+}
+
+/// Adds `mode` (the default), `service_modes` (overrides, when any) and, while anything is
+/// shadowed, a `warning` to a health body. Shadow never makes jitgate unhealthy.
+fn with_mode(mut body: serde_json::Value, modes: &Modes) -> serde_json::Value {
+    body["mode"] = json!(modes.default);
+    if !modes.services.is_empty() {
+        body["service_modes"] = json!(modes.services);
+    }
+    if modes.any_shadow() {
+        body["warning"] = json!(
+            "shadow mode: would-be denies are recorded but answered allow; nothing is enforced in shadowed services"
+        );
+    }
+    body
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
@@ -122,7 +146,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/reports/access`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`)",
     )
 }
 

@@ -30,8 +30,8 @@ use crate::store::{
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
-    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, RequestService,
-    stats, sweeper,
+    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, ReportService,
+    RequestService, stats, sweeper,
 };
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -177,6 +177,15 @@ async fn wire(
         .with_events(events.clone())
         .with_audit(audit.log.clone()),
     );
+    let reports = Arc::new(
+        ReportService::new(
+            audit.log.clone(),
+            store.clone(),
+            Arc::new(RedisPolicies::new(redis.clone())),
+            clock.clone(),
+        )
+        .with_access(admins.clone(), readers(config)?, config.admins.clone()),
+    );
     let requests = Arc::new(RequestService::new(
         Arc::new(RedisRequests::new(redis)),
         policies.clone(),
@@ -189,14 +198,7 @@ async fn wire(
     ));
     let admins_for_reader = admins.clone();
     let admins_for_apply = admins;
-    let audit_readers = Admins::new(
-        config
-            .audit
-            .readers
-            .iter()
-            .map(|a| Principal::from_str(a))
-            .collect::<Result<Vec<_>, _>>()?,
-    );
+    let audit_readers = readers(config)?;
     tracker.spawn(sweeper::run(
         requests.clone(),
         config.requests.sweep_interval.as_duration(),
@@ -210,6 +212,8 @@ async fn wire(
         cancel.clone(),
     ));
 
+    let modes = config.modes();
+    announce_modes(&modes, &metrics);
     let authorizer = Authorizer::new(
         authenticator.clone(),
         cache,
@@ -219,7 +223,8 @@ async fn wire(
         config.log.allows,
     )
     .with_workflow(policies.handle(), requests.clone())
-    .with_recorder(audit.recorder.clone());
+    .with_recorder(audit.recorder.clone())
+    .with_modes(modes.clone());
     let public_url =
         config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
     let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
@@ -247,8 +252,28 @@ async fn wire(
             config.ui.token_header.as_deref(),
             config.check.public_url.as_deref(),
         ),
+        modes: Arc::new(modes),
+        reports,
     };
     Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
+}
+
+/// `jitgate_mode`, and a warning that cannot be missed when anything runs in shadow mode.
+fn announce_modes(modes: &crate::mode::Modes, metrics: &Metrics) {
+    metrics.set_modes(modes);
+    if modes.any_shadow() {
+        tracing::warn!(
+            mode = %modes.default,
+            shadow_services = ?modes.shadow_services(),
+            "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there"
+        );
+    }
+}
+
+/// `audit.readers`: who besides admins may read the audit log and access reports.
+fn readers(config: &Config) -> anyhow::Result<Admins> {
+    let parsed = config.audit.readers.iter().map(|a| Principal::from_str(a));
+    Ok(Admins::new(parsed.collect::<Result<Vec<_>, _>>()?))
 }
 
 fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {

@@ -13,7 +13,7 @@ use crate::time::{Timestamp, Ttl};
 
 /// Entries reach the log shortly after their event happened (batching, relays); time
 /// filters look this far past their bounds in the log and then filter on the event's `at`.
-const LATE_MARGIN: Duration = Duration::from_secs(300);
+pub const LATE_MARGIN: Duration = Duration::from_secs(300);
 
 /// How many entries one query reads at most before handing back a cursor.
 pub const SCAN_LIMIT: usize = 50_000;

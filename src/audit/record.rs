@@ -7,6 +7,7 @@ use super::event::{AuditEvent, AuditKind};
 use crate::access::AccessRequest;
 use crate::decision::{Allow, CheckInput, Decision};
 use crate::grant::{Grant, GrantId, Principal, Revocation};
+use crate::mode::Mode;
 use crate::time::Timestamp;
 
 /// `grant.created` (or `grant.replaced` by a manifest): the whole grant as issued.
@@ -88,7 +89,9 @@ pub fn policy_changed(
 }
 
 /// One decision, with the facts an auditor asks for and nothing secret (no token).
-/// `subject` is the verified caller, when verification got that far.
+/// `subject` is the verified caller, when verification got that far. The event holds the
+/// real (would-be) decision; `details.mode` says whether Envoy was told it (`enforce`) or
+/// told allow (`shadow`).
 pub fn decision(
     decision: &Decision,
     decision_id: &str,
@@ -96,6 +99,7 @@ pub fn decision(
     input: Option<&CheckInput>,
     at: Timestamp,
     took_us: u64,
+    mode: Mode,
 ) -> AuditEvent {
     let id = || decision_id.to_string();
     let mut e = match decision {
@@ -115,7 +119,7 @@ pub fn decision(
         e.method = Some(i.method.clone());
         e.path = Some(i.path.as_str().to_string());
     }
-    e.details = json!({ "took_us": took_us });
+    e.details = json!({ "took_us": took_us, "mode": mode });
     e
 }
 

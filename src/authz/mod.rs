@@ -2,8 +2,14 @@
 //! caller, reads grants through the cache, runs the pure engine, and consumes a use when the
 //! winning grant is limited. Every failure on the way is a deny; a deadline and a panic guard
 //! wrap the whole thing, so nothing here can turn into an allow by accident.
+//!
+//! Shadow mode ([`crate::mode`]) is applied here, after deciding: the [`Verdict`] keeps the
+//! real (would-be) decision, which is logged, counted and audited as in `enforce`, and carries
+//! the mode so the transport answers allow. A call let through by shadow never consumes a
+//! grant use (only real allows do) and never files a one-time request.
 
 pub mod input;
+mod log;
 pub mod recorder;
 
 use std::panic::AssertUnwindSafe;
@@ -15,13 +21,11 @@ use futures_util::FutureExt;
 use prometheus_client::metrics::counter::Counter;
 
 use crate::access::{AccessRequest, PolicySet};
-use crate::audit::record;
-use crate::decision::{
-    Allow, Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate,
-};
+use crate::decision::{Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate};
 use crate::grant::{GrantRule, Principal};
 use crate::identity::{Authenticator, bearer_token};
 use crate::metrics::{DecisionLabels, Metrics};
+use crate::mode::{Mode, Modes};
 use crate::store::{GrantCache, UseOutcome};
 use crate::time::{Clock, Timestamp};
 use crate::workflow::RequestService;
@@ -40,6 +44,22 @@ pub struct Verdict {
     pub remove_headers: Vec<String>,
     /// The pending one-time request filed (or found) for this exact call.
     pub filed: Option<AccessRequest>,
+    /// How the decision is answered: in shadow mode a deny is let through.
+    pub mode: Mode,
+    /// The verified caller, when verification got that far (never a claimed identity).
+    pub subject: Option<Principal>,
+}
+
+// === impl Verdict ===
+
+impl Verdict {
+    /// The would-be deny that shadow mode lets through, if this is one.
+    pub fn shadowed(&self) -> Option<&Deny> {
+        match &self.decision {
+            Decision::Deny(d) if self.mode.is_shadow() => Some(d),
+            _ => None,
+        }
+    }
 }
 
 /// What deciding produced, before recording.
@@ -70,6 +90,7 @@ pub struct Authorizer {
     recorder: Option<Arc<Recorder>>,
     /// `jitgate_decisions_total{decision="allow"}`, resolved once for the hot path.
     allows: Counter,
+    modes: Modes,
 }
 
 // === impl Authorizer ===
@@ -97,7 +118,14 @@ impl Authorizer {
             policies,
             requests: None,
             recorder: None,
+            modes: Modes::default(),
         }
+    }
+
+    /// Answers in the configured modes (default: enforce everywhere).
+    pub fn with_modes(mut self, modes: Modes) -> Self {
+        self.modes = modes;
+        self
     }
 
     /// Sends every decision to the audit log, the usage ledger and the decision log.
@@ -133,13 +161,16 @@ impl Authorizer {
                 Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time").into()
             }
         };
-        self.record(&outcome, &decision_id, &attrs, started.elapsed());
+        let mode = self.mode_of(outcome.input.as_ref(), &attrs);
+        self.record(&outcome, &decision_id, &attrs, mode, started.elapsed());
         Verdict {
             decision: outcome.decision,
             decision_id,
             input: outcome.input,
             remove_headers,
             filed: outcome.filed,
+            mode,
+            subject: outcome.subject,
         }
     }
 
@@ -147,9 +178,25 @@ impl Authorizer {
     pub fn reject(&self, deny: Deny, attrs: &CheckAttributes) -> Verdict {
         let decision_id = uuid::Uuid::new_v4().simple().to_string();
         let outcome = Outcome::from(deny);
-        self.record(&outcome, &decision_id, attrs, Duration::ZERO);
+        let mode = self.mode_of(None, attrs);
+        self.record(&outcome, &decision_id, attrs, mode, Duration::ZERO);
         let decision = outcome.decision;
-        Verdict { decision, decision_id, input: None, remove_headers: Vec::new(), filed: None }
+        Verdict {
+            decision,
+            decision_id,
+            input: None,
+            remove_headers: Vec::new(),
+            filed: None,
+            mode,
+            subject: None,
+        }
+    }
+
+    /// The mode for this call: by its service, else by the route's service as Envoy sent it
+    /// (when parsing stopped earlier), else the default.
+    fn mode_of(&self, input: Option<&CheckInput>, attrs: &CheckAttributes) -> Mode {
+        let service = input.map(|i| i.service.as_str()).or(attrs.service.as_deref());
+        self.modes.for_service(service)
     }
 
     async fn decide(&self, attrs: &CheckAttributes, decision_id: &str) -> Outcome {
@@ -174,9 +221,12 @@ impl Authorizer {
             }
         };
         let decision = self.authorize(&caller, &input).await;
+        // Shadow lets the call through: filing a request for an action already done would
+        // only ask approvers about the past.
+        let shadow = self.modes.for_service(Some(&input.service)).is_shadow();
         let filed = match (&decision, &self.requests) {
             (Decision::Deny(d), Some(requests))
-                if input.one_time && d.reason.status() == DenyStatus::Forbidden =>
+                if input.one_time && !shadow && d.reason.status() == DenyStatus::Forbidden =>
             {
                 // Rare and large: boxed, so every other Check carries a small future.
                 match Box::pin(requests.file_one_time(&caller, &input, decision_id)).await {
@@ -272,50 +322,6 @@ impl Authorizer {
         };
         Metrics::count_result(&self.metrics.uses_consumed, label);
         Ok(ok)
-    }
-
-    fn record(&self, outcome: &Outcome, id: &str, attrs: &CheckAttributes, took: Duration) {
-        self.metrics.check_duration.observe(took.as_secs_f64());
-        match &outcome.decision {
-            Decision::Allow(Allow { subject, grant_id, .. }) => {
-                if self.log_allows {
-                    tracing::info!(authz.decision_id = %id, authz.subject = %subject, authz.grant_id = %grant_id, http.method = %attrs.method, http.path = %attrs.path, "Request allowed");
-                }
-                self.allows.inc();
-            }
-            Decision::Deny(d) => {
-                tracing::info!(authz.decision_id = %id, authz.reason = d.reason.code(), authz.detail = %d.detail, http.method = %attrs.method, http.path = %attrs.path, "Request denied");
-                let labels = DecisionLabels { decision: "deny", reason: d.reason.code() };
-                self.metrics.decisions.get_or_create(&labels).inc();
-            }
-        }
-        if let Some(recorder) = &self.recorder {
-            recorder.record(self.decision_record(outcome, id, took));
-        }
-    }
-
-    fn decision_record(&self, outcome: &Outcome, id: &str, took: Duration) -> DecisionRecord {
-        let input = outcome.input.as_ref();
-        let took_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
-        let event = record::decision(
-            &outcome.decision,
-            id,
-            outcome.subject.as_ref(),
-            input,
-            self.clock.now(),
-            took_us,
-        );
-        let usage = match (&outcome.decision, input) {
-            (Decision::Allow(a), Some(i)) => Some(UsageHit {
-                grant: a.grant_id.clone(),
-                subject: a.holder.clone(),
-                expires_at: a.expires_at,
-                limited: a.limited,
-                path: i.path.as_str().to_string(),
-            }),
-            _ => None,
-        };
-        DecisionRecord { event, usage }
     }
 }
 

@@ -283,6 +283,8 @@ fn print_decision_log(batch: &[DecisionRecord]) {
                 "reason": e.reason,
                 "grant_id": e.grant_id,
             },
+            // `shadow`: the result is the would-be decision; Envoy was told allow.
+            "mode": e.details.get("mode"),
             "metrics": { "timer_check_us": e.details.get("took_us") },
             "labels": { "app": "jitgate", "version": env!("CARGO_PKG_VERSION") },
         });

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod manifests;
 pub mod output;
 pub mod policies;
+pub mod report;
 pub mod requests;
 pub mod token;
 
@@ -127,6 +128,13 @@ pub enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+        #[command(flatten)]
+        client: ClientOpts,
+    },
+    /// Reports: `report access` shows what shadow mode saw and suggests manifests for it.
+    Report {
+        #[command(subcommand)]
+        command: report::ReportCommand,
         #[command(flatten)]
         client: ClientOpts,
     },

@@ -28,7 +28,9 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 15] = [
+const SECTIONS: [&str; 17] = [
+    "mode",
+    "service_modes",
     "listen",
     "redis",
     "identity",
@@ -48,6 +50,10 @@ const SECTIONS: [&str; 15] = [
 
 /// Lists that may be overridden from the environment, comma-separated.
 const ENV_LISTS: [&str; 2] = ["admins", "audit.readers"];
+
+/// Maps that may be overridden from the environment as comma-separated `key=value` pairs
+/// (`JITGATE_SERVICE_MODES=legacy=shadow,orders=enforce`).
+const ENV_MAPS: [&str; 1] = ["service_modes"];
 
 /// Reads `path` (or defaults when `None`) and applies `env` overrides.
 pub fn load(path: Option<&Path>, env: &[(String, String)]) -> Result<Config, ConfigError> {
@@ -92,6 +98,8 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         }
     }
     Config {
+        mode: section(tree, "mode", errors),
+        service_modes: section(tree, "service_modes", errors),
         listen: section(tree, "listen", errors),
         redis: section(tree, "redis", errors),
         identity: section(tree, "identity", errors),
@@ -160,6 +168,9 @@ fn leaves() -> Vec<(Vec<String>, &'static str)> {
 
 fn walk(v: &Value, path: &mut Vec<String>, out: &mut Vec<(Vec<String>, &'static str)>) {
     match v {
+        Value::Object(_) if ENV_MAPS.contains(&path.join(".").as_str()) => {
+            out.push((path.clone(), "map"))
+        }
         Value::Object(map) => {
             for (k, child) in map {
                 path.push(k.clone());
@@ -204,10 +215,33 @@ fn apply_env(tree: &mut Value, env: &[(String, String)], errors: &mut Vec<String
             "list" => Value::Array(
                 raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(Value::from).collect(),
             ),
+            "map" => match env_map(raw) {
+                Ok(map) => map,
+                Err(pair) => {
+                    errors.push(format!(
+                        "`{name}` must be comma-separated `key=value` pairs like `orders=shadow`, got `{pair}`"
+                    ));
+                    continue;
+                }
+            },
             _ => Value::String(raw.clone()),
         };
         set_path(tree, &path, value);
     }
+}
+
+/// `a=x,b=y` → `{"a": "x", "b": "y"}`; the first malformed pair is the error.
+fn env_map(raw: &str) -> Result<Value, String> {
+    let mut map = serde_json::Map::new();
+    for pair in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                map.insert(k.trim().to_string(), Value::from(v.trim()));
+            }
+            _ => return Err(pair.to_string()),
+        }
+    }
+    Ok(Value::Object(map))
 }
 
 fn set_path(tree: &mut Value, path: &[String], value: Value) {

@@ -9,11 +9,13 @@ mod audit;
 mod load;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::mode::{Mode, Modes};
 use crate::time::Ttl;
 
 pub use audit::{AuditConfig, CheckpointConfig, DecisionAudit};
@@ -23,6 +25,11 @@ pub use load::{ConfigError, load, load_str, override_names, unknown_overrides};
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Config {
+    /// `enforce` (answer Envoy with the decision) or `shadow` (record the decision, answer
+    /// allow) for every service without an entry in `service_modes`.
+    pub mode: Mode,
+    /// Per-service modes, by the service name grants use (`context_extensions.service`).
+    pub service_modes: BTreeMap<String, Mode>,
     /// Listen addresses.
     pub listen: Listen,
     /// The Redis that holds grants.
@@ -64,6 +71,13 @@ pub struct Listen {
     pub http: SocketAddr,
     /// Also serve gRPC on this Unix domain socket (for a sidecar Envoy sharing a volume).
     pub grpc_unix: Option<PathBuf>,
+}
+
+impl Config {
+    /// The enforcement modes, as the Check path uses them.
+    pub fn modes(&self) -> Modes {
+        Modes::new(self.mode, self.service_modes.clone())
+    }
 }
 
 impl Default for Listen {

@@ -148,3 +148,50 @@ fn ui_section_defaults_on_and_takes_a_proxy_header() {
     assert!(all.contains("`ui.token_header` must be an HTTP header name"), "{all}");
     assert!(all.contains("unknown key `ui.colour`"), "{all}");
 }
+
+#[test]
+fn modes_default_to_enforce_and_take_service_overrides() {
+    use crate::mode::Mode;
+    let c = load_str("", "test", &[]).unwrap();
+    assert_eq!(c.mode, Mode::Enforce);
+    assert!(c.service_modes.is_empty());
+    let yaml = "mode: shadow\nservice_modes: { payments: enforce, legacy-billing: shadow }\n";
+    let c = load_str(yaml, "test", &[]).unwrap();
+    let modes = c.modes();
+    assert_eq!(modes.for_service(Some("payments")), Mode::Enforce);
+    assert_eq!(modes.for_service(Some("orders")), Mode::Shadow);
+    assert_eq!(modes.for_service(Some("legacy-billing")), Mode::Shadow);
+}
+
+#[test]
+fn modes_are_overridable_from_the_environment() {
+    use crate::mode::Mode;
+    let vars =
+        env(&[("JITGATE_MODE", "shadow"), ("JITGATE_SERVICE_MODES", "orders=enforce, x=shadow")]);
+    let c = load_str("mode: enforce\n", "test", &vars).unwrap();
+    assert_eq!(c.mode, Mode::Shadow);
+    assert_eq!(c.modes().for_service(Some("orders")), Mode::Enforce);
+    assert_eq!(c.modes().for_service(Some("x")), Mode::Shadow);
+    assert!(unknown_overrides(&vars, &c).is_empty());
+    assert!(override_names().contains(&"JITGATE_SERVICE_MODES".to_string()));
+}
+
+#[test]
+fn bad_modes_are_all_reported() {
+    let yaml = "mode: dry-run\nservice_modes: { Orders: shadow, billing: audit }\n";
+    let err = load_str(yaml, "test", &[]).unwrap_err();
+    let all = err.errors.join("\n");
+    assert!(
+        all.contains("`mode`: unknown variant `dry-run`, expected `enforce` or `shadow`"),
+        "{all}"
+    );
+    assert!(all.contains("`service_modes.billing`"), "{all}");
+    let vars = env(&[("JITGATE_SERVICE_MODES", "orders")]);
+    let err = load_str("", "test", &vars).unwrap_err();
+    assert!(
+        err.errors[0].contains("`JITGATE_SERVICE_MODES` must be comma-separated `key=value` pairs"),
+        "{err}"
+    );
+    let err = load_str("service_modes: { Orders: shadow }\n", "test", &[]).unwrap_err();
+    assert!(err.errors[0].contains("`service_modes.Orders`"), "{err}");
+}

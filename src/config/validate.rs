@@ -74,6 +74,13 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
         }
     }
     validate_limits(c, errors);
+    for service in c.service_modes.keys() {
+        if let Err(e) = crate::grant::check_service(service) {
+            errors.push(format!(
+                "`service_modes.{service}`: {e}; use the service name grants use (the route's `context_extensions.service`)"
+            ));
+        }
+    }
     secret_env(
         "notifications.signing_secret_env",
         c.notifications.signing_secret_env.as_ref(),

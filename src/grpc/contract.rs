@@ -11,6 +11,10 @@ pub const HEADER_GRANT_ID: &str = "x-jitgate-grant-id";
 pub const HEADER_GRANT_EXPIRES: &str = "x-jitgate-grant-expires";
 pub const HEADER_DECISION_ID: &str = "x-jitgate-decision-id";
 pub const HEADER_REQUEST_ID: &str = "x-jitgate-request-id";
+/// `shadow` on calls answered in shadow mode (absent in `enforce`).
+pub const HEADER_MODE: &str = "x-jitgate-mode";
+/// The deny reason code of a call that shadow mode let through.
+pub const HEADER_WOULD_DENY: &str = "x-jitgate-would-deny";
 
 /// The TTL prefilled in request hints.
 pub const HINT_TTL: &str = "15m";

@@ -28,7 +28,8 @@ use prometheus_client::metrics::histogram::Histogram;
 use crate::metrics::{GrpcLabels, GrpcMethodLabels, Metrics};
 
 pub use contract::{
-    HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_SUBJECT, deny_body,
+    HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_MODE, HEADER_SUBJECT,
+    HEADER_WOULD_DENY, deny_body,
 };
 
 /// The ext_authz service.

@@ -1,6 +1,9 @@
 //! [`Verdict`] → CheckResponse. Every decision, allow or deny, is a normal CheckResponse (never
 //! a gRPC error): Envoy treats errors as failures, which a misconfigured `failure_mode_allow`
 //! would turn into allows.
+//!
+//! Shadow mode: a would-be deny is answered OK (see [`shadow_allowed`]); a real allow in a
+//! shadowed service is answered as usual plus `x-jitgate-mode: shadow`.
 
 use envoy_types::pb::envoy::config::core::v3::header_value_option::HeaderAppendAction;
 use envoy_types::pb::envoy::config::core::v3::{HeaderValue, HeaderValueOption};
@@ -13,7 +16,8 @@ use envoy_types::pb::google::protobuf::{Struct, Value, value::Kind};
 use envoy_types::pb::google::rpc;
 
 use super::contract::{
-    self, HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_SUBJECT,
+    self, HEADER_DECISION_ID, HEADER_GRANT_EXPIRES, HEADER_GRANT_ID, HEADER_MODE, HEADER_SUBJECT,
+    HEADER_WOULD_DENY,
 };
 use crate::authz::Verdict;
 use crate::decision::{Allow, Decision, Deny, DenyStatus};
@@ -27,6 +31,9 @@ const UNAUTHENTICATED: i32 = 16;
 
 /// Encodes a verdict. `request_url` is where callers file access requests.
 pub fn encode(verdict: &Verdict, request_url: &str) -> CheckResponse {
+    if let Some(deny) = verdict.shadowed() {
+        return shadow_allowed(deny, verdict);
+    }
     match &verdict.decision {
         Decision::Allow(allow) => allowed(allow, verdict),
         Decision::Deny(deny) => denied(deny, verdict, request_url),
@@ -41,22 +48,33 @@ fn overwrite(key: &str, value: String) -> HeaderValueOption {
     }
 }
 
+/// Client-sent `x-jitgate-*` headers to remove: all but those this answer overwrites.
+fn to_remove(verdict: &Verdict, headers: &[HeaderValueOption]) -> Vec<String> {
+    let ours =
+        |name: &str| headers.iter().any(|h| h.header.as_ref().is_some_and(|v| v.key == name));
+    verdict.remove_headers.iter().filter(|h| !ours(h)).cloned().collect()
+}
+
 fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
-    let headers = vec![
+    let mut headers = vec![
         overwrite(HEADER_SUBJECT, allow.subject.to_string()),
         overwrite(HEADER_GRANT_ID, allow.grant_id.to_string()),
         overwrite(HEADER_GRANT_EXPIRES, allow.expires_at.to_rfc3339()),
         overwrite(HEADER_DECISION_ID, verdict.decision_id.clone()),
     ];
-    let ours = [HEADER_SUBJECT, HEADER_GRANT_ID, HEADER_GRANT_EXPIRES, HEADER_DECISION_ID];
-    let headers_to_remove =
-        verdict.remove_headers.iter().filter(|h| !ours.contains(&h.as_str())).cloned().collect();
-    let metadata = metadata(&[
+    let subject = allow.subject.to_string();
+    let mut fields = vec![
         ("decision_id", verdict.decision_id.as_str()),
         ("decision", "allow"),
         ("grant_id", allow.grant_id.as_str()),
-        ("subject", &allow.subject.to_string()),
-    ]);
+        ("subject", subject.as_str()),
+    ];
+    if verdict.mode.is_shadow() {
+        headers.push(overwrite(HEADER_MODE, verdict.mode.to_string()));
+        fields.push(("mode", verdict.mode.as_str()));
+    }
+    let headers_to_remove = to_remove(verdict, &headers);
+    let metadata = metadata(&fields);
     CheckResponse {
         status: Some(rpc::Status { code: OK, ..Default::default() }),
         http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
@@ -71,6 +89,42 @@ fn allowed(allow: &Allow, verdict: &Verdict) -> CheckResponse {
             ..Default::default()
         })),
         dynamic_metadata: Some(metadata),
+    }
+}
+
+/// A would-be deny that shadow mode lets through. The upstream learns that jitgate is not
+/// enforcing (`x-jitgate-mode: shadow`) and what it would have said (`x-jitgate-would-deny`);
+/// `x-jitgate-subject` only when the caller was verified, never a claimed identity; no grant
+/// headers, since no grant allowed the call. The client sees the same mode, reason and
+/// decision id on the response, so a developer can fix the call before enforcement starts.
+fn shadow_allowed(deny: &Deny, verdict: &Verdict) -> CheckResponse {
+    let mut headers = vec![
+        overwrite(HEADER_MODE, verdict.mode.to_string()),
+        overwrite(HEADER_WOULD_DENY, deny.reason.code().to_string()),
+        overwrite(HEADER_DECISION_ID, verdict.decision_id.clone()),
+    ];
+    let to_client = headers.clone();
+    let subject = verdict.subject.as_ref().map(ToString::to_string);
+    let mut fields = vec![
+        ("decision_id", verdict.decision_id.as_str()),
+        ("decision", "deny"),
+        ("reason", deny.reason.code()),
+        ("mode", verdict.mode.as_str()),
+    ];
+    if let Some(s) = &subject {
+        headers.push(overwrite(HEADER_SUBJECT, s.clone()));
+        fields.push(("subject", s.as_str()));
+    }
+    let headers_to_remove = to_remove(verdict, &headers);
+    CheckResponse {
+        status: Some(rpc::Status { code: OK, ..Default::default() }),
+        http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
+            headers,
+            headers_to_remove,
+            response_headers_to_add: to_client,
+            ..Default::default()
+        })),
+        dynamic_metadata: Some(metadata(&fields)),
     }
 }
 

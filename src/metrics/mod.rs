@@ -20,6 +20,14 @@ pub struct DecisionLabels {
     pub reason: &'static str,
 }
 
+/// `jitgate_mode`: `service` is a configured service name (or `*`, the default for every
+/// other service), so the label stays as small as the configuration.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ModeLabels {
+    pub service: String,
+    pub mode: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabels {
     pub result: &'static str,
@@ -71,6 +79,8 @@ fn latency_histogram() -> Histogram {
 pub struct Metrics {
     registry: Registry,
     pub decisions: Family<DecisionLabels, Counter>,
+    pub shadowed: Family<ReasonLabels, Counter>,
+    pub modes: Family<ModeLabels, Gauge>,
     pub check_duration: Histogram,
     pub cache_lookups: Family<ResultLabels, Counter>,
     pub cache_invalidations: Family<SourceLabels, Counter>,
@@ -107,6 +117,8 @@ impl Metrics {
         let mut m = Self {
             registry: Registry::default(),
             decisions: Family::default(),
+            shadowed: Family::default(),
+            modes: Family::default(),
             check_duration: latency_histogram(),
             cache_lookups: Family::default(),
             cache_invalidations: Family::default(),
@@ -148,6 +160,19 @@ impl Metrics {
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+
+    /// Publishes the enforcement modes (`jitgate_mode`): 1 on each service's mode.
+    pub fn set_modes(&self, modes: &crate::mode::Modes) {
+        use crate::mode::Mode;
+        let services = std::iter::once(("*", modes.default))
+            .chain(modes.services.iter().map(|(s, m)| (s.as_str(), *m)));
+        for (service, mode) in services {
+            for m in [Mode::Enforce, Mode::Shadow] {
+                let labels = ModeLabels { service: service.to_string(), mode: m.as_str() };
+                self.modes.get_or_create(&labels).set(i64::from(m == mode));
+            }
+        }
     }
 
     pub fn observe_store(&self, op: &'static str, took: Duration, ok: bool) {

@@ -11,6 +11,16 @@ impl Metrics {
             self.decisions.clone(),
         );
         r.register(
+            "jitgate_shadowed_denies",
+            "Would-be denies answered allow because their service is in shadow mode, by reason",
+            self.shadowed.clone(),
+        );
+        r.register(
+            "jitgate_mode",
+            "1 on each service's enforcement mode (enforce, shadow); service `*` is the default",
+            self.modes.clone(),
+        );
+        r.register(
             "jitgate_check_duration_seconds",
             "Time to answer one Check",
             self.check_duration.clone(),

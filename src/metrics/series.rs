@@ -19,7 +19,9 @@ impl Metrics {
             let _ = self
                 .decisions
                 .get_or_create(&DecisionLabels { decision: "deny", reason: r.code() });
+            let _ = self.shadowed.get_or_create(&ReasonLabels { reason: r.code() });
         }
+        self.set_modes(&crate::mode::Modes::default());
         let results: [(&Family<ResultLabels, Counter>, &[&'static str]); 9] = [
             (&self.cache_lookups, &["hit", "miss", "bypass"]),
             (&self.epoch_polls, &["ok", "error"]),

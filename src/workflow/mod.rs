@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod inputs;
 mod onetime;
 pub mod policies;
+pub mod report;
 pub mod requests;
 pub mod stats;
 pub mod sweeper;
@@ -26,6 +27,7 @@ pub use audit_read::AuditReader;
 pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
 pub use grants::{GrantService, NewGrant, Provenance};
 pub use policies::PolicyService;
+pub use report::{ReportQuery, ReportService};
 pub use requests::{NewRequest, RequestFilter, RequestService};
 
 /// The principals allowed to administer jitgate (`admins` in the configuration).

@@ -63,6 +63,19 @@ pub fn app_with(ui: jitgate::api::UiSettings) -> axum::Router {
         Arc::new(MemoryPolicies::with_audit(audit.clone())),
         admins.clone(),
     ));
+    let reports = Arc::new(
+        jitgate::workflow::ReportService::new(
+            audit.clone(),
+            grants.store().clone(),
+            Arc::new(MemoryPolicies::default()),
+            Arc::new(SystemClock),
+        )
+        .with_access(
+            admins.clone(),
+            Admins::new(vec!["group:security".parse().unwrap()]),
+            vec!["group:platform".into()],
+        ),
+    );
     let reader = Arc::new(AuditReader::new(
         audit.clone(),
         admins.clone(),
@@ -98,6 +111,8 @@ pub fn app_with(ui: jitgate::api::UiSettings) -> axum::Router {
         readiness,
         audit: reader,
         ui,
+        modes: Arc::new(jitgate::mode::Modes::default()),
+        reports,
     })
 }
 

@@ -127,6 +127,13 @@ async function sreRevokes(context, id) {
   await page.waitForURL(/#\/grants\?subject=user%3Aalice&source=request$/);
   const card = page.locator('article.grant').filter({ hasText: `req-${id}` });
   await card.waitFor();
+  // The unfiltered list may still be on screen for a moment: wait for the filtered one.
+  await page
+    .waitForFunction(() => {
+      const names = [...document.querySelectorAll('article.grant h2 a')].map((a) => a.textContent);
+      return names.length > 0 && names.every((t) => t === 'user:alice');
+    }, null, { timeout: 5000 })
+    .catch(() => {});
   const subjects = await page.locator('article.grant h2 a').allInnerTexts();
   check(subjects.length > 0 && subjects.every((t) => t === 'user:alice'), 'the SRE filters live grants by subject and source', subjects.join(','));
   await card.waitFor();
