@@ -295,8 +295,9 @@ impl Authorizer {
             if !allow.limited {
                 return decision;
             }
-            let found =
-                set.candidates(&input.service, &input.path).find(|g| *g.id() == allow.grant_id);
+            let found = set
+                .candidates(&input.service, &input.path)
+                .find(|g| g.id() == allow.grant_id.as_str());
             let Some(grant) = found else {
                 return unavailable();
             };
@@ -311,10 +312,11 @@ impl Authorizer {
     /// Consumes one use; `Ok(false)` when the grant turned out spent or gone.
     async fn consume(&self, grant: &GrantRule, now: Timestamp) -> Result<bool, Deny> {
         let store = self.cache.store();
-        let outcome = store.consume_use(grant.holder(), grant.id(), now).await.map_err(|e| {
-            tracing::warn!(error = %e, "Consuming a grant use failed; denying");
-            Deny::new(DenyReason::StoreUnavailable, "the grant store is unavailable")
-        })?;
+        let outcome =
+            store.consume_use(grant.holder(), &grant.grant_id(), now).await.map_err(|e| {
+                tracing::warn!(error = %e, "Consuming a grant use failed; denying");
+                Deny::new(DenyReason::StoreUnavailable, "the grant store is unavailable")
+            })?;
         let (ok, label) = match outcome {
             UseOutcome::Used { .. } => (true, "used"),
             UseOutcome::UsedUp => (false, "used_up"),

@@ -134,7 +134,7 @@ pub fn evaluate<'a, G: AsGrantView + 'a>(
     if let Some(g) = best {
         return Decision::Allow(Allow {
             subject: caller.subject.clone(),
-            grant_id: g.id.clone(),
+            grant_id: g.grant_id(),
             holder: g.holder.clone(),
             expires_at: g.expires_at,
             limited: g.max_uses.is_some(),

@@ -126,7 +126,7 @@ mod tests {
     }
 
     fn ids<'a>(c: Candidates<'a>) -> Vec<&'a str> {
-        let mut v: Vec<&str> = c.map(|g| g.id().as_str()).collect();
+        let mut v: Vec<&str> = c.map(|g| g.id()).collect();
         v.sort_unstable();
         v
     }
@@ -189,7 +189,7 @@ mod tests {
                     .grants()
                     .iter()
                     .filter(|g| g.view().covers("svc", "GET", &request))
-                    .map(|g| g.id().as_str())
+                    .map(|g| g.id())
                     .collect();
                 v.sort_unstable();
                 v
