@@ -47,7 +47,7 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
         )));
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -57,5 +57,10 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
         } else {
             ApiError::bad_body(format!("{path}: {inner}"))
         }
-    })
+    })?;
+    // `{...}{...}` or `{...}}` must not be read as its first object: send exactly one value.
+    de.end().map_err(|e| {
+        ApiError::bad_body(format!("the request body has more after the JSON object: {e}"))
+    })?;
+    Ok(value)
 }
