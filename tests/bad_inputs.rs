@@ -9,22 +9,28 @@ mod common;
 
 #[path = "bad_inputs/check_requests.rs"]
 mod check_requests;
+#[path = "bad_inputs/header_cases.rs"]
+mod header_cases;
 #[path = "bad_inputs/headers.rs"]
 mod headers;
 #[path = "bad_inputs/jwt.rs"]
 mod jwt;
 #[path = "bad_inputs/jwt_cases.rs"]
 mod jwt_cases;
+#[path = "bad_inputs/manifest_cases.rs"]
+mod manifest_cases;
 #[path = "bad_inputs/manifests.rs"]
 mod manifests;
-#[path = "bad_inputs/paths.rs"]
-mod paths;
 #[path = "bad_inputs/path_cases.rs"]
 mod path_cases;
+#[path = "bad_inputs/paths.rs"]
+mod paths;
 #[path = "bad_inputs/report.rs"]
 mod report;
 #[path = "bad_inputs/rest.rs"]
 mod rest;
+#[path = "bad_inputs/rest_cases.rs"]
+mod rest_cases;
 #[path = "bad_inputs/smuggling.rs"]
 mod smuggling;
 #[path = "bad_inputs/stack.rs"]

@@ -6,8 +6,8 @@ use envoy_types::pb::envoy::service::auth::v3::CheckRequest;
 use jsonwebtoken::Algorithm;
 use serde_json::{Value, json};
 
-use crate::jwt_cases::cases;
 use crate::common::jitgate::check_request;
+use crate::jwt_cases::cases;
 use crate::report::Tally;
 use crate::stack::{Stack, request};
 
@@ -27,7 +27,11 @@ pub fn raw_check(auth: &[Vec<u8>]) -> CheckRequest {
     let http = req.attributes.as_mut().unwrap().request.as_mut().unwrap().http.as_mut().unwrap();
     let headers = auth
         .iter()
-        .map(|v| HeaderValue { key: "authorization".into(), raw_value: v.clone(), ..Default::default() })
+        .map(|v| HeaderValue {
+            key: "authorization".into(),
+            raw_value: v.clone(),
+            ..Default::default()
+        })
         .chain(std::iter::once(HeaderValue {
             key: "user-agent".into(),
             raw_value: b"bad-inputs".to_vec(),
@@ -72,9 +76,11 @@ async fn jwt_corpus_never_allows_a_bad_token() {
         let reply = s.send(&request("GET", "/orders/1", &headers, b"")).await;
         let got = grpc_reason(&s.jitgate.check(raw_check(&case.auth)).await);
         let reason_ok = reply.reason().is_empty() || reply.reason() == case.grpc;
-        let one_credential = reply.status != 200 || reply.upstream_header("authorization").len() == 1;
+        let one_credential =
+            reply.status != 200 || reply.upstream_header("authorization").len() == 1;
         let ok = reply.status == case.envoy && got == case.grpc && reason_ok && one_credential;
-        let leak = (reply.status == 200 && case.envoy != 200) || (got == "allow" && case.grpc != "allow");
+        let leak =
+            (reply.status == 200 && case.envoy != 200) || (got == "allow" && case.grpc != "allow");
         allowed_expected += usize::from(case.envoy == 200);
         let detail = format!(
             "envoy {} (want {}) reason `{}`, grpc `{got}` (want `{}`), upstream saw {} credential(s)",
@@ -87,7 +93,11 @@ async fn jwt_corpus_never_allows_a_bad_token() {
         tally.record(&case.name, ok, leak, &detail);
     }
     let hits = s.settled_hits().await;
-    tally.require("upstream requests", hits == allowed_expected, &format!("{hits} != {allowed_expected}"));
+    tally.require(
+        "upstream requests",
+        hits == allowed_expected,
+        &format!("{hits} != {allowed_expected}"),
+    );
     let fetches = fetched.load(std::sync::atomic::Ordering::SeqCst);
     tally.require("jku/x5u never fetched", fetches == 0, &format!("{fetches} connections"));
     trap_task.abort();

@@ -26,49 +26,135 @@ fn controls(s: &Signer, good: &str) -> Vec<Case> {
     let jw = s.jwks_claims();
     vec![
         case("control: valid HS256", one(good), 200, "allow"),
-        case("control: valid RS256 from JWKS", one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "rsa-1"})), &jw)), 200, "allow"),
-        case("control: valid ES256 from JWKS", one(&s.asym(ES, "ec-test-key.pem", header("ES256", json!({"kid": "ec-1"})), &jw)), 200, "allow"),
-        case("control: exp 10s ago, within 30s leeway", one(&s.hs(json!({}), &s.with("exp", json!(s.now - 10)))), 200, "allow"),
-        case("control: nbf 10s ahead, within leeway", one(&s.hs(json!({}), &s.with("nbf", json!(s.now + 10)))), 200, "allow"),
-        case("control: aud array with one match", one(&s.hs(json!({}), &s.with("aud", json!(["other", "jitgate"])))), 200, "allow"),
-        case("control: typ at+jwt", one(&s.hs(json!({"typ": "at+jwt"}), &s.claims())), 200, "allow"),
+        case(
+            "control: valid RS256 from JWKS",
+            one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "rsa-1"})), &jw)),
+            200,
+            "allow",
+        ),
+        case(
+            "control: valid ES256 from JWKS",
+            one(&s.asym(ES, "ec-test-key.pem", header("ES256", json!({"kid": "ec-1"})), &jw)),
+            200,
+            "allow",
+        ),
+        case(
+            "control: exp 10s ago, within 30s leeway",
+            one(&s.hs(json!({}), &s.with("exp", json!(s.now - 10)))),
+            200,
+            "allow",
+        ),
+        case(
+            "control: nbf 10s ahead, within leeway",
+            one(&s.hs(json!({}), &s.with("nbf", json!(s.now + 10)))),
+            200,
+            "allow",
+        ),
+        case(
+            "control: aud array with one match",
+            one(&s.hs(json!({}), &s.with("aud", json!(["other", "jitgate"])))),
+            200,
+            "allow",
+        ),
+        case(
+            "control: typ at+jwt",
+            one(&s.hs(json!({"typ": "at+jwt"}), &s.claims())),
+            200,
+            "allow",
+        ),
         case("control: no typ", one(&s.hs(json!({"typ": null}), &s.claims())), 200, "allow"),
     ]
 }
 
 fn algorithms(s: &Signer) -> Vec<Case> {
     let c = s.claims().to_string();
-    let none = |alg: &str, sig: &str| format!("{}.{sig}", unsigned(&json!({"alg": alg, "typ": "JWT"}).to_string(), &c));
+    let none = |alg: &str, sig: &str| {
+        format!("{}.{sig}", unsigned(&json!({"alg": alg, "typ": "JWT"}).to_string(), &c))
+    };
     let hs_sig = s.hs(json!({}), &s.claims()).rsplit('.').next().unwrap().to_string();
     let mut out = vec![
-        case("alg none, no signature", one(&format!("{}.", unsigned(r#"{"alg":"none"}"#, &c))), 401, INV),
+        case(
+            "alg none, no signature",
+            one(&format!("{}.", unsigned(r#"{"alg":"none"}"#, &c))),
+            401,
+            INV,
+        ),
         case("alg none, dummy signature", one(&none("none", "AAAA")), 401, INV),
         case("alg None", one(&none("None", "AAAA")), 401, INV),
         case("alg NONE", one(&none("NONE", "AAAA")), 401, INV),
         case("alg nOnE", one(&none("nOnE", "AAAA")), 401, INV),
         case("alg none with the real HS256 signature", one(&none("none", &hs_sig)), 401, INV),
         case("alg empty string", one(&none("", &hs_sig)), 401, INV),
-        case("alg missing", one(&format!("{}.{hs_sig}", unsigned(r#"{"typ":"JWT"}"#, &c))), 401, INV),
-        case("alg as number", one(&format!("{}.{hs_sig}", unsigned(r#"{"alg":256}"#, &c))), 401, INV),
+        case(
+            "alg missing",
+            one(&format!("{}.{hs_sig}", unsigned(r#"{"typ":"JWT"}"#, &c))),
+            401,
+            INV,
+        ),
+        case(
+            "alg as number",
+            one(&format!("{}.{hs_sig}", unsigned(r#"{"alg":256}"#, &c))),
+            401,
+            INV,
+        ),
         case("alg HS384 label on an HS256 signature", one(&none("HS384", &hs_sig)), 401, INV),
         case("alg RS256 label on an HS256 signature", one(&none("RS256", &hs_sig)), 401, INV),
         case("alg unknown XS256", one(&none("XS256", &hs_sig)), 401, INV),
-        case("HS256, empty signature", one(&format!("{}.", s.hs(json!({}), &s.claims()).rsplit_once('.').unwrap().0)), 401, INV),
+        case(
+            "HS256, empty signature",
+            one(&format!("{}.", s.hs(json!({}), &s.claims()).rsplit_once('.').unwrap().0)),
+            401,
+            INV,
+        ),
         case("HS256, flipped signature byte", one(&flip(&s.hs(json!({}), &s.claims()))), 401, INV),
-        case("HS256, wrong secret", one(&s.hs_with(b"not-the-secret", header("HS256", json!({})), &s.claims())), 401, INV),
+        case(
+            "HS256, wrong secret",
+            one(&s.hs_with(b"not-the-secret", header("HS256", json!({})), &s.claims())),
+            401,
+            INV,
+        ),
     ];
     // Key confusion: the issuer's public keys used as an HMAC secret.
     let jw = s.jwks_claims();
-    for (pem, kid) in [("rsa-test-pub.pem", "rsa-1"), ("ec-test-pub.pem", "ec-1"), ("ed25519-test-pub.pem", "ed-1")] {
+    for (pem, kid) in [
+        ("rsa-test-pub.pem", "rsa-1"),
+        ("ec-test-pub.pem", "ec-1"),
+        ("ed25519-test-pub.pem", "ed-1"),
+    ] {
         let public = std::fs::read(crate::common::fixture(&format!("keys/{pem}"))).unwrap();
         let h = header("HS256", json!({"kid": kid}));
-        out.push(case(&format!("HS256 signed with {pem} (key confusion)"), one(&s.hs_with(&public, h, &jw)), 401, INV));
+        out.push(case(
+            &format!("HS256 signed with {pem} (key confusion)"),
+            one(&s.hs_with(&public, h, &jw)),
+            401,
+            INV,
+        ));
     }
     let public = std::fs::read(crate::common::fixture("keys/rsa-test-pub.pem")).unwrap();
-    out.push(case("HS256 with RSA public key, no kid", one(&s.hs_with(&public, header("HS256", json!({})), &jw)), 401, INV));
-    out.push(case("RS256 key signing under kid ec-1", one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "ec-1"})), &jw)), 401, INV));
-    out.push(case("ES256 by a key not in the JWKS (kid ec-1)", one(&s.asym(ES, "ec-test-key-2.pem", header("ES256", json!({"kid": "ec-1"})), &jw)), 401, INV));
-    out.push(case("RS256 token claiming the HS256 issuer", one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "rsa-1"})), &s.claims())), 401, INV));
+    out.push(case(
+        "HS256 with RSA public key, no kid",
+        one(&s.hs_with(&public, header("HS256", json!({})), &jw)),
+        401,
+        INV,
+    ));
+    out.push(case(
+        "RS256 key signing under kid ec-1",
+        one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "ec-1"})), &jw)),
+        401,
+        INV,
+    ));
+    out.push(case(
+        "ES256 by a key not in the JWKS (kid ec-1)",
+        one(&s.asym(ES, "ec-test-key-2.pem", header("ES256", json!({"kid": "ec-1"})), &jw)),
+        401,
+        INV,
+    ));
+    out.push(case(
+        "RS256 token claiming the HS256 issuer",
+        one(&s.asym(RS, "rsa-test-key.pem", header("RS256", json!({"kid": "rsa-1"})), &s.claims())),
+        401,
+        INV,
+    ));
     out
 }
 
@@ -89,7 +175,12 @@ fn keys(s: &Signer, trap: u16) -> Vec<Case> {
         es("kid unicode", json!({"kid": "ключ-🔑"})),
         es("kid empty", json!({"kid": ""})),
         es("kid SQL-ish", json!({"kid": "' OR 1=1 --"})),
-        case("kid as a number", one(&s.asym(ES, "ec-test-key.pem", header("ES256", json!({"kid": 1})), &jw)), 401, INV),
+        case(
+            "kid as a number",
+            one(&s.asym(ES, "ec-test-key.pem", header("ES256", json!({"kid": 1})), &jw)),
+            401,
+            INV,
+        ),
         es("jku to a local listener", json!({"kid": "attacker", "jku": url})),
         es("x5u to a local listener", json!({"kid": "attacker", "x5u": url})),
         es("embedded jwk", json!({"kid": "attacker", "jwk": attacker_jwk})),
@@ -100,7 +191,9 @@ fn keys(s: &Signer, trap: u16) -> Vec<Case> {
 }
 
 fn claims(s: &Signer) -> Vec<Case> {
-    let hs = |name: &str, claims: Value, reason: &'static str| case(name, one(&s.hs(json!({}), &claims)), 401, reason);
+    let hs = |name: &str, claims: Value, reason: &'static str| {
+        case(name, one(&s.hs(json!({}), &claims)), 401, reason)
+    };
     let raw = |name: &str, key: &str, value: &str| {
         let mut c = s.claims();
         c[key] = json!("__X__");
@@ -117,7 +210,12 @@ fn claims(s: &Signer) -> Vec<Case> {
         hs("sub empty", s.with("sub", json!("")), INV),
         hs("sub a number", s.with("sub", json!(42)), INV),
         hs("sub with a NUL", s.with("sub", json!("alice\u{0}")), INV),
-        case("sub with a colon (no principal injection)", one(&s.hs(json!({}), &s.with("sub", json!("alice:group:platform")))), 403, "no_grant"),
+        case(
+            "sub with a colon (no principal injection)",
+            one(&s.hs(json!({}), &s.with("sub", json!("alice:group:platform")))),
+            403,
+            "no_grant",
+        ),
         hs("exp as string", s.with("exp", json!((n + 600).to_string())), INV),
         raw("exp as float", "exp", &format!("{}.5", n + 600)),
         hs("exp negative", s.with("exp", json!(-1)), EXP),
@@ -128,7 +226,11 @@ fn claims(s: &Signer) -> Vec<Case> {
         hs("exp 120s ago, beyond leeway", s.with("exp", json!(n - 120)), EXP),
         hs("exp year 3000 (lifetime over max)", s.with("exp", json!(32_503_680_000_i64)), INV),
         hs("lifetime 2 days", s.with("exp", json!(n + 2 * 86_400)), INV),
-        hs("iat 2 days ago, exp soon (lifetime over max)", edit(s.claims(), "iat", json!(n - 2 * 86_400)), INV),
+        hs(
+            "iat 2 days ago, exp soon (lifetime over max)",
+            edit(s.claims(), "iat", json!(n - 2 * 86_400)),
+            INV,
+        ),
         hs("iat in the future", s.with("iat", json!(n + 3600)), INV),
         hs("nbf 10 minutes ahead", s.with("nbf", json!(n + 600)), INV),
         hs("nbf as string", s.with("nbf", json!(n.to_string())), INV),
@@ -189,23 +291,51 @@ fn shapes(s: &Signer, good: &str) -> Vec<Case> {
         case("empty segments", one(".."), 401, INV),
         case("bad base64 in header", one(&format!("!!{h}.{p}.{sig}")), 401, INV),
         case("padding on payload", one(&format!("{h}.{p}==.{sig}")), 401, INV),
-        case("standard base64 alphabet", one(&format!("{h}.{p}.{}", sig.replace('-', "+").replace('_', "/"))), 401, INV),
+        case(
+            "signature in padded standard base64",
+            one(&format!("{h}.{p}.{}", standard(sig))),
+            401,
+            INV,
+        ),
         case("header not JSON", one(&format!("{}.{p}.{sig}", b64(b"alg=HS256"))), 401, INV),
         case("header a JSON array", one(&format!("{}.{p}.{sig}", b64(b"[\"HS256\"]"))), 401, INV),
         case("payload not JSON", one(&s.hs_raw(r#"{"alg":"HS256"}"#, "sub=alice")), 401, INV),
         case("payload a JSON array", one(&s.hs_raw(r#"{"alg":"HS256"}"#, "[1,2]")), 401, INV),
-        case("payload with duplicate sub", one(&s.hs_raw(r#"{"alg":"HS256"}"#, &s.claims().to_string().replacen('{', r#"{"sub":"root","#, 1))), 401, INV),
+        case(
+            "payload with duplicate sub",
+            one(&s.hs_raw(
+                r#"{"alg":"HS256"}"#,
+                &s.claims().to_string().replacen('{', r#"{"sub":"root","#, 1),
+            )),
+            401,
+            INV,
+        ),
         case("whitespace inside the token", one(&format!("{h}. {p}.{sig}")), 401, INV),
         case("trailing dot", one(&format!("{good}.")), 401, INV),
-        case("non-UTF-8 byte in the token", vec![[b"Bearer ".as_slice(), good.as_bytes(), &[0xff]].concat()], 401, INV),
-        case("Latin-1 byte before the token", vec![[b"Bearer \xe9".as_slice(), good.as_bytes()].concat()], 401, INV),
+        case(
+            "non-UTF-8 byte in the token",
+            vec![[b"Bearer ".as_slice(), good.as_bytes(), &[0xff]].concat()],
+            401,
+            INV,
+        ),
+        case(
+            "Latin-1 byte before the token",
+            vec![[b"Bearer \xe9".as_slice(), good.as_bytes()].concat()],
+            401,
+            INV,
+        ),
     ]
 }
 
 fn schemes(good: &str) -> Vec<Case> {
     let v = |s: String| vec![s.into_bytes()];
     vec![
-        case("lowercase bearer (scheme is case-insensitive)", v(format!("bearer {good}")), 200, "allow"),
+        case(
+            "lowercase bearer (scheme is case-insensitive)",
+            v(format!("bearer {good}")),
+            200,
+            "allow",
+        ),
         case("Basic credentials", v("Basic YWxpY2U6cGFzcw==".into()), 401, INV),
         case("Basic scheme carrying the JWT", v(format!("Basic {good}")), 401, INV),
         case("Token scheme", v(format!("Token {good}")), 401, INV),
@@ -215,10 +345,25 @@ fn schemes(good: &str) -> Vec<Case> {
         case("empty Authorization", v(String::new()), 401, INV),
         case("tab after Bearer", v(format!("Bearer\t{good}")), 401, INV),
         case("Bearer a, Bearer b", v(format!("Bearer {good}, Bearer {good}")), 401, INV),
-        case("two Authorization headers, both valid", vec![format!("Bearer {good}").into_bytes(); 2], 401, INV),
+        case(
+            "two Authorization headers, both valid",
+            vec![format!("Bearer {good}").into_bytes(); 2],
+            401,
+            INV,
+        ),
         // Envoy drops an empty header line, so jitgate and the upstream both see one credential.
-        case("two Authorization headers, one empty", vec![format!("Bearer {good}").into_bytes(), Vec::new()], 200, INV),
-        case("two Authorization headers, one Basic", vec![format!("Bearer {good}").into_bytes(), b"Basic YTpi".to_vec()], 401, INV),
+        case(
+            "two Authorization headers, one empty",
+            vec![format!("Bearer {good}").into_bytes(), Vec::new()],
+            200,
+            INV,
+        ),
+        case(
+            "two Authorization headers, one Basic",
+            vec![format!("Bearer {good}").into_bytes(), b"Basic YTpi".to_vec()],
+            401,
+            INV,
+        ),
         case("token then extra word", v(format!("Bearer {good} extra")), 401, INV),
     ]
 }
@@ -228,4 +373,11 @@ fn flip(token: &str) -> String {
     let mut sig: Vec<u8> = sig.bytes().collect();
     sig[3] = if sig[3] == b'A' { b'B' } else { b'A' };
     format!("{msg}.{}", String::from_utf8(sig).unwrap())
+}
+
+/// The same signature bytes in padded standard base64 (always differs: 32 bytes need a `=`).
+fn standard(sig: &str) -> String {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).unwrap();
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }

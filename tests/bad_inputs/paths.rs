@@ -6,7 +6,7 @@ use crate::report::Tally;
 use crate::stack::{Stack, bearer, request};
 
 /// (name, method, request target, expected status).
-type Case = (&'static str, &'static str, String, u16);
+pub type Case = (&'static str, &'static str, String, u16);
 
 /// True when the upstream saw a path inside `GET /orders/*`: one segment after `/orders/`
 /// that, percent-decoded once, holds no `/`, `\\`, `;`, `%`, control byte or dot segment.

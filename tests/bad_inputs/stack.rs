@@ -8,7 +8,8 @@ use serde_json::Value;
 use crate::common::{Envoy, Jitgate, RedisServer, Upstream, raw_http};
 
 pub struct Stack {
-    pub redis: RedisServer,
+    /// Held so redis-server lives as long as the stack.
+    _redis: RedisServer,
     pub jitgate: Jitgate,
     pub upstream: Upstream,
     pub envoy: Envoy,
@@ -20,7 +21,7 @@ impl Stack {
         let jitgate = Jitgate::start(&redis.url()).await;
         let upstream = Upstream::start().await;
         let envoy = Envoy::start(jitgate.grpc, upstream.port).await;
-        Self { redis, jitgate, upstream, envoy }
+        Self { _redis: redis, jitgate, upstream, envoy }
     }
 
     /// Sends raw bytes to Envoy's listener; the first response's status and JSON body.
@@ -28,10 +29,10 @@ impl Stack {
         let (status, text) = raw_http(self.envoy.port, request).await;
         let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
         let json = serde_json::from_str(body).unwrap_or(Value::Null);
-        Reply { status, json, text }
+        Reply { status, json }
     }
 
-    /// Sends raw bytes and reads until Envoy closes the connection (or 5 s pass): every
+    /// Sends raw bytes and reads until Envoy closes the connection (or 3 s pass): every
     /// response status seen, for pipelined and smuggling cases.
     pub async fn send_all(&self, request: &[u8]) -> Vec<u16> {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,7 +49,7 @@ impl Stack {
                 buf.extend_from_slice(&chunk[..n]);
             }
         };
-        let _ = tokio::time::timeout(Duration::from_secs(5), read).await;
+        let _ = tokio::time::timeout(Duration::from_secs(3), read).await;
         statuses(&String::from_utf8_lossy(&buf))
     }
 
@@ -88,7 +89,6 @@ pub struct Reply {
     pub status: u16,
     /// The JSON body (jitgate's deny, or the upstream's echo), `Null` when not JSON.
     pub json: Value,
-    pub text: String,
 }
 
 impl Reply {

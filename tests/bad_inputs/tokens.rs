@@ -66,12 +66,22 @@ impl Signer {
     }
 
     pub fn hs_raw(&self, header: &str, payload: &str) -> String {
-        sign_raw(header, payload, &EncodingKey::from_secret(self.secret.as_bytes()), Algorithm::HS256)
+        sign_raw(
+            header,
+            payload,
+            &EncodingKey::from_secret(self.secret.as_bytes()),
+            Algorithm::HS256,
+        )
     }
 
     /// HS256 signed with arbitrary secret bytes (key confusion, wrong secret).
     pub fn hs_with(&self, secret: &[u8], header: Value, claims: &Value) -> String {
-        sign_raw(&header.to_string(), &claims.to_string(), &EncodingKey::from_secret(secret), Algorithm::HS256)
+        sign_raw(
+            &header.to_string(),
+            &claims.to_string(),
+            &EncodingKey::from_secret(secret),
+            Algorithm::HS256,
+        )
     }
 
     /// Signed with a fixture key under `header` (which names `alg` and `kid`).
