@@ -17,6 +17,8 @@ mod headers;
 mod jwt;
 #[path = "bad_inputs/jwt_cases.rs"]
 mod jwt_cases;
+#[path = "bad_inputs/jwt_shapes.rs"]
+mod jwt_shapes;
 #[path = "bad_inputs/manifest_cases.rs"]
 mod manifest_cases;
 #[path = "bad_inputs/manifests.rs"]
@@ -31,6 +33,8 @@ mod report;
 mod rest;
 #[path = "bad_inputs/rest_cases.rs"]
 mod rest_cases;
+#[path = "bad_inputs/rest_endpoints.rs"]
+mod rest_endpoints;
 #[path = "bad_inputs/smuggling.rs"]
 mod smuggling;
 #[path = "bad_inputs/stack.rs"]
