@@ -35,6 +35,8 @@ mod rest;
 mod rest_cases;
 #[path = "bad_inputs/rest_endpoints.rs"]
 mod rest_endpoints;
+#[path = "bad_inputs/rest_workflow.rs"]
+mod rest_workflow;
 #[path = "bad_inputs/smuggling.rs"]
 mod smuggling;
 #[path = "bad_inputs/stack.rs"]

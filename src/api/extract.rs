@@ -46,6 +46,13 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
             "the request body is empty: send a JSON object like {example}"
         )));
     }
+    // serde reads a struct from a JSON array too (`["user:alice", [...], "15m", "x"]`): the
+    // API takes objects only, so field names are always explicit.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_body(format!(
+            "the request body must be a JSON object like {example}"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();

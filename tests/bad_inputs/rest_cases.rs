@@ -47,6 +47,13 @@ pub fn cases() -> Vec<Case> {
         post("empty body", Vec::new(), 400, BAD),
         post("whitespace body", b"  \n ".to_vec(), 400, BAD),
         post("JSON array", b"[]".to_vec(), 400, BAD),
+        // Regression: serde reads a struct from an array of its fields in order.
+        post(
+            "grant as a JSON array of its fields",
+            br#"["user:alice", [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "15m", "INC-42", null, null]"#.to_vec(),
+            400,
+            BAD,
+        ),
         post("JSON string", b"\"grant\"".to_vec(), 400, BAD),
         post("JSON null", b"null".to_vec(), 400, BAD),
         // Regression: the first JSON value used to be read and the rest ignored.
