@@ -71,3 +71,33 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
     })?;
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        name: String,
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Body, String> {
+        json_body::<Body>(bytes, "{}").map_err(|e| e.message)
+    }
+
+    #[test]
+    fn one_json_object_is_read() {
+        assert_eq!(parse(br#" {"name": "a"} "#).unwrap().name, "a");
+    }
+
+    #[test]
+    fn arrays_trailing_data_and_empty_bodies_are_refused() {
+        for bad in [&br#"["a"]"#[..], br#"{"name": "a"}}"#, br#"{"name": "a"}{"name": "b"}"#, b"  "]
+        {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse(br#"["a"]"#).unwrap_err().contains("must be a JSON object"));
+        assert!(parse(br#"{"name": "a"} x"#).unwrap_err().contains("more after the JSON object"));
+    }
+}
