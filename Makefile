@@ -18,7 +18,7 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test bench bench-quick bench-micro lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test test-bad-inputs bench bench-quick bench-micro lint fmt demo clean
 
 all: build
 
@@ -98,6 +98,16 @@ test: test-deps
 	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast; \
 	else \
 	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast; \
+	fi
+
+# The bad-inputs corpus alone (JWT, paths, headers, smuggling, CheckRequests, REST bodies,
+# manifests), printing per category: cases, as expected, unexpected allows. `make test` runs it
+# too, with output captured.
+test-bad-inputs: deps
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  ENVOY_BIN=$$($(FIND_ENVOY)) $(CARGO) nextest run --locked --test bad_inputs --no-capture; \
+	else \
+	  ENVOY_BIN=$$($(FIND_ENVOY)) $(CARGO) test --locked --test bad_inputs -- --nocapture --test-threads=1; \
 	fi
 
 lint:

@@ -46,8 +46,15 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
             "the request body is empty: send a JSON object like {example}"
         )));
     }
+    // serde reads a struct from a JSON array too (`["user:alice", [...], "15m", "x"]`): the
+    // API takes objects only, so field names are always explicit.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_body(format!(
+            "the request body must be a JSON object like {example}"
+        )));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -57,5 +64,40 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
         } else {
             ApiError::bad_body(format!("{path}: {inner}"))
         }
-    })
+    })?;
+    // `{...}{...}` or `{...}}` must not be read as its first object: send exactly one value.
+    de.end().map_err(|e| {
+        ApiError::bad_body(format!("the request body has more after the JSON object: {e}"))
+    })?;
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Body {
+        name: String,
+    }
+
+    fn parse(bytes: &[u8]) -> Result<Body, String> {
+        json_body::<Body>(bytes, "{}").map_err(|e| e.message)
+    }
+
+    #[test]
+    fn one_json_object_is_read() {
+        assert_eq!(parse(br#" {"name": "a"} "#).unwrap().name, "a");
+    }
+
+    #[test]
+    fn arrays_trailing_data_and_empty_bodies_are_refused() {
+        for bad in [&br#"["a"]"#[..], br#"{"name": "a"}}"#, br#"{"name": "a"}{"name": "b"}"#, b"  "]
+        {
+            assert!(parse(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+        assert!(parse(br#"["a"]"#).unwrap_err().contains("must be a JSON object"));
+        assert!(parse(br#"{"name": "a"} x"#).unwrap_err().contains("more after the JSON object"));
+    }
 }

@@ -92,6 +92,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/reports/access", get(reports::access))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
+        .layer(middleware::map_response(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -148,6 +149,23 @@ async fn not_found() -> ApiError {
     ApiError::not_found(
         "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/reports/access`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`)",
     )
+}
+
+/// axum answers a body over [`MAX_BODY_BYTES`] with plain text; the API promises JSON errors.
+async fn too_large_as_json(resp: Response) -> Response {
+    let json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if resp.status() != StatusCode::PAYLOAD_TOO_LARGE || json {
+        return resp;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!("the request body is larger than {MAX_BODY_BYTES} bytes: send less"),
+    )
+    .into_response()
 }
 
 async fn count_requests(State(state): State<ApiState>, req: Request, next: Next) -> Response {

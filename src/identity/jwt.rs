@@ -55,6 +55,10 @@ struct Claims {
     exp: Option<i64>,
     #[serde(default)]
     iat: Option<i64>,
+    /// Read only to refuse a non-integer `nbf`: jsonwebtoken compares a float `nbf` as a
+    /// number, but RFC 7519 NumericDate here means whole seconds, as for `exp` and `iat`.
+    #[serde(default, rename = "nbf")]
+    _nbf: Option<i64>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }

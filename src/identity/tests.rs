@@ -185,6 +185,10 @@ async fn time_claims_of_the_wrong_type_are_refused() {
         ("exp", json!(-1)),
         ("exp", json!(u64::MAX)),
         ("nbf", json!(secs(600).to_string())),
+        // A float `nbf` (past or future) was accepted until the bad-inputs corpus caught it.
+        ("nbf", json!(secs(-10) as f64 + 0.5)),
+        ("nbf", json!(secs(600) as f64 + 0.5)),
+        ("nbf", json!(true)),
     ];
     for (claim, v) in bad {
         let t = es256(&with(claims(), claim, v.clone()));
