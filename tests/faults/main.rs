@@ -13,6 +13,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clock_faults;
 mod drive;
 mod envoy_faults;
 mod identity_faults;
