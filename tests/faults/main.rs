@@ -19,4 +19,5 @@ mod envoy_faults;
 mod identity_faults;
 mod redis_faults;
 mod redis_limits;
+mod revocation_faults;
 mod time_faults;
