@@ -100,7 +100,7 @@ test: test-deps
 	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast; \
 	fi
 
-# The fault injection suite (tests/faults, SECURITY.md rows 26-43) in its long form, one test at
+# The fault injection suite (tests/faults, SECURITY.md rows 26-44) in its long form, one test at
 # a time so timings are not skewed by the others: longer traffic, more rounds, 1,000 expiry
 # edges. About 5 minutes after the build. The short form runs in `make test`. The fault table
 # is printed at the end and kept in target/faults-report.tsv (row, fault, Checks, unexpected

@@ -20,4 +20,5 @@ mod identity_faults;
 mod redis_faults;
 mod redis_limits;
 mod revocation_faults;
+mod stream_faults;
 mod time_faults;
