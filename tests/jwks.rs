@@ -172,3 +172,24 @@ async fn garbage_and_oversized_documents_are_refused_and_keep_the_old_keys() {
         assert!(!keys.keys().is_empty(), "the previous keys stay in place");
     }
 }
+
+#[tokio::test]
+async fn a_cached_token_stops_verifying_once_its_key_is_removed_or_stale() {
+    let (idp, url) = start_idp(JWKS).await;
+    let keys = source(&url, Duration::from_secs(30), Duration::from_millis(600));
+    keys.load().await.unwrap();
+    let a = auth(keys.clone());
+    let t = token("ec-1", EC_KEY, "alice");
+    assert!(a.verify(&t, SystemClock.now()).await.is_ok(), "verified once, now cached");
+    // The issuer drops ec-1: the cached verification of a token signed with it is not trusted.
+    *idp.body.lock().unwrap() = ROTATED.to_string();
+    assert!(keys.refresh().await);
+    assert_eq!(a.verify(&t, SystemClock.now()).await.unwrap_err(), TokenError::UnknownKey);
+    // Back, then stale while the issuer is down: cached tokens stop with the keys.
+    *idp.body.lock().unwrap() = JWKS.to_string();
+    assert!(keys.refresh().await);
+    assert!(a.verify(&t, SystemClock.now()).await.is_ok());
+    idp.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(a.verify(&t, SystemClock.now()).await.unwrap_err(), TokenError::KeysUnavailable);
+}

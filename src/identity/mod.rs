@@ -93,11 +93,20 @@ pub struct TokenCacheSettings {
     pub ttl: Duration,
 }
 
+/// A verified token and what it was verified against: a cached verification holds only while
+/// its issuer still serves that very key set, so a key removed at a refresh (or gone stale
+/// while the issuer is down) stops admitting tokens already in the cache.
+struct CachedToken {
+    token: Arc<VerifiedToken>,
+    issuer: usize,
+    keys: Arc<KeySet>,
+}
+
 /// Verifies bearer tokens and turns them into callers.
 pub struct Authenticator {
     issuers: Vec<Issuer>,
     rules: TokenRules,
-    cache: moka::sync::Cache<[u8; 32], Arc<VerifiedToken>>,
+    cache: moka::sync::Cache<[u8; 32], Arc<CachedToken>>,
 }
 
 // === impl Authenticator ===
@@ -151,27 +160,36 @@ impl Authenticator {
         }
         let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some(hit) = self.cache.get(&digest) {
-            if now < hit.expires_at {
-                return Ok(hit);
+            if now < hit.token.expires_at && self.keys_unchanged(&hit) {
+                return Ok(hit.token.clone());
             }
             self.cache.invalidate(&digest);
         }
-        let verified = Arc::new(self.verify_uncached(token, now).await?);
-        self.cache.insert(digest, verified.clone());
+        let (verified, issuer, keys) = self.verify_uncached(token, now).await?;
+        let verified = Arc::new(verified);
+        let cached = CachedToken { token: verified.clone(), issuer, keys };
+        self.cache.insert(digest, Arc::new(cached));
         Ok(verified)
     }
 
+    /// Whether the issuer still serves the key set the cached token was verified with.
+    fn keys_unchanged(&self, hit: &CachedToken) -> bool {
+        self.issuers.get(hit.issuer).is_some_and(|i| Arc::ptr_eq(&i.keys.keys(), &hit.keys))
+    }
+
+    /// The verified claims, the index of the issuer and the key set that verified them.
     async fn verify_uncached(
         &self,
         token: &str,
         now: Timestamp,
-    ) -> Result<VerifiedToken, TokenError> {
+    ) -> Result<(VerifiedToken, usize, Arc<KeySet>), TokenError> {
         let header = jwt::check_shape(token)?;
         let peek = jwt::peek(token)?;
-        let issuer = self
+        let (index, issuer) = self
             .issuers
             .iter()
-            .find(|i| i.rules.issuer == peek.iss)
+            .enumerate()
+            .find(|(_, i)| i.rules.issuer == peek.iss)
             .ok_or_else(|| TokenError::UntrustedIssuer(peek.iss.chars().take(200).collect()))?;
         if peek.exp.is_some_and(|exp| jwt::is_expired(exp, &self.rules, now)) {
             return Err(TokenError::Expired);
@@ -192,7 +210,8 @@ impl Authenticator {
         if keys.is_empty() {
             return Err(TokenError::KeysUnavailable);
         }
-        jwt::verify(token, &header, &keys, &issuer.rules, &self.rules, now)
+        let verified = jwt::verify(token, &header, &keys, &issuer.rules, &self.rules, now)?;
+        Ok((verified, index, keys))
     }
 }
 

@@ -44,6 +44,21 @@ impl Envoy {
         Self::launch(port, admin, config).await
     }
 
+    /// The front proxy with `edits` applied (each `from` must occur exactly once), e.g. lower
+    /// circuit-breaker thresholds on the jitgate cluster.
+    pub async fn start_edited(jitgate_grpc: u16, upstream: u16, edits: &[(&str, &str)]) -> Self {
+        let (port, admin) = (free_port(), free_port());
+        let mut config = render(
+            "front-proxy.yaml",
+            &[(10000, port), (9901, admin), (9191, jitgate_grpc), (8081, upstream)],
+        );
+        for (from, to) in edits {
+            assert_eq!(config.matches(from).count(), 1, "front-proxy.yaml: one `{from}`");
+            config = config.replace(from, to);
+        }
+        Self::launch(port, admin, config).await
+    }
+
     /// The front proxy asking jitgate over its Unix domain socket (`listen.grpc_unix`) instead
     /// of TCP, as a sidecar Envoy sharing a volume with jitgate would.
     pub async fn start_unix(jitgate_socket: &std::path::Path, upstream: u16) -> Self {

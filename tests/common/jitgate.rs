@@ -17,6 +17,10 @@ pub const ISSUER: &str = "jitgate-test";
 /// EdDSA test keys).
 pub const JWKS_ISSUER: &str = "https://idp.test";
 
+/// A third issuer, trusted only by jitgates started with [`Jitgate::start_with_jwks_url`]: its
+/// keys come from a JWKS URL the test serves (and breaks) itself.
+pub const URL_ISSUER: &str = "https://idp-url.test";
+
 /// A token from [`JWKS_ISSUER`], signed with one of the fixture keys.
 pub fn jwks_token(alg: Algorithm, kid: &str, pem: &str, sub: &str) -> String {
     let pem = std::fs::read(super::fixture(&format!("keys/{pem}"))).expect("fixture key");
@@ -41,6 +45,8 @@ pub struct Jitgate {
     child: Option<Child>,
     dir: tempfile::TempDir,
     http_client: reqwest::Client,
+    /// The `JITGATE_*` overrides it was started with (kept for [`Jitgate::restart`]).
+    env: Vec<(String, String)>,
 }
 
 /// The webhook signing secret of a harness jitgate (derived from its token secret).
@@ -80,6 +86,27 @@ impl Jitgate {
         secret: Option<&str>,
         wait_ready: bool,
     ) -> Self {
+        Self::launch_with_issuer(redis_url, env, secret, None, wait_ready).await
+    }
+
+    /// Like [`Jitgate::replica_of`] (or a first replica when `secret` is `None`), also trusting
+    /// [`URL_ISSUER`] with keys fetched from `jwks_url`.
+    pub async fn start_with_jwks_url(
+        redis_url: &str,
+        jwks_url: &str,
+        env: &[(&str, &str)],
+        secret: Option<&str>,
+    ) -> Self {
+        Self::launch_with_issuer(redis_url, env, secret, Some(jwks_url), true).await
+    }
+
+    async fn launch_with_issuer(
+        redis_url: &str,
+        env: &[(&str, &str)],
+        secret: Option<&str>,
+        jwks_url: Option<&str>,
+        wait_ready: bool,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let (grpc, http) = (free_port(), free_port());
         let jwks = super::fixture("keys/jwks.json").display().to_string();
@@ -99,7 +126,7 @@ identity:
     - issuer: "{JWKS_ISSUER}"
       audiences: ["jitgate"]
       jwks_file: "{jwks}"
-admins: ["group:platform"]
+{url_issuer}admins: ["group:platform"]
 check: {{ public_url: "http://127.0.0.1:{http}" }}
 shutdown: {{ drain: 0s }}
 requests: {{ sweep_interval: 200ms }}
@@ -110,33 +137,70 @@ audit:
   flush_interval: 50ms
   checkpoints: {{ key_env: JITGATE_TEST_CHECKPOINT_KEY, file: "{checkpoints}", interval: 500ms }}
 "#,
-            checkpoints = dir.path().join("checkpoints.log").display()
+            checkpoints = dir.path().join("checkpoints.log").display(),
+            url_issuer = jwks_url.map_or_else(String::new, |url| format!(
+                "    - issuer: \"{URL_ISSUER}\"\n      audiences: [\"jitgate\"]\n      jwks_url: \"{url}\"\n"
+            )),
         );
         let path = dir.path().join("jitgate.yaml");
         std::fs::write(&path, config).expect("write config");
-        let log = std::fs::File::create(dir.path().join("jitgate.log")).expect("log file");
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let http_client = reqwest::Client::new();
+        let mut j = Self { grpc, http, secret, child: None, dir, http_client, env };
+        j.spawn();
+        j.wait_started(wait_ready).await;
+        j
+    }
+
+    /// Runs the binary with the config file in `dir` (appending to its logs).
+    fn spawn(&mut self) {
+        let secret = &self.secret;
+        let append = |name: &str| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.path().join(name))
+                .expect("log file")
+        };
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitgate"));
         cmd.arg("serve")
             .arg("--config")
-            .arg(&path)
-            .env("JITGATE_TEST_SECRET", &secret)
-            .env("JITGATE_TEST_HOOK_SECRET", hook_secret(&secret))
-            .env("JITGATE_TEST_INCIDENT_TOKEN", incident_token(&secret))
-            .env("JITGATE_TEST_CHECKPOINT_KEY", checkpoint_key(&secret))
+            .arg(self.dir.path().join("jitgate.yaml"))
+            .env("JITGATE_TEST_SECRET", secret)
+            .env("JITGATE_TEST_HOOK_SECRET", hook_secret(secret))
+            .env("JITGATE_TEST_INCIDENT_TOKEN", incident_token(secret))
+            .env("JITGATE_TEST_CHECKPOINT_KEY", checkpoint_key(secret))
             .env("RUST_LOG", "info");
-        for (k, v) in env {
+        for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let stdout = std::fs::File::create(dir.path().join("stdout.log")).expect("stdout file");
-        let child = cmd.stdout(stdout).stderr(log).spawn().expect("spawn jitgate");
-        let http_client = reqwest::Client::new();
-        let j = Self { grpc, http, secret, child: Some(child), dir, http_client };
+        let child =
+            cmd.stdout(append("stdout.log")).stderr(append("jitgate.log")).spawn().expect("spawn");
+        self.child = Some(child);
+    }
+
+    async fn wait_started(&self, wait_ready: bool) {
         let path = if wait_ready { "/readyz" } else { "/healthz" };
-        let ok =
-            wait_until(Duration::from_secs(15), || async { j.get_status(path).await == Some(200) })
-                .await;
-        assert!(ok, "jitgate did not become ready; log:\n{}", j.log());
-        j
+        let ok = wait_until(Duration::from_secs(15), || async {
+            self.get_status(path).await == Some(200)
+        })
+        .await;
+        assert!(ok, "jitgate did not become ready; log:\n{}", self.log());
+    }
+
+    /// `kill -9`, like a crash (no drain, no last audit flush).
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts the same process again: same ports, config, secret and overrides. Returns without
+    /// waiting for readiness (the caller measures recovery itself).
+    pub fn restart(&mut self) {
+        self.kill9();
+        self.spawn();
     }
 
     pub fn base(&self) -> String {

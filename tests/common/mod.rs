@@ -4,6 +4,7 @@
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod envoy;
+pub mod fault_proxy;
 pub mod jitgate;
 pub mod otlp;
 pub mod redis;
