@@ -7,7 +7,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::jitgate::{check_request, checkpoint_key};
@@ -35,13 +35,9 @@ async fn entries(j: &Jitgate, filter: &str) -> Vec<Value> {
 }
 
 fn jitgate_cli(j: &Jitgate, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jitgate"))
-        .args(args)
-        .env("JITGATE_SERVER", j.base())
-        .env("JITGATE_TOKEN", j.admin_token())
-        .env("JITGATE_AUDIT_CHECKPOINT_KEY", checkpoint_key(&j.secret))
-        .output()
-        .unwrap()
+    let mut cmd = j.cli_command(args);
+    cmd.env("JITGATE_AUDIT_CHECKPOINT_KEY", checkpoint_key(&j.secret));
+    cmd.output().unwrap()
 }
 
 fn text(o: &Output) -> String {

@@ -12,15 +12,6 @@ use std::process::{Command, Output};
 use common::{Jitgate, RedisServer};
 use serde_json::{Value, json};
 
-fn jitgate(j: &Jitgate, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jitgate"))
-        .args(args)
-        .env("JITGATE_SERVER", j.base())
-        .env("JITGATE_TOKEN", j.admin_token())
-        .output()
-        .unwrap()
-}
-
 fn repo(rel: &str) -> String {
     common::repo_file(rel).display().to_string()
 }
@@ -66,12 +57,12 @@ async fn apply_plans_applies_and_reapplies_without_changes() {
     let j = Jitgate::start(&redis.url()).await;
     let dir = repo("deploy/manifests");
 
-    let plan = actions(&jitgate(&j, &["apply", "-f", &dir, "--dry-run", "-o", "json"]));
+    let plan = actions(&j.cli(&["apply", "-f", &dir, "--dry-run", "-o", "json"]));
     assert!(plan.iter().all(|(_, a)| a == "create"), "{plan:?}");
     assert_eq!(plan.len(), 5);
     assert!(manifest_grants(&j).await.is_empty(), "a dry run changes nothing");
 
-    let applied = actions(&jitgate(&j, &["apply", "-f", &dir, "-o", "json"]));
+    let applied = actions(&j.cli(&["apply", "-f", &dir, "-o", "json"]));
     assert_eq!(applied.len(), 5);
     assert_eq!(
         manifest_grants(&j).await,
@@ -85,9 +76,9 @@ async fn apply_plans_applies_and_reapplies_without_changes() {
         "standing grants still carry an expiry"
     );
 
-    let again = actions(&jitgate(&j, &["apply", "-f", &dir, "-o", "json"]));
+    let again = actions(&j.cli(&["apply", "-f", &dir, "-o", "json"]));
     assert!(again.iter().all(|(_, a)| a == "unchanged"), "re-applying changes nothing: {again:?}");
-    let text = String::from_utf8_lossy(&jitgate(&j, &["apply", "-f", &dir]).stdout).to_string();
+    let text = String::from_utf8_lossy(&j.cli(&["apply", "-f", &dir]).stdout).to_string();
     assert!(text.contains("nothing to change"), "{text}");
 }
 
@@ -100,7 +91,7 @@ async fn updates_show_a_diff_and_prune_spares_request_grants() {
     let grants = std::fs::read_to_string(repo("deploy/manifests/grants.yaml")).unwrap();
     let p = write(dir.path(), "policies.yaml", &policies);
     let g = write(dir.path(), "grants.yaml", &grants);
-    actions(&jitgate(&j, &["apply", "-f", &p, "-f", &g, "-o", "json"]));
+    actions(&j.cli(&["apply", "-f", &p, "-f", &g, "-o", "json"]));
 
     // A request grant (auto-approved read-only access) must survive any prune.
     let alice = j.token("alice", &["eng"]);
@@ -113,7 +104,7 @@ async fn updates_show_a_diff_and_prune_spares_request_grants() {
         "grants.yaml",
         grants.replace("ttl: 8h", "ttl: 6h").split("---").next().unwrap(),
     );
-    let out = jitgate(&j, &["apply", "-f", &p, "-f", &g, "--prune"]);
+    let out = j.cli(&["apply", "-f", &p, "-f", &g, "--prune"]);
     let text = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         text.contains("grant/release-train") && text.contains("~ spec.ttl: \"8h\" → \"6h\""),
@@ -134,7 +125,7 @@ async fn updates_show_a_diff_and_prune_spares_request_grants() {
     let only_orders = policies.split("---").next().unwrap().to_string();
     let p = write(dir.path(), "policies.yaml", &only_orders);
     let plan =
-        actions(&jitgate(&j, &["apply", "-f", &p, "-f", &g, "--prune", "--dry-run", "-o", "json"]));
+        actions(&j.cli(&["apply", "-f", &p, "-f", &g, "--prune", "--dry-run", "-o", "json"]));
     assert!(plan.contains(&("AccessPolicy/billing-datasets".into(), "delete".into())), "{plan:?}");
 }
 
@@ -143,9 +134,9 @@ async fn a_revoked_manifest_grant_is_not_quietly_recreated() {
     let redis = RedisServer::start().await;
     let j = Jitgate::start(&redis.url()).await;
     let dir = repo("deploy/manifests");
-    actions(&jitgate(&j, &["apply", "-f", &dir, "-o", "json"]));
+    actions(&j.cli(&["apply", "-f", &dir, "-o", "json"]));
     j.revoke("manifest-release-train").await;
-    let plan = actions(&jitgate(&j, &["apply", "-f", &dir, "-o", "json"]));
+    let plan = actions(&j.cli(&["apply", "-f", &dir, "-o", "json"]));
     assert!(plan.contains(&("Grant/release-train".into(), "skip".into())), "{plan:?}");
     let (_, g) =
         j.call("GET", "/v1/grants/manifest-release-train", Some(&j.admin_token()), None).await;
@@ -165,7 +156,7 @@ async fn invalid_manifests_give_precise_errors_and_change_nothing() {
     );
     let f = write(dir.path(), "grants.yaml", &bad);
     let p = repo("deploy/manifests/policies.yaml");
-    let out = jitgate(&j, &["apply", "-f", &p, "-f", &f]);
+    let out = j.cli(&["apply", "-f", &p, "-f", &f]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(err.contains("nothing was changed"), "{err}");
@@ -190,7 +181,7 @@ async fn invalid_manifests_give_precise_errors_and_change_nothing() {
     // Standing access needs a policy that allows it, checked against the server's policies.
     let standing = grants.split("---").nth(1).unwrap().to_string();
     let f = write(dir.path(), "standing.yaml", &standing);
-    let out = jitgate(&j, &["apply", "-f", &f]);
+    let out = j.cli(&["apply", "-f", &f]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no policy allows standing access"));
     assert!(manifest_grants(&j).await.is_empty());

@@ -7,20 +7,11 @@
 
 mod common;
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::Duration;
 
 use common::{Envoy, Jitgate, RedisServer, Upstream};
 use serde_json::{Value, json};
-
-fn cli(j: &Jitgate, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jitgate"))
-        .args(args)
-        .env("JITGATE_SERVER", j.base())
-        .env("JITGATE_TOKEN", j.admin_token())
-        .output()
-        .unwrap()
-}
 
 fn ok(o: &Output) -> String {
     let text = String::from_utf8_lossy(&o.stdout).into_owned();
@@ -124,17 +115,23 @@ async fn applying_the_reports_suggestions_turns_exactly_the_would_be_denies_into
     // The CLI prints the suggestions as manifests that validate and apply.
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("access.yaml");
-    let yaml = ok(&cli(&shadow, &["report", "access", "--since", "1h", "-o", "yaml"]));
+    let yaml = ok(&shadow.cli(&["report", "access", "--since", "1h", "-o", "yaml"]));
     assert_eq!(yaml.matches("kind: Grant").count(), 2, "{yaml}");
     assert_eq!(yaml.matches("kind: AccessPolicy").count(), 2, "{yaml}");
     std::fs::write(&file, &yaml).unwrap();
     let path = file.to_str().unwrap();
-    ok(&cli(&shadow, &["validate", "-f", path]));
+    ok(&shadow.cli(&["validate", "-f", path]));
     // Straight from Redis, the same suggestions.
-    let direct = ok(&cli(
-        &shadow,
-        &["report", "access", "--since", "1h", "-o", "yaml", "--redis-url", &redis.url()],
-    ));
+    let direct = ok(&shadow.cli(&[
+        "report",
+        "access",
+        "--since",
+        "1h",
+        "-o",
+        "yaml",
+        "--redis-url",
+        &redis.url(),
+    ]));
     let specs = |y: &str| {
         let keep = |l: &&str| {
             l.contains("subject:") || (l.trim_start().starts_with("- ") && l.contains('/'))
@@ -143,9 +140,9 @@ async fn applying_the_reports_suggestions_turns_exactly_the_would_be_denies_into
     };
     assert!(specs(&yaml).len() >= 6, "{yaml}");
     assert_eq!(specs(&direct), specs(&yaml));
-    let table = ok(&cli(&shadow, &["report", "access", "--since", "1h"]));
+    let table = ok(&shadow.cli(&["report", "access", "--since", "1h"]));
     assert!(table.contains("report-user-alice-orders") && table.contains(&idle), "{table}");
-    ok(&cli(&shadow, &["apply", "-f", path]));
+    ok(&shadow.cli(&["apply", "-f", path]));
 
     // Enforce: the same calls pass, and nothing next to them does.
     let enforce = Jitgate::replica_of(&shadow, &redis.url(), &[]).await;

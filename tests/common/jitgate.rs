@@ -246,6 +246,18 @@ audit:
         self.token("root", &["platform"])
     }
 
+    /// The `jitgate` command line, pointed at this server with an admin token.
+    pub fn cli_command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitgate"));
+        cmd.args(args).env("JITGATE_SERVER", self.base()).env("JITGATE_TOKEN", self.admin_token());
+        cmd
+    }
+
+    /// Runs the `jitgate` command line as an admin against this server.
+    pub fn cli(&self, args: &[&str]) -> std::process::Output {
+        self.cli_command(args).output().expect("run the jitgate CLI")
+    }
+
     /// Calls the REST API; returns status and JSON body.
     pub async fn call(
         &self,
