@@ -79,8 +79,13 @@ impl Direct {
 
 /// `GET <path>` through Envoy; allowed means the upstream answered 200.
 pub async fn via_envoy(http: &reqwest::Client, envoy: &Envoy, token: &str, path: &str) -> Answer {
+    get_url(http, &envoy.url(path), token).await
+}
+
+/// `GET url` with a bearer token; allowed means the upstream answered 200.
+pub async fn get_url(http: &reqwest::Client, url: &str, token: &str) -> Answer {
     let sent = Instant::now();
-    let resp = http.get(envoy.url(path)).bearer_auth(token).send().await;
+    let resp = http.get(url).bearer_auth(token).send().await;
     let took = sent.elapsed();
     match resp {
         Ok(r) => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{Envoy, Jitgate, RedisServer, Upstream};
-use crate::drive::{Answer, Direct, Row, Tally, ms, report, size, via_envoy};
+use crate::drive::{Answer, Direct, Row, Tally, get_url, ms, report, size, via_envoy};
 
 struct Stack {
     _redis: RedisServer,
@@ -57,21 +57,7 @@ struct EnvoyAt(u16);
 
 impl EnvoyAt {
     async fn get(&self, http: &reqwest::Client, token: &str) -> Answer {
-        let sent = Instant::now();
-        let resp = http
-            .get(format!("http://127.0.0.1:{}/orders/1", self.0))
-            .bearer_auth(token)
-            .send()
-            .await;
-        let took = sent.elapsed();
-        match resp {
-            Ok(r) => {
-                let status = r.status().as_u16();
-                let _ = r.bytes().await;
-                Answer { allowed: status == 200, reason: status.to_string(), sent, took }
-            }
-            Err(e) => Answer { allowed: false, reason: format!("client_error:{e}"), sent, took },
-        }
+        get_url(http, &format!("http://127.0.0.1:{}/orders/1", self.0), token).await
     }
 }
 
