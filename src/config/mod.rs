@@ -123,7 +123,7 @@ impl Default for RedisConfig {
             nodes: Vec::new(),
             sentinels: Vec::new(),
             master_name: String::new(),
-            reassert_interval: Ttl::from_secs(2),
+            reassert_interval: Ttl::from_secs(1),
             key_prefix: "jitgate".into(),
             op_timeout: Ttl::from_millis(100),
             connect_timeout: Ttl::from_secs(1),

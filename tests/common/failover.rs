@@ -49,6 +49,9 @@ pub struct Tally {
     /// First and last time a Check failed closed (503), from the prober's start.
     pub first_503: Option<Duration>,
     pub last_503: Option<Duration>,
+    /// First and last allow, from the prober's start.
+    pub first_allow: Option<Duration>,
+    pub last_allow: Option<Duration>,
 }
 
 pub struct Prober {
@@ -70,7 +73,11 @@ impl Prober {
                     let v = check_port(*grpc, &token, path).await;
                     t.checks += 1;
                     match v {
-                        Verdict::Allow => t.allows += 1,
+                        Verdict::Allow => {
+                            t.allows += 1;
+                            t.first_allow.get_or_insert(started.elapsed());
+                            t.last_allow = Some(started.elapsed());
+                        }
                         Verdict::Deny(503) => {
                             t.denies_503 += 1;
                             t.first_503.get_or_insert(started.elapsed());

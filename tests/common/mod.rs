@@ -10,6 +10,7 @@ pub mod jitgate;
 pub mod otlp;
 pub mod redis;
 pub mod router;
+pub mod sentinel;
 pub mod upstream;
 pub mod webhook;
 
