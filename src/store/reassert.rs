@@ -38,6 +38,9 @@ const MAX_READ: usize = 50_000;
 
 const PAGE: usize = 1_000;
 
+/// How soon to look again while Redis is unreachable.
+const OUTAGE_RETRY: Duration = Duration::from_millis(100);
+
 /// A revocation to re-assert.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revoked {
@@ -137,11 +140,19 @@ impl Reasserter {
         let mut seen: Option<(String, u64)> = None;
         loop {
             let failures = conn.failures();
+            // While Redis is down (or a pass failed), look again soon: the window in which a
+            // lost revocation is honoured starts when Redis answers again.
+            let mut next = interval.min(OUTAGE_RETRY);
             if let Ok(fp) = conn.fingerprint().await {
                 let changed = seen.as_ref().is_none_or(|(f, n)| *f != fp || *n != failures);
-                if changed {
+                if !changed {
+                    next = interval;
+                } else {
                     match self.pass(seen.is_some()).await {
-                        Ok(()) => seen = Some((fp, conn.failures())),
+                        Ok(()) => {
+                            seen = Some((fp, conn.failures()));
+                            next = interval;
+                        }
                         Err(e) => {
                             tracing::warn!(error = %e, "Revocation re-assertion failed; retrying")
                         }
@@ -150,7 +161,7 @@ impl Reasserter {
             }
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = tokio::time::sleep(interval) => {}
+                _ = tokio::time::sleep(next) => {}
             }
         }
     }
