@@ -3,8 +3,9 @@
 //! Redis replicates asynchronously, so a Sentinel or Cluster failover can promote a replica
 //! that never received a revocation the old master had acknowledged: the grant is back. This
 //! task notices that the masters changed (their `run_id` or cluster node ids, see
-//! [`RedisConn::fingerprint`]) or that operations failed since its last pass, and then
-//! re-applies every revocation it can find whose grant is live again:
+//! [`RedisConn::fingerprint`]; looked at every 100 ms while operations fail) and then
+//! re-applies every revocation it can find whose grant is live again (after mere operation
+//! errors with the same masters, from the journal only):
 //!
 //! - `grant.revoked` events in the audit stream from the last `window` (no grant lives longer:
 //!   `grants.max_ttl`). In a cluster the stream's `{audit}` slot usually lives on another master
@@ -124,6 +125,17 @@ impl RedisStore {
     }
 }
 
+/// Why a pass runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// This replica just started: it may have missed a failover (journal empty, audit read).
+    Startup,
+    /// The masters changed (failover, restart): journal and audit window, then an epoch bump.
+    MastersChanged,
+    /// Operations failed since the last look, same masters: the journal only (cheap).
+    AfterErrors,
+}
+
 /// The background task: watch for failovers, re-assert after them.
 pub struct Reasserter {
     pub store: Arc<RedisStore>,
@@ -144,19 +156,27 @@ impl Reasserter {
             // lost revocation is honoured starts when Redis answers again.
             let mut next = interval.min(OUTAGE_RETRY);
             if let Ok(fp) = conn.fingerprint().await {
-                let changed = seen.as_ref().is_none_or(|(f, n)| *f != fp || *n != failures);
-                if !changed {
-                    next = interval;
-                } else {
-                    match self.pass(seen.is_some()).await {
+                let pass = match &seen {
+                    None => Some(Pass::Startup),
+                    Some((f, _)) if *f != fp => Some(Pass::MastersChanged),
+                    Some((_, n)) if *n != failures => Some(Pass::AfterErrors),
+                    Some(_) => None,
+                };
+                match pass {
+                    None => next = interval,
+                    Some(pass) => match self.pass(pass).await {
                         Ok(()) => {
                             seen = Some((fp, conn.failures()));
-                            next = interval;
+                            // Errors on a cluster master that is failing over do not change
+                            // the fingerprint yet (other nodes answer): keep looking often.
+                            if pass != Pass::AfterErrors {
+                                next = interval;
+                            }
                         }
                         Err(e) => {
                             tracing::warn!(error = %e, "Revocation re-assertion failed; retrying")
                         }
-                    }
+                    },
                 }
             }
             tokio::select! {
@@ -166,14 +186,28 @@ impl Reasserter {
         }
     }
 
-    /// One pass over the journal and the audit window. `after_change` bumps the epoch so
-    /// caches start over.
-    pub async fn pass(&self, after_change: bool) -> Result<(), StoreError> {
+    /// Re-asserts this replica's journal and, unless only operations failed, the audit
+    /// window's revocations; after a change of masters, bumps the epoch so caches start over.
+    pub async fn pass(&self, pass: Pass) -> Result<(), StoreError> {
         let now = SystemClock.now();
-        let mut todo = self.store.journal().live(now);
-        todo.extend(self.audit_revocations(now).await?);
+        let journal = self.store.journal().live(now);
+        let mut reasserted = self.reassert_all(&journal).await?;
+        let mut checked = journal.len();
+        if pass != Pass::AfterErrors {
+            let recorded = self.audit_revocations(now).await?;
+            reasserted += self.reassert_all(&recorded).await?;
+            checked += recorded.len();
+        }
+        if pass == Pass::MastersChanged {
+            self.store.bump_epoch().await?;
+            tracing::info!(checked, reasserted, "Redis masters changed; revocations re-asserted");
+        }
+        Ok(())
+    }
+
+    async fn reassert_all(&self, todo: &[Revoked]) -> Result<usize, StoreError> {
         let mut reasserted = 0;
-        for r in &todo {
+        for r in todo {
             if self.store.reassert(r).await? {
                 reasserted += 1;
                 tracing::warn!(
@@ -183,15 +217,7 @@ impl Reasserter {
                 );
             }
         }
-        if after_change {
-            self.store.bump_epoch().await?;
-            tracing::info!(
-                checked = todo.len(),
-                reasserted,
-                "Redis masters changed or failed; revocations re-asserted"
-            );
-        }
-        Ok(())
+        Ok(reasserted)
     }
 
     /// `grant.revoked` events of the last `window`.
