@@ -69,66 +69,11 @@ impl RedisConn {
         settings: &RedisSettings,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
-        let bad =
-            |what: &str, e: redis::RedisError| StoreError::Unavailable(format!("{what}: {e}"));
         let (clients, sentinel, conn) = match topology {
-            Topology::Standalone => {
-                let client = redis::Client::open(settings.url.as_str())
-                    .map_err(|e| bad("bad redis url", e))?;
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(settings.connect_timeout))
-                    .set_response_timeout(Some(settings.op_timeout))
-                    .set_number_of_retries(1)
-                    .set_min_delay(Duration::from_millis(20))
-                    .set_max_delay(Duration::from_millis(500));
-                let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-                (vec![client], None, RedisHandle::Standalone(conn))
-            }
-            Topology::Cluster { nodes } => {
-                let clients = nodes
-                    .iter()
-                    .map(|n| redis::Client::open(n.as_str()))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| bad("bad redis node url", e))?;
-                let cluster = ClusterClient::builder(nodes.clone())
-                    .connection_timeout(settings.connect_timeout)
-                    .response_timeout(settings.op_timeout)
-                    .retries(2)
-                    .min_retry_wait(10)
-                    .max_retry_wait(200)
-                    .build()
-                    .map_err(|e| bad("bad redis cluster nodes", e))?;
-                let lazy = Lazy::new(
-                    move || {
-                        let cluster = cluster.clone();
-                        async move { cluster.get_async_connection().await }
-                    },
-                    false,
-                );
-                (clients, None, RedisHandle::Cluster(lazy))
-            }
+            Topology::Standalone => standalone(settings)?,
+            Topology::Cluster { nodes } => cluster(nodes, settings)?,
             Topology::Sentinel { sentinels, master_name } => {
-                let client = SentinelClient::build(
-                    sentinels.clone(),
-                    master_name.clone(),
-                    None,
-                    SentinelServerType::Master,
-                )
-                .map_err(|e| bad("bad redis sentinels", e))?;
-                let sentinel = Arc::new(tokio::sync::Mutex::new(client));
-                let config = AsyncConnectionConfig::new()
-                    .set_connection_timeout(Some(settings.connect_timeout))
-                    .set_response_timeout(Some(settings.op_timeout));
-                let s = sentinel.clone();
-                let lazy = Lazy::new(
-                    move || {
-                        let (s, config) = (s.clone(), config.clone());
-                        async move { master(&s, &config).await }
-                    },
-                    true,
-                );
-                (Vec::new(), Some(sentinel), RedisHandle::Sentinel(lazy))
+                through_sentinel(sentinels, master_name, settings)?
             }
         };
         let keys = Keys::new(&settings.key_prefix).map_err(StoreError::Unavailable)?;
@@ -202,6 +147,80 @@ impl RedisConn {
         }
         result
     }
+}
+
+/// The clients for pub/sub, the Sentinel client (Sentinel mode) and the shared connection.
+type Opened = (Vec<redis::Client>, Option<Arc<tokio::sync::Mutex<SentinelClient>>>, RedisHandle);
+
+fn bad(what: &str, e: redis::RedisError) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {e}"))
+}
+
+fn standalone(settings: &RedisSettings) -> Result<Opened, StoreError> {
+    let client = redis::Client::open(settings.url.as_str()).map_err(|e| bad("bad redis url", e))?;
+    let config = ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout))
+        .set_response_timeout(Some(settings.op_timeout))
+        .set_number_of_retries(1)
+        .set_min_delay(Duration::from_millis(20))
+        .set_max_delay(Duration::from_millis(500));
+    let conn = ConnectionManager::new_lazy_with_config(client.clone(), config)
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok((vec![client], None, RedisHandle::Standalone(conn)))
+}
+
+/// The cluster client keeps its slot map fresh itself (`MOVED`, failed nodes), so the
+/// connection is kept once open.
+fn cluster(nodes: &[String], settings: &RedisSettings) -> Result<Opened, StoreError> {
+    let clients = nodes
+        .iter()
+        .map(|n| redis::Client::open(n.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("bad redis node url", e))?;
+    let cluster = ClusterClient::builder(nodes.to_vec())
+        .connection_timeout(settings.connect_timeout)
+        .response_timeout(settings.op_timeout)
+        .retries(2)
+        .min_retry_wait(10)
+        .max_retry_wait(200)
+        .build()
+        .map_err(|e| bad("bad redis cluster nodes", e))?;
+    let lazy = Lazy::new(
+        move || {
+            let cluster = cluster.clone();
+            async move { cluster.get_async_connection().await }
+        },
+        false,
+    );
+    Ok((clients, None, RedisHandle::Cluster(lazy)))
+}
+
+/// A master found through the Sentinels, found again after the connection is dropped.
+fn through_sentinel(
+    sentinels: &[String],
+    master_name: &str,
+    settings: &RedisSettings,
+) -> Result<Opened, StoreError> {
+    let client = SentinelClient::build(
+        sentinels.to_vec(),
+        master_name.to_string(),
+        None,
+        SentinelServerType::Master,
+    )
+    .map_err(|e| bad("bad redis sentinels", e))?;
+    let sentinel = Arc::new(tokio::sync::Mutex::new(client));
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(settings.connect_timeout))
+        .set_response_timeout(Some(settings.op_timeout));
+    let s = sentinel.clone();
+    let lazy = Lazy::new(
+        move || {
+            let (s, config) = (s.clone(), config.clone());
+            async move { master(&s, &config).await }
+        },
+        true,
+    );
+    Ok((Vec::new(), Some(sentinel), RedisHandle::Sentinel(lazy)))
 }
 
 /// A connection to the master the Sentinels name (checked to call itself master).
