@@ -13,8 +13,8 @@ use jitgate::audit::{AuditEvent, AuditKind};
 use jitgate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, ScopeWire};
 use jitgate::metrics::Metrics;
 use jitgate::store::{
-    GrantStore, MemoryStore, RedisSettings, RedisStore, RevokeOutcome, StoreError, UsageDelta,
-    UseOutcome,
+    GrantStore, MemoryStore, RedisConn, RedisSettings, RedisStore, RevokeOutcome, StoreError,
+    Topology, UsageDelta, UseOutcome,
 };
 use jitgate::time::{Clock, SystemClock, Timestamp};
 
@@ -40,6 +40,21 @@ async fn redis() -> (Arc<dyn GrantStore>, Guard) {
     };
     let store = RedisStore::new(&settings, Arc::new(Metrics::new())).expect("redis store");
     (Arc::new(store), Guard::Redis(server))
+}
+
+/// The same store over a one-node Redis Cluster: every script and command must keep its keys
+/// in one slot, or the server answers `CROSSSLOT`.
+async fn redis_cluster() -> (Arc<dyn GrantStore>, Guard) {
+    let server = common::cluster::single_node().await;
+    let settings = RedisSettings {
+        url: server.url(),
+        key_prefix: "jitgate".into(),
+        op_timeout: Duration::from_secs(2),
+        connect_timeout: Duration::from_secs(1),
+    };
+    let topology = Topology::Cluster { nodes: vec![server.url()] };
+    let conn = RedisConn::connect_to(&topology, &settings, Arc::new(Metrics::new())).unwrap();
+    (Arc::new(RedisStore::with_conn(conn)), Guard::Redis(server))
 }
 
 fn now() -> Timestamp {
@@ -266,6 +281,9 @@ macro_rules! contract {
         }
         mod redis_store {
             $( #[tokio::test] async fn $name() { let (s, _g) = super::redis().await; super::$name(s).await } )*
+        }
+        mod redis_cluster_store {
+            $( #[tokio::test] async fn $name() { let (s, _g) = super::redis_cluster().await; super::$name(s).await } )*
         }
     };
 }

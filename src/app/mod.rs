@@ -18,7 +18,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::api::{self, ApiState, UiSettings};
 use crate::authz::Authorizer;
-use crate::config::Config;
+use crate::config::{Config, RedisMode};
 use crate::grant::Principal;
 use crate::grpc::{self, CheckService};
 use crate::health::Readiness;
@@ -26,7 +26,7 @@ use crate::metrics::Metrics;
 use crate::notify::{NotifySettings, WebhookNotifier};
 use crate::store::{
     CacheSettings, GrantCache, GrantStore, RedisConn, RedisPolicies, RedisRequests, RedisSettings,
-    RedisStore, invalidate,
+    RedisStore, Topology, invalidate, reassert::Reasserter,
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
@@ -132,15 +132,17 @@ async fn wire(
 ) -> anyhow::Result<Wired> {
     let metrics = Arc::new(Metrics::new());
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let redis = RedisConn::connect(&redis_settings(config), metrics.clone())?;
-    let store: Arc<dyn GrantStore> = Arc::new(
+    let redis = RedisConn::connect_to(&topology(config), &redis_settings(config), metrics.clone())?;
+    let redis_store = Arc::new(
         RedisStore::with_conn(redis.clone())
             .with_history(config.grants.history_retention.as_duration()),
     );
+    let store: Arc<dyn GrantStore> = redis_store.clone();
     let authenticator =
         Arc::new(identity::authenticator(config, env, tracker, cancel, &metrics).await?);
     let audit =
         audit::wire(config, env, &redis, store.clone(), clock.clone(), &metrics, tracker, cancel);
+    spawn_reasserter(config, redis_store, audit.log.clone(), tracker, cancel);
     let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(config), metrics.clone()));
     invalidate::spawn(cache.clone(), metrics.clone(), tracker, cancel.clone());
     let admins = Admins::new(
@@ -318,6 +320,37 @@ fn redis_settings(c: &Config) -> RedisSettings {
         key_prefix: c.redis.key_prefix.clone(),
         op_timeout: c.redis.op_timeout.as_duration(),
         connect_timeout: c.redis.connect_timeout.as_duration(),
+    }
+}
+
+/// Re-asserts revocations a Redis failover lost (`redis.reassert_interval`, `0s` = off).
+fn spawn_reasserter(
+    config: &Config,
+    store: Arc<RedisStore>,
+    audit: Arc<dyn crate::audit::AuditLog>,
+    tracker: &TaskTracker,
+    cancel: &CancellationToken,
+) {
+    let interval = config.redis.reassert_interval.as_duration();
+    if interval.is_zero() {
+        tracing::warn!(
+            "Revocation re-assertion is off (`redis.reassert_interval: 0s`): a Redis failover can bring revoked grants back"
+        );
+        return;
+    }
+    let window = config.grants.max_ttl.as_duration();
+    let task = Reasserter { store, audit, window };
+    tracker.spawn(task.run(interval, cancel.clone()));
+}
+
+fn topology(c: &Config) -> Topology {
+    match c.redis.mode {
+        RedisMode::Standalone => Topology::Standalone,
+        RedisMode::Cluster => Topology::Cluster { nodes: c.redis.nodes.clone() },
+        RedisMode::Sentinel => Topology::Sentinel {
+            sentinels: c.redis.sentinels.clone(),
+            master_name: c.redis.master_name.clone(),
+        },
     }
 }
 

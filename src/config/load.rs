@@ -49,7 +49,7 @@ const SECTIONS: [&str; 17] = [
 ];
 
 /// Lists that may be overridden from the environment, comma-separated.
-const ENV_LISTS: [&str; 2] = ["admins", "audit.readers"];
+const ENV_LISTS: [&str; 4] = ["admins", "audit.readers", "redis.nodes", "redis.sentinels"];
 
 /// Maps that may be overridden from the environment as comma-separated `key=value` pairs
 /// (`JITGATE_SERVICE_MODES=legacy=shadow,orders=enforce`).

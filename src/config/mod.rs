@@ -93,8 +93,20 @@ impl Default for Listen {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RedisConfig {
-    /// `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS).
+    /// `standalone` (one Redis at `url`), `cluster` (Redis Cluster, seeds in `nodes`) or
+    /// `sentinel` (the master `master_name` found through `sentinels`).
+    pub mode: RedisMode,
+    /// `redis://[user:password@]host:port[/db]` (or `rediss://` for TLS); standalone mode.
     pub url: String,
+    /// Cluster mode: seed nodes (`redis://host:port`); one reachable seed is enough.
+    pub nodes: Vec<String>,
+    /// Sentinel mode: the Sentinels (`redis://host:port`), asked in order.
+    pub sentinels: Vec<String>,
+    /// Sentinel mode: the name the Sentinels monitor the master under.
+    pub master_name: String,
+    /// How often to check whether Redis failed over (or restarted) and, if so, re-assert the
+    /// revocations recorded before it; `0s` turns re-assertion off.
+    pub reassert_interval: Ttl,
     /// Prefix of every key and channel jitgate writes.
     pub key_prefix: String,
     /// Deadline for one Redis operation.
@@ -106,10 +118,38 @@ pub struct RedisConfig {
 impl Default for RedisConfig {
     fn default() -> Self {
         Self {
+            mode: RedisMode::Standalone,
             url: "redis://127.0.0.1:6379".into(),
+            nodes: Vec::new(),
+            sentinels: Vec::new(),
+            master_name: String::new(),
+            reassert_interval: Ttl::from_secs(1),
             key_prefix: "jitgate".into(),
             op_timeout: Ttl::from_millis(100),
             connect_timeout: Ttl::from_secs(1),
+        }
+    }
+}
+
+/// How jitgate reaches Redis.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RedisMode {
+    /// One Redis server (`redis.url`).
+    #[default]
+    Standalone,
+    /// Redis Cluster (`redis.nodes`).
+    Cluster,
+    /// A master found through Redis Sentinel (`redis.sentinels`, `redis.master_name`).
+    Sentinel,
+}
+
+impl RedisMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standalone => "standalone",
+            Self::Cluster => "cluster",
+            Self::Sentinel => "sentinel",
         }
     }
 }

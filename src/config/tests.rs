@@ -195,3 +195,43 @@ fn bad_modes_are_all_reported() {
     let err = load_str("service_modes: { Orders: shadow }\n", "test", &[]).unwrap_err();
     assert!(err.errors[0].contains("`service_modes.Orders`"), "{err}");
 }
+
+#[test]
+fn redis_modes_need_their_addresses() {
+    let cases = [
+        ("redis: { mode: cluster }", "list at least one seed in `redis.nodes`"),
+        ("redis: { mode: sentinel, master_name: m }", "list the Sentinels in `redis.sentinels`"),
+        ("redis: { mode: sentinel, sentinels: [\"redis://s:26379\"] }", "set `redis.master_name`"),
+        ("redis: { mode: cluster, nodes: [\"http://n:1\"] }", "`redis.nodes[0]` must start with"),
+        (
+            "redis: { nodes: [\"redis://n:1\"] }",
+            "`redis.nodes` is set but `redis.mode` is `standalone`",
+        ),
+        ("redis: { mode: ring }", "`redis.mode`"),
+    ];
+    for (yaml, expected) in cases {
+        let err = load_str(yaml, "test", &[]).unwrap_err().to_string();
+        assert!(err.contains(expected), "{yaml}: missing {expected:?} in:\n{err}");
+    }
+}
+
+#[test]
+fn redis_cluster_and_sentinel_settings_come_from_the_environment() {
+    use crate::config::RedisMode;
+    let e = env(&[
+        ("JITGATE_REDIS_MODE", "cluster"),
+        ("JITGATE_REDIS_NODES", "redis://10.0.0.1:6379, redis://10.0.0.2:6379"),
+    ]);
+    let c = load_str("", "test", &e).unwrap();
+    assert_eq!(c.redis.mode, RedisMode::Cluster);
+    assert_eq!(c.redis.nodes, ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]);
+    let e = env(&[
+        ("JITGATE_REDIS_MODE", "sentinel"),
+        ("JITGATE_REDIS_SENTINELS", "redis://10.0.0.1:26379,redis://10.0.0.2:26379"),
+        ("JITGATE_REDIS_MASTER_NAME", "jitgate"),
+    ]);
+    let c = load_str("", "test", &e).unwrap();
+    assert_eq!(c.redis.mode, RedisMode::Sentinel);
+    assert_eq!(c.redis.sentinels.len(), 2);
+    assert_eq!(c.redis.master_name, "jitgate");
+}

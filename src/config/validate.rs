@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use super::{Config, IssuerConfig};
+use super::{Config, IssuerConfig, RedisConfig, RedisMode};
 use crate::grant::Principal;
 use crate::store::keys::Keys;
 
@@ -37,14 +37,12 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
             ),
         );
     }
-    let url_ok = ["redis://", "rediss://", "unix://"].iter().any(|s| c.redis.url.starts_with(s));
-    check(
-        url_ok,
-        format!(
-            "`redis.url` must start with `redis://`, `rediss://` or `unix://`, got `{}`",
-            c.redis.url
-        ),
-    );
+    validate_redis(&c.redis, errors);
+    let mut check = |ok: bool, msg: String| {
+        if !ok {
+            errors.push(msg);
+        }
+    };
     if let Err(e) = Keys::new(&c.redis.key_prefix) {
         check(false, format!("`redis.key_prefix`: {e}"));
     }
@@ -219,3 +217,58 @@ fn is_loopback_http(url: &str) -> bool {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+/// `redis.mode` and the addresses it needs: a URL, cluster seeds, or Sentinels and a master name.
+fn validate_redis(r: &RedisConfig, errors: &mut Vec<String>) {
+    let url_ok = |u: &str| ["redis://", "rediss://"].iter().any(|s| u.starts_with(s));
+    match r.mode {
+        RedisMode::Standalone => {
+            if !url_ok(&r.url) && !r.url.starts_with("unix://") {
+                errors.push(format!(
+                    "`redis.url` must start with `redis://`, `rediss://` or `unix://`, got `{}`",
+                    r.url
+                ));
+            }
+        }
+        RedisMode::Cluster => {
+            if r.nodes.is_empty() {
+                errors.push("`redis.mode` is `cluster`: list at least one seed in `redis.nodes`, like `redis://10.0.0.1:6379`".into());
+            }
+        }
+        RedisMode::Sentinel => {
+            if r.sentinels.is_empty() {
+                errors.push("`redis.mode` is `sentinel`: list the Sentinels in `redis.sentinels`, like `redis://10.0.0.1:26379`".into());
+            }
+            if r.master_name.trim().is_empty() {
+                errors.push("`redis.mode` is `sentinel`: set `redis.master_name` to the name the Sentinels monitor (`sentinel monitor <name> ...`)".into());
+            }
+        }
+    }
+    let lists = [("nodes", &r.nodes), ("sentinels", &r.sentinels)];
+    for (name, list) in lists {
+        for (i, u) in list.iter().enumerate() {
+            if !url_ok(u) {
+                errors.push(format!(
+                    "`redis.{name}[{i}]` must start with `redis://` or `rediss://`, got `{u}`"
+                ));
+            }
+        }
+    }
+    let unused: &[(&str, bool)] = match r.mode {
+        RedisMode::Standalone => {
+            &[("nodes", !r.nodes.is_empty()), ("sentinels", !r.sentinels.is_empty())]
+        }
+        RedisMode::Cluster => {
+            &[("sentinels", !r.sentinels.is_empty()), ("master_name", !r.master_name.is_empty())]
+        }
+        RedisMode::Sentinel => &[("nodes", !r.nodes.is_empty())],
+    };
+    for &(name, set) in unused {
+        if set {
+            errors.push(format!(
+                "`redis.{name}` is set but `redis.mode` is `{}`: remove it or change the mode",
+                r.mode.as_str()
+            ));
+        }
+    }
+}

@@ -223,33 +223,12 @@ impl AuditLog for RedisAuditLog {
 
     async fn relay_outboxes(&self) -> Result<usize, AuditError> {
         let pattern = self.redis.keys().outbox_pattern();
-        let mut c = self.redis.handle();
-        let mut cursor: u64 = 0;
+        let keys = self.redis.scan_all("audit_relay", &pattern, "list").await?;
         let mut moved = 0;
-        loop {
-            let (next, keys): (u64, Vec<String>) = self
-                .redis
-                .run(
-                    "audit_relay",
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(1000)
-                        .arg("TYPE")
-                        .arg("list")
-                        .query_async(&mut c),
-                )
-                .await?;
-            for key in keys {
-                moved += self.relay(&key).await?;
-            }
-            if next == 0 {
-                return Ok(moved);
-            }
-            cursor = next;
+        for key in keys {
+            moved += self.relay(&key).await?;
         }
+        Ok(moved)
     }
 
     async fn trim(&self, through: &Stored) -> Result<u64, AuditError> {

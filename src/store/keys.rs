@@ -227,6 +227,83 @@ mod tests {
         assert_eq!(k.index(&p), "jitgate:{user:a%7Db%7Bc%25}:grants");
     }
 
+    /// The KEYS of every Lua script, as its call site builds them, hash to one Cluster slot
+    /// (a script whose keys span slots is refused with `CROSSSLOT`). Single-key commands on
+    /// the global keys (owner, subjects, epoch, incidents) need no such care.
+    #[test]
+    fn every_scripts_keys_share_one_cluster_slot() {
+        use redis::cluster_routing::Slot;
+        let k = Keys::new("jit*gate").unwrap();
+        let id = GrantId::parse("0192-abc").unwrap();
+        for raw in ["user:alice", "group:on-call", "user:a}b{c%", "user:{x}"] {
+            let p: Principal = raw.parse().unwrap();
+            let groups: [(&str, Vec<String>); 8] = [
+                (
+                    "grant CREATE",
+                    vec![
+                        k.grant(&p, &id),
+                        k.index(&p),
+                        k.revoked(&p, &id),
+                        k.history(&p, &id),
+                        k.history_index(&p),
+                        k.grant_outbox(&p),
+                    ],
+                ),
+                ("grant DROP", vec![k.grant(&p, &id), k.revoked(&p, &id), k.index(&p)]),
+                (
+                    "grant LIVE (keys it builds from prefixes)",
+                    vec![k.index(&p), k.grant_prefix(&p) + "x", k.revoked_prefix(&p) + "x"],
+                ),
+                (
+                    "grant REVOKE",
+                    vec![
+                        k.grant(&p, &id),
+                        k.revoked(&p, &id),
+                        k.history(&p, &id),
+                        k.grant_outbox(&p),
+                    ],
+                ),
+                ("grant CONSUME", vec![k.grant(&p, &id), k.history(&p, &id)]),
+                (
+                    "grant USAGE",
+                    vec![
+                        k.grant(&p, &id),
+                        k.revoked(&p, &id),
+                        k.history(&p, &id),
+                        k.paths(&p, &id),
+                    ],
+                ),
+                (
+                    "request CREATE/CAS",
+                    vec![
+                        k.request("r1"),
+                        k.requests_recent(),
+                        k.requests_pending(),
+                        k.requests_escalations(),
+                        k.requests_outbox(),
+                    ],
+                ),
+                ("policy PUT/DELETE", vec![k.policies(), k.policy_epoch(), k.policies_outbox()]),
+            ];
+            for (script, keys) in groups {
+                let first = Slot::for_key(&keys[0]);
+                for key in &keys {
+                    assert_eq!(
+                        Slot::for_key(key),
+                        first,
+                        "{script}: `{key}` is in another slot than `{}`",
+                        keys[0]
+                    );
+                }
+            }
+            let audit = [k.audit_log(), k.audit_head(), k.audit_relayed()];
+            assert!(
+                audit.iter().all(|key| Slot::for_key(key) == Slot::for_key(&audit[0])),
+                "audit APPEND/TRIM"
+            );
+        }
+    }
+
     #[test]
     fn bad_prefixes_are_refused() {
         assert!(Keys::new("").is_err());

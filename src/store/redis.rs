@@ -10,6 +10,7 @@ use futures_util::StreamExt;
 use redis::AsyncCommands;
 
 use super::audit_log::RedisAuditLog;
+use super::reassert::{Journal, Revoked};
 use super::redis_conn::{RedisConn, RedisSettings};
 use super::scripts;
 use super::{
@@ -42,6 +43,8 @@ pub struct RedisStore {
     /// Read-only stores (SRE tooling) never write and read without Lua.
     pub(super) read_only: bool,
     pub(super) audit: RedisAuditLog,
+    /// Revocations acknowledged here, for re-assertion after a failover ([`super::reassert`]).
+    pub(super) journal: Journal,
 }
 
 // === impl RedisStore ===
@@ -64,7 +67,8 @@ impl RedisStore {
             usage: redis::Script::new(scripts::USAGE),
         };
         let audit = RedisAuditLog::new(redis.clone());
-        Self { redis, scripts, history: DEFAULT_HISTORY, read_only: false, audit }
+        let journal = Journal::default();
+        Self { redis, scripts, history: DEFAULT_HISTORY, read_only: false, audit, journal }
     }
 
     /// How long history records outlive their grant.
@@ -84,7 +88,12 @@ impl RedisStore {
         &self.redis
     }
 
-    fn writable(&self) -> Result<(), StoreError> {
+    /// The revocations this store acknowledged (until their grants expire).
+    pub fn journal(&self) -> &Journal {
+        &self.journal
+    }
+
+    pub(super) fn writable(&self) -> Result<(), StoreError> {
         if self.read_only {
             Err(StoreError::Unavailable("this store was opened read-only".into()))
         } else {
@@ -94,7 +103,7 @@ impl RedisStore {
 
     /// Relays the audit event a change just left in its principal's outbox. A failure here
     /// leaves the event in the outbox for the periodic relay: the change stands.
-    async fn relay(&self, principal: &Principal) {
+    pub(super) async fn relay(&self, principal: &Principal) {
         let outbox = self.redis.keys().grant_outbox(principal);
         if let Err(e) = self.audit.relay(&outbox).await {
             tracing::warn!(error = %e, "Audit relay failed; the periodic relay will retry");
@@ -103,7 +112,11 @@ impl RedisStore {
 
     /// Bumps the change counter, then tells subscribers whose grants changed (and when, so
     /// they can measure how long the news took).
-    async fn announce(&self, principal: &Principal, kind: &str) -> Result<(), StoreError> {
+    pub(super) async fn announce(
+        &self,
+        principal: &Principal,
+        kind: &str,
+    ) -> Result<(), StoreError> {
         let mut c = self.redis.handle();
         let epoch: u64 = self.redis.run("epoch_incr", c.incr(self.redis.keys().epoch(), 1)).await?;
         let at = crate::time::Clock::now(&crate::time::SystemClock).as_millis();
@@ -242,6 +255,12 @@ impl GrantStore for RedisStore {
         let stored = self.read_hash(k.revoked(&p, id)).await?;
         match (outcome, stored) {
             (1, Some(g)) => {
+                self.journal.record(Revoked {
+                    principal: p.clone(),
+                    id: id.clone(),
+                    revocation: revocation.clone(),
+                    until: g.expires_at,
+                });
                 self.announce(&p, "revoke").await?;
                 Ok(RevokeOutcome::Revoked(Box::new(g)))
             }
@@ -301,7 +320,7 @@ impl GrantStore for RedisStore {
     async fn changes(&self) -> Result<ChangeStream, StoreError> {
         let channel = self.redis.keys().changes_channel();
         let subscribe = async {
-            let mut pubsub = self.redis.client().get_async_pubsub().await?;
+            let mut pubsub = self.redis.pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok(pubsub)
         };

@@ -3,12 +3,15 @@
 
 #![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod cluster;
 pub mod envoy;
+pub mod failover;
 pub mod fault_proxy;
 pub mod jitgate;
 pub mod otlp;
 pub mod redis;
 pub mod router;
+pub mod sentinel;
 pub mod upstream;
 pub mod webhook;
 
@@ -26,6 +29,14 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("no free port")
+}
+
+/// `n` distinct loopback ports that were free a moment ago (held open together while chosen,
+/// so they cannot repeat).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> =
+        (0..n).map(|_| TcpListener::bind("127.0.0.1:0").expect("no free port")).collect();
+    listeners.iter().map(|l| l.local_addr().expect("addr").port()).collect()
 }
 
 /// Polls `f` until it returns true or `timeout` passes.
