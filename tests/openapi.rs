@@ -1,7 +1,8 @@
-//! `GET /openapi.json` and the truth of the document it serves: every operation is routed
-//! and secured as documented, the README's REST API table and the document list the same
-//! operations, real answers (and errors) match their schemas, and the document is
-//! well formed (`$ref`s resolve, unique `operationId`s, a 2xx answer for each operation).
+//! `GET /openapi.json` and the truth of the document it serves: every documented operation
+//! is routed and secured as documented, every route in `src/api/mod.rs` is documented, the
+//! README's REST API table and the document list the same operations, real answers (and
+//! errors) match their schemas, and the document is well formed (`$ref`s resolve, unique
+//! `operationId`s, a 2xx answer for each operation).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -139,6 +140,40 @@ fn the_readme_table_and_the_document_list_the_same_operations() {
     assert!(missing.is_empty(), "in the README table but not in openapi.json: {missing:?}");
     let extra: Vec<_> = documented.difference(&readme).collect();
     assert!(extra.is_empty(), "in openapi.json but not in the README table: {extra:?}");
+}
+
+/// `(METHOD, /path)` for every `.route("/path", get(..).post(..))` in `src/api/mod.rs` (the
+/// web page's own routes, merged from `ui`, are documented as `GET /ui/` alone).
+fn routed_endpoints() -> BTreeSet<(String, String)> {
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/mod.rs")).unwrap();
+    let mut out = BTreeSet::new();
+    for chunk in src.split(".route(").skip(1) {
+        let path = chunk.split('"').nth(1).unwrap();
+        let call = &chunk[..chunk.find("\n        .").unwrap_or(chunk.len())];
+        for m in ["get", "post", "put", "delete", "patch"] {
+            let routed = call.match_indices(&format!("{m}(")).any(|(i, _)| {
+                !matches!(call[..i].chars().last(), Some(c) if c == ':' || c.is_alphanumeric() || c == '_')
+            });
+            if routed {
+                out.insert((m.to_uppercase(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_route_in_the_router_is_documented() {
+    let routed = routed_endpoints();
+    assert!(routed.len() > 20, "src/api/mod.rs parsed to only {routed:?}");
+    let documented: BTreeSet<(String, String)> =
+        operations(&doc()).into_iter().map(|(p, m, _)| (m.to_uppercase(), p)).collect();
+    let missing: Vec<_> = routed.difference(&documented).collect();
+    assert!(missing.is_empty(), "routed in src/api/mod.rs but not in openapi.json: {missing:?}");
+    let ui = [("GET".to_string(), "/ui/".to_string())];
+    let unrouted: Vec<_> = documented.difference(&routed).filter(|e| !ui.contains(e)).collect();
+    assert!(unrouted.is_empty(), "in openapi.json but not routed in src/api/mod.rs: {unrouted:?}");
 }
 
 #[test]
