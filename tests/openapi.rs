@@ -247,3 +247,6 @@ fn the_schema_checker_catches_what_it_should() {
     g.as_object_mut().unwrap().remove("status");
     assert!(found(g).contains("missing required `status`"));
 }
+
+#[path = "openapi/bodies.rs"]
+mod bodies;
