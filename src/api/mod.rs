@@ -1,7 +1,7 @@
 //! TRANSPORT: the REST API on `:8080` (axum) — `/v1/grants`, `/healthz`, `/readyz`,
-//! `/metrics` — and the web page at `/ui/` ([`ui`]), which calls the same API. Handlers
-//! convert JSON to domain types and call the workflow; every error is an [`ApiError`] with a
-//! JSON body.
+//! `/metrics`, its OpenAPI document at `/openapi.json` ([`openapi`]) — and the web page at
+//! `/ui/` ([`ui`]), which calls the same API. Handlers convert JSON to domain types and call
+//! the workflow; every error is an [`ApiError`] with a JSON body.
 
 pub mod audit;
 pub mod error;
@@ -10,6 +10,7 @@ pub mod grants;
 pub mod incidents;
 pub mod manifests;
 pub mod me;
+pub mod openapi;
 pub mod policies;
 pub mod reports;
 pub mod requests;
@@ -72,6 +73,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi::serve))
         .route("/v1/me", get(me::me))
         .route("/v1/grants", get(grants::list).post(grants::create))
         .route("/v1/grants/{id}", get(grants::get).delete(grants::revoke))
@@ -147,7 +149,7 @@ async fn metrics(State(state): State<ApiState>) -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::not_found(
-        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/reports/access`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`)",
+        "no such endpoint: see the README for the API (`/v1/grants`, `/v1/requests`, `/v1/policies`, `/v1/incidents`, `/v1/audit`, `/v1/reports/access`, `/v1/me`, `/ui/`, `/healthz`, `/readyz`, `/metrics`, `/openapi.json`)",
     )
 }
 
