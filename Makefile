@@ -90,15 +90,20 @@ bench-quick: deps deps-bench build-bench
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/run.py --quick $(BENCH_ARGS)
 
 # The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
-# through a real Envoy. Uses cargo-nextest when present, cargo test otherwise.
-test: test-deps test-soak-short
+# through a real Envoy. Uses cargo-nextest when present, cargo test otherwise. Then the short
+# soak and token flood (test-soak-short, about 2 minutes after a release build), run alone so
+# the suite's own load does not skew them; either failing fails `make test`.
+test: test-deps deps-bench
 	@$(eval ENVOY_BIN := $(shell $(FIND_ENVOY)))
 	@echo "Envoy: $(ENVOY_BIN)"
-	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast; \
+	@status=0; \
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast || status=$$?; \
 	else \
-	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast; \
-	fi
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast || status=$$?; \
+	fi; \
+	$(MAKE) --no-print-directory test-soak-short || status=$$?; \
+	exit $$status
 
 # The bad-inputs corpus alone (JWT, paths, headers, smuggling, CheckRequests, REST bodies,
 # manifests), printing per category: cases, as expected, unexpected allows. `make test` runs it

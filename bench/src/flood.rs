@@ -22,7 +22,7 @@ pub struct FloodMix {
 /// Flood token number `i`; `now` is the Unix time the claims are built around.
 pub fn flood_token(key: &EncodingKey, mix: FloodMix, i: u64, now: i64) -> anyhow::Result<String> {
     let sub = format!("flood-{i}");
-    if mix.signed_every > 0 && i % mix.signed_every == 0 {
+    if mix.signed_every > 0 && i.is_multiple_of(mix.signed_every) {
         return crate::token(key, &sub, &[], 3600);
     }
     let kid = if mix.unknown_kid_every > 0 && i % mix.unknown_kid_every == 1 {
