@@ -146,11 +146,14 @@ soak: deps deps-bench build-bench
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/soak.py --seconds $(SOAK_SECONDS) \
 	  --flood $(SOAK_FLOOD) $(SOAK_ARGS)
 
-# The short forms `make test` runs: a 60-second soak and a 100,000-token flood (about 2.5
-# minutes after the release build), results in target/soak-short.{md,json}.
+# The short forms `make test` runs: a 60-second soak and a 100,000-token flood (about 2 minutes
+# after the release build), results in target/soak-short.{md,json}. Errors, allows, memory and
+# JWKS refetches fail the target; the two p99 criteria are printed but do not (shared 2-vCPU
+# machines, and legitimate p99 under a flood misses 2x until jitgate sheds load: README,
+# Reliability, Token flood). `make soak` enforces them.
 test-soak-short: deps deps-bench build-bench
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/soak.py --seconds 60 --flood 100000 \
-	  --out $(CURDIR)/target --stem soak-short $(SOAK_ARGS)
+	  --latency-advisory --out $(CURDIR)/target --stem soak-short $(SOAK_ARGS)
 
 lint:
 	$(CARGO) fmt --all -- --check
