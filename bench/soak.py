@@ -133,10 +133,12 @@ def soak_phase(stack, a, token, log):
     load.wrk(port, 2, token=token)
     peak = load.wrk(port, 5, token=token)
     target = a.share * peak["rps"]
-    conns = max(1, round(target * a.delay_ms / 1000))
+    conns = first = max(1, round(target * a.delay_ms / 1000))
     for _ in range(2):  # calibrate the connection count to the target rate
         got = paced(port, 3, token, conns, a.delay_ms)["rps"]
-        conns = max(1, min(2000, round(conns * target / max(got, 1))))
+        # At most 1.5× the first estimate: when the target is out of reach (a busy machine),
+        # more connections only queue, and the load would become a saturation run.
+        conns = max(1, min(round(first * 1.5), round(conns * target / max(got, 1))))
     log(f"  maximum {peak['rps']:,.0f} req/s (p99 {peak['p99_us']:.0f} µs); target "
         f"{target:,.0f} req/s with {conns} connections × {a.delay_ms} ms pause")
     stats_before = stack.envoy_stats()
