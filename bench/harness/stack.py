@@ -13,14 +13,17 @@ ISSUER = "https://idp.test"
 
 
 def jitgate_config(path, repo, grpc, http, redis, token_cache=100_000, principals=100_000,
-                   pubsub=True, unix=None):
+                   pubsub=True, unix=None, jwks_url=None):
+    """`jwks_url`: fetch the issuer's keys over HTTP (refetches are real and countable) instead
+    of reading the fixture file."""
     jwks = os.path.join(repo, "tests/fixtures/keys/jwks.json")
+    keys = f'jwks_url: "{jwks_url}"' if jwks_url else f'jwks_file: "{jwks}"'
     text = f"""# written by bench/run.py
 listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}", grpc_unix: {json.dumps(unix)} }}
 redis: {{ url: "redis://127.0.0.1:{redis}" }}
 identity:
   issuers:
-    - {{ issuer: "{ISSUER}", audiences: ["jitgate"], jwks_file: "{jwks}" }}
+    - {{ issuer: "{ISSUER}", audiences: ["jitgate"], {keys} }}
   token_cache_size: {token_cache}
 admins: ["user:bench-admin"]
 grants: {{ max_ttl: 8h }}

@@ -1,6 +1,8 @@
 //! Shared pieces of jitgate's benchmark tools: the bench token (ES256, the test key under
 //! `tests/fixtures/keys`), CheckRequests as Envoy sends them, and latency summaries.
 
+pub mod flood;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
