@@ -18,7 +18,7 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test test-bad-inputs test-faults bench bench-quick bench-micro lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test test-bad-inputs test-faults deps-fuzz fuzz fuzz-smoke bench bench-quick bench-micro lint fmt demo clean
 
 all: build
 
@@ -129,6 +129,26 @@ test-faults: deps
 	echo; echo "row	fault	Checks	unexpected allows	recovery	notes	form" \
 	  | cat - <(sort -t '	' -k1,1n $(FAULTS_REPORT) 2>/dev/null) | column -t -s '	'; \
 	exit $$status
+
+# Fuzzing (tests/fuzz/, cargo-fuzz + libFuzzer; stable toolchain with RUSTC_BOOTSTRAP=1):
+# targets check_request, token, path and manifest, each with an oracle (see tests/fuzz/src).
+# `make fuzz` runs each for FUZZ_SECONDS (default 60) after one sanitizer build of the
+# dependencies (about 10 minutes on 2 cores the first time; kept in tests/fuzz/target), then
+# prints per target: executions, seconds, crashes. Crash inputs land in tests/fuzz/artifacts/.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+
+deps-fuzz:
+	@$(CARGO) fuzz --version >/dev/null 2>&1 || { \
+	  echo "installing cargo-fuzz (cargo install cargo-fuzz --locked)"; \
+	  $(CARGO) install cargo-fuzz --locked; }
+
+fuzz: deps-fuzz
+	FUZZ_SECONDS=$(FUZZ_SECONDS) CARGO=$(CARGO) tests/fuzz/run.sh
+
+# What CI runs: every target for a few seconds (the build dominates).
+fuzz-smoke: deps-fuzz
+	FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) CARGO=$(CARGO) tests/fuzz/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
