@@ -162,7 +162,8 @@ const SEGMENTS: &[&str] = &[
 ];
 const QUERIES: &[&str] = &["x=1", "_method=DELETE", "%5Fmethod=GET", "a=/admin", "", "a&_METHOD"];
 const SERVICES: &[&str] = &["orders", "billing", "Orders", "orders ", "", "other", "billing."];
-const HOSTS: &[&str] = &["orders", "orders:8080", "Orders.", "billing:443", "[::1]:80", "evil"];
+const HOSTS: &[&str] =
+    &["orders", "orders:8080", "Orders.", "billing:443", "[::1]:80", "[orders]:80", "evil"];
 const SCHEMES: &[&str] = &["Bearer ", "bearer ", "BEARER  ", " Bearer ", "Basic ", "Bearer", ""];
 const NAMES: &[&str] = &[
     "authorization",

@@ -60,16 +60,17 @@ for c in checks:
 for v in ["Bearer abc.def.ghi", "Bearer  a.b.c ", "bearer a.b.c", "Basic dXNlcjpwYXNz",
           "Bearer a.b.c\nBearer a.b.c", "Bearer a.b.c, Bearer d.e.f", "Bearer", "Bearer \t"]:
     write("token", "0" + v)
-base = {"iss": "https://fuzz.idp.test", "aud": "jitgate", "sub": "alice", "iat": "@now",
-        "exp": "@soon", "groups": ["eng"]}
+base = {"iss": '"https://fuzz.idp.test"', "aud": '"jitgate"', "sub": "alice", "iat": "@now",
+        "exp": "@soon", "groups": '["eng"]'}
 variants = [
-    {}, {"aud": ["other", "jitgate"]}, {"aud": "other"}, {"exp": "\"@soon\""}, {"exp": "@soon.5"},
+    {}, {"aud": '["other", "jitgate"]'}, {"aud": '"other"'}, {"exp": "\"@soon\""}, {"exp": "@soon.5"},
     {"nbf": "@soon"}, {"nbf": "@now.0"}, {"exp": "@past"}, {"iat": "@past", "exp": "@soon"},
-    {"exp": "18446744073709551616"}, {"exp": "-1"}, {"sub": ""}, {"sub": 7}, {"iss": ["x"]},
+    {"exp": "18446744073709551616"}, {"exp": "-1"}, {"sub": ""}, {"sub": 7}, {"iss": '["x"]'}, {"nbf": "null"}, {"aud": "null"},
 ]
 for v in variants:
     claims = dict(base, **v)
-    body = ",".join(f'"{k}":{json.dumps(x) if not (isinstance(x, str) and x.lstrip(chr(34)).startswith("@") or isinstance(x, str) and x[:1] in "-1") else x}'
+    # Strings are raw JSON text here, so `@soon` stays a bare number and `"@soon"` a string.
+    body = ",".join(f'"{k}":{x if isinstance(x, str) and k != "sub" else json.dumps(x)}'
                     for k, x in claims.items())
     write("token", "3{" + body + "}")
 for h in ['{"alg":"HS256","typ":"JWT","crit":["exp"]}', '{"alg":"HS256","typ":"at+jwt"}',
