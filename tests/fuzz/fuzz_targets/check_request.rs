@@ -54,6 +54,10 @@ fn judge(req: &CheckRequest, resp: &CheckResponse, expected: Option<String>) {
         assert!(!ok_response, "a deny status with an OK http_response: {resp:?}");
         return;
     }
+    if std::env::var_os("JITGATE_FUZZ_SHOW_ALLOWS").is_some() {
+        // To see that the oracle is exercised: `JITGATE_FUZZ_SHOW_ALLOWS=1 <binary> <corpus>`.
+        eprintln!("allowed: {:?}", expected.as_deref());
+    }
     let Some(subject) = expected else {
         panic!("allowed, but the reference model says deny\nrequest: {req:?}\nresponse: {resp:?}");
     };
