@@ -69,9 +69,10 @@ fn service(attrs: &CheckAttributes) -> Result<String, Deny> {
 }
 
 fn strip_port(host: &str) -> &str {
-    if let Some(rest) = host.strip_prefix('[') {
-        // [v6]:port — IPv6 literals are not service names; keep them whole so they fail.
-        return rest.split(']').next().unwrap_or(host);
+    if host.starts_with('[') {
+        // [v6]:port — IPv6 literals are not service names; keep them whole so they fail
+        // (taking what is inside the brackets made `[orders]:80` the service `orders`).
+        return host;
     }
     host.rsplit_once(':')
         .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
@@ -113,6 +114,10 @@ mod tests {
         let a = attrs("GET", "/x", "orders:443", None);
         assert_eq!(parse(&a).unwrap().service, "orders");
         assert_eq!(reason(&attrs("GET", "/x", "[::1]:80", None)), Some(DenyReason::BadRequest));
+        // Found by the check_request fuzz target: brackets around a name are not a service.
+        for host in ["[orders]:80", "[orders]", "[orders"] {
+            assert_eq!(reason(&attrs("GET", "/x", host, None)), Some(DenyReason::BadRequest));
+        }
         assert_eq!(reason(&attrs("GET", "/x", "", None)), Some(DenyReason::BadRequest));
     }
 
