@@ -181,6 +181,9 @@ fuzz-smoke: deps-fuzz
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+	@$(CARGO) metadata --locked --format-version 1 --manifest-path tests/fuzz/Cargo.toml >/dev/null \
+	  || { echo "tests/fuzz/Cargo.lock is out of date (jitgate's dependencies changed): run" \
+	       "\`cargo metadata --manifest-path tests/fuzz/Cargo.toml >/dev/null\` and commit it" >&2; exit 1; }
 
 fmt:
 	$(CARGO) fmt --all
