@@ -23,22 +23,9 @@ impl RedisConn {
         pattern: &str,
         kind: &str,
     ) -> Result<Vec<String>, StoreError> {
-        let RedisHandle::Cluster(lazy) = self.handle() else {
+        let Some(slots) = self.cluster_slots(op).await? else {
             return self.scan_node(op, pattern, kind, None).await;
         };
-        let mut conn = self.run(op, lazy.get()).await?;
-        let slots: Vec<Value> = self
-            .run(
-                op,
-                conn.route_command(
-                    slots_cmd(),
-                    RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-                ),
-            )
-            .await
-            .and_then(|v| {
-                redis::from_redis_value(v).map_err(|e| StoreError::Unavailable(e.to_string()))
-            })?;
         let mut keys = Vec::new();
         for slot in masters(&slots).into_values() {
             keys.extend(self.scan_node(op, pattern, kind, Some(slot)).await?);
@@ -50,30 +37,28 @@ impl RedisConn {
     /// promoted replica has a new one), or every master's node id (cluster).
     pub async fn fingerprint(&self) -> Result<String, StoreError> {
         let op = "fingerprint";
-        let RedisHandle::Cluster(lazy) = self.handle() else {
+        let Some(slots) = self.cluster_slots(op).await? else {
             let mut c = self.handle();
             let info: String =
                 self.run(op, redis::cmd("INFO").arg("server").query_async(&mut c)).await?;
             let run_id = info.lines().find_map(|l| l.strip_prefix("run_id:"));
             return Ok(run_id.unwrap_or_default().trim().to_string());
         };
-        let mut conn = self.run(op, lazy.get()).await?;
-        let slots: Vec<Value> = self
-            .run(
-                op,
-                conn.route_command(
-                    slots_cmd(),
-                    RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random),
-                ),
-            )
-            .await
-            .and_then(|v| {
-                redis::from_redis_value(v).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })?;
         let mut ids: Vec<String> = slots.iter().filter_map(master_id).collect();
         ids.sort();
         ids.dedup();
         Ok(ids.join(","))
+    }
+
+    /// `CLUSTER SLOTS` from any node, or `None` when this is not a cluster.
+    async fn cluster_slots(&self, op: &'static str) -> Result<Option<Vec<Value>>, StoreError> {
+        let RedisHandle::Cluster(lazy) = self.handle() else { return Ok(None) };
+        let mut conn = self.run(op, lazy.get()).await?;
+        let mut cmd = redis::cmd("CLUSTER");
+        cmd.arg("SLOTS");
+        let route = RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random);
+        let reply = self.run(op, conn.route_command(cmd, route)).await?;
+        redis::from_redis_value(reply).map(Some).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
 
     /// One node's keys: the standalone/Sentinel master, or the cluster master owning `slot`.
@@ -130,12 +115,6 @@ fn masters(slots: &[Value]) -> BTreeMap<String, u16> {
         }
     }
     out
-}
-
-fn slots_cmd() -> redis::Cmd {
-    let mut cmd = redis::cmd("CLUSTER");
-    cmd.arg("SLOTS");
-    cmd
 }
 
 /// The master's node id in one `CLUSTER SLOTS` range.
