@@ -123,6 +123,25 @@ async fn rotation_is_picked_up_with_one_refetch_for_a_flood_of_unknown_kids() {
         assert_eq!(r.unwrap_err(), TokenError::UnknownKey);
     }
     assert_eq!(idp.fetches.load(Ordering::SeqCst), 2, "unknown kids must not hammer the issuer");
+
+    // The scheduled refresh right after counts against the same limit: no third fetch.
+    assert!(keys.refresh().await, "a skipped refresh is not a failure");
+    assert_eq!(idp.fetches.load(Ordering::SeqCst), 2, "at most one fetch per refetch interval");
+}
+
+#[tokio::test]
+async fn a_scheduled_refresh_fetches_once_the_refetch_interval_has_passed() {
+    let (idp, url) = start_idp(JWKS).await;
+    let keys = source(&url, Duration::from_millis(300), Duration::from_secs(3600));
+    keys.load().await.unwrap();
+    assert!(keys.refresh().await);
+    assert!(keys.refresh().await);
+    assert_eq!(idp.fetches.load(Ordering::SeqCst), 2, "the second refresh, 0 ms later, is skipped");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    *idp.body.lock().unwrap() = ROTATED.to_string();
+    assert!(keys.refresh().await);
+    assert_eq!(idp.fetches.load(Ordering::SeqCst), 3);
+    assert!(keys.keys().has_kid("ec-2"), "the refreshed keys are in use");
 }
 
 #[tokio::test]
@@ -176,7 +195,8 @@ async fn garbage_and_oversized_documents_are_refused_and_keep_the_old_keys() {
 #[tokio::test]
 async fn a_cached_token_stops_verifying_once_its_key_is_removed_or_stale() {
     let (idp, url) = start_idp(JWKS).await;
-    let keys = source(&url, Duration::from_secs(30), Duration::from_millis(600));
+    // No refetch limit: this test stands in for refreshes minutes apart.
+    let keys = source(&url, Duration::ZERO, Duration::from_millis(600));
     keys.load().await.unwrap();
     let a = auth(keys.clone());
     let t = token("ec-1", EC_KEY, "alice");

@@ -42,6 +42,10 @@ impl ApiError {
     }
 
     pub fn unauthenticated(e: &TokenError) -> Self {
+        if matches!(e, TokenError::Overloaded) {
+            // Not the token's fault: no challenge, and a hint to come back.
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string());
+        }
         let challenge = match e {
             TokenError::Missing => r#"Bearer realm="jitgate""#.to_string(),
             _ => {
@@ -83,6 +87,9 @@ impl IntoResponse for ApiError {
             body["details"] = json!(self.details);
         }
         let mut resp = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if let Some(challenge) = self.www_authenticate.and_then(|c| HeaderValue::from_str(&c).ok())
         {
             resp.headers_mut().insert(header::WWW_AUTHENTICATE, challenge);

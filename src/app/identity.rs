@@ -11,7 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Config, IssuerConfig};
 use crate::identity::{
     Authenticator, Issuer, IssuerRules, JwksLocation, JwksSettings, JwksSource, KeySet, KeySource,
-    StaticKeys, TokenCacheSettings, TokenRules,
+    StaticKeys, TokenCacheSettings, TokenRules, Verifier, VerifierSettings,
 };
 use crate::metrics::Metrics;
 
@@ -54,8 +54,24 @@ pub(super) async fn authenticator(
         max_entries: c.identity.token_cache_size,
         ttl: c.identity.token_cache_ttl.as_duration(),
     };
-    Ok(Authenticator::new(issuers, rules, cache))
+    let verifier = Verifier::start(verifier_settings(c))
+        .context("cannot start the signature verification threads")?;
+    Ok(Authenticator::new(issuers, rules, cache).with_verifier(verifier))
 }
+
+/// The pool signatures are checked on: `verify_threads` (0 = half the CPUs, at least 1),
+/// `nice` +10 so Checks of cached tokens win the CPU during a flood of new ones.
+fn verifier_settings(c: &Config) -> VerifierSettings {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = match c.identity.verify_threads {
+        0 => (cpus / 2).max(1),
+        n => n,
+    };
+    VerifierSettings { threads, queue: c.identity.verify_queue, nice: VERIFY_NICE }
+}
+
+/// How much lower the verification threads' priority is than the rest of jitgate.
+const VERIFY_NICE: i32 = 10;
 
 fn algorithms(ic: &IssuerConfig) -> anyhow::Result<Vec<jsonwebtoken::Algorithm>> {
     ic.algorithms

@@ -177,6 +177,11 @@ pub struct IdentityConfig {
     pub jwks_stale_limit: Ttl,
     /// Deadline for fetching a JWKS.
     pub jwks_timeout: Ttl,
+    /// Threads checking signatures of tokens not in the cache, at a lower CPU priority than
+    /// the Checks; 0 = half the CPUs (at least 1).
+    pub verify_threads: usize,
+    /// Signature checks that may wait for those threads; one more is shed (`overloaded`, 503).
+    pub verify_queue: usize,
 }
 
 impl Default for IdentityConfig {
@@ -192,6 +197,8 @@ impl Default for IdentityConfig {
             jwks_min_refetch_interval: Ttl::from_secs(30),
             jwks_stale_limit: Ttl::from_secs(24 * 3600),
             jwks_timeout: Ttl::from_secs(5),
+            verify_threads: 0,
+            verify_queue: 256,
         }
     }
 }

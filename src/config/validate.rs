@@ -56,6 +56,10 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
     );
     check(!c.identity.groups_claim.is_empty(), "`identity.groups_claim` must not be empty".into());
     check(c.identity.token_cache_size > 0, "`identity.token_cache_size` must be above zero".into());
+    check(
+        c.identity.verify_queue > 0,
+        "`identity.verify_queue` must be above zero (it bounds the tokens waiting for a signature check)".into(),
+    );
     for (i, issuer) in c.identity.issuers.iter().enumerate() {
         validate_issuer(i, issuer, env, errors);
     }

@@ -20,12 +20,13 @@ use super::contract::{
     HEADER_WOULD_DENY,
 };
 use crate::authz::Verdict;
-use crate::decision::{Allow, Decision, Deny, DenyStatus};
+use crate::decision::{Allow, Decision, Deny, DenyReason, DenyStatus};
 
 /// gRPC status codes used in CheckResponse.status.
 const OK: i32 = 0;
 const INVALID_ARGUMENT: i32 = 3;
 const PERMISSION_DENIED: i32 = 7;
+const RESOURCE_EXHAUSTED: i32 = 8;
 const UNAVAILABLE: i32 = 14;
 const UNAUTHENTICATED: i32 = 16;
 
@@ -152,6 +153,7 @@ fn denied(deny: &Deny, verdict: &Verdict, request_url: &str) -> CheckResponse {
         headers.push(overwrite("retry-after", "1".into()));
     }
     let code = match status {
+        _ if deny.reason == DenyReason::Overloaded => RESOURCE_EXHAUSTED,
         DenyStatus::BadRequest => INVALID_ARGUMENT,
         DenyStatus::Unauthenticated => UNAUTHENTICATED,
         DenyStatus::Forbidden => PERMISSION_DENIED,

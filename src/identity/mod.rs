@@ -1,12 +1,14 @@
 //! Bearer credentials → [`Caller`]. Owns JWT verification ([`jwt`]), key loading ([`keys`],
-//! [`source`]) and a bounded cache of verified tokens keyed by a SHA-256 of the token, so a
-//! signature is checked once per token rather than once per request.
+//! [`source`]), a bounded cache of verified tokens keyed by a SHA-256 of the token, so a
+//! signature is checked once per token rather than once per request, and the pool signatures
+//! are checked on ([`verifier`]), which sheds load when it falls behind.
 //!
 //! Knows nothing of gRPC, HTTP frameworks or Redis.
 
 pub mod jwt;
 pub mod keys;
 pub mod source;
+pub mod verifier;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +22,7 @@ use crate::time::Timestamp;
 pub use jwt::{IssuerRules, TokenRules, VerifiedToken};
 pub use keys::{KeySet, VerifyKey};
 pub use source::{JwksLocation, JwksSettings, JwksSource, KeySource, StaticKeys};
+pub use verifier::{Shed, Verifier, VerifierSettings};
 
 /// Why a credential was refused. Messages are safe to show to the caller.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +65,8 @@ pub enum TokenError {
     LifetimeTooLong,
     #[error("the issuer's signing keys are unavailable")]
     KeysUnavailable,
+    #[error("too many new tokens are waiting to be verified; retry shortly")]
+    Overloaded,
 }
 
 // === impl TokenError ===
@@ -72,6 +77,7 @@ impl TokenError {
             Self::Missing => DenyReason::TokenMissing,
             Self::Expired => DenyReason::TokenExpired,
             Self::KeysUnavailable => DenyReason::KeysUnavailable,
+            Self::Overloaded => DenyReason::Overloaded,
             _ => DenyReason::TokenInvalid,
         };
         Deny::new(reason, self.to_string())
@@ -105,19 +111,32 @@ struct CachedToken {
 /// Verifies bearer tokens and turns them into callers.
 pub struct Authenticator {
     issuers: Vec<Issuer>,
-    rules: TokenRules,
+    rules: Arc<TokenRules>,
     cache: moka::sync::Cache<[u8; 32], Arc<CachedToken>>,
+    verifier: Verifier,
 }
 
 // === impl Authenticator ===
 
 impl Authenticator {
+    /// Verifies signatures on the caller's thread; see [`Self::with_verifier`].
     pub fn new(issuers: Vec<Issuer>, rules: TokenRules, cache: TokenCacheSettings) -> Self {
         let cache = moka::sync::Cache::builder()
             .max_capacity(cache.max_entries)
             .time_to_live(cache.ttl)
             .build();
-        Self { issuers, rules, cache }
+        Self { issuers, rules: Arc::new(rules), cache, verifier: Verifier::inline() }
+    }
+
+    /// Checks signatures on `verifier` (a pool that sheds load) instead of the caller's thread.
+    pub fn with_verifier(mut self, verifier: Verifier) -> Self {
+        self.verifier = verifier;
+        self
+    }
+
+    /// Signature verifications waiting for the pool now.
+    pub fn verifications_waiting(&self) -> usize {
+        self.verifier.waiting()
     }
 
     pub fn issuers(&self) -> &[Issuer] {
@@ -210,7 +229,16 @@ impl Authenticator {
         if keys.is_empty() {
             return Err(TokenError::KeysUnavailable);
         }
-        let verified = jwt::verify(token, &header, &keys, &issuer.rules, &self.rules, now)?;
+        let (token, rules, issuer_rules) =
+            (token.to_owned(), self.rules.clone(), issuer.rules.clone());
+        let verified = self
+            .verifier
+            .run(move || {
+                jwt::verify(&token, &header, &keys, &issuer_rules, &rules, now).map(|v| (v, keys))
+            })
+            .await
+            .map_err(|Shed| TokenError::Overloaded)?;
+        let (verified, keys) = verified?;
         Ok((verified, index, keys))
     }
 }

@@ -1,6 +1,6 @@
 //! Where an issuer's keys come from: a JWKS URL, a JWKS file, or a fixed HS256 secret.
-//! Keys are swapped atomically; a refetch on an unknown `kid` happens at most once per
-//! `min_refetch_interval`, and the last good set is kept when the issuer is down, up to
+//! Keys are swapped atomically; fetches happen at most once per `min_refetch_interval`, whether
+//! asked for by a token with an unknown `kid` or by the schedule, and the last good set is kept when the issuer is down, up to
 //! `stale_limit`, after which no key is served (every token is then denied).
 
 use std::path::PathBuf;
@@ -26,7 +26,8 @@ pub trait KeySource: Send + Sync + 'static {
     /// key set may have changed (callers then look again).
     async fn refresh_unknown_kid(&self) -> bool;
 
-    /// Scheduled reload (not rate-limited beyond its schedule). Returns success.
+    /// Scheduled reload; skipped (as a success) when the keys were fetched less than the
+    /// minimum refetch interval ago. Returns success.
     async fn refresh(&self) -> bool;
 
     /// True for sources that change over time and need a refresh task.
@@ -190,6 +191,10 @@ impl KeySource for JwksSource {
 
     async fn refresh(&self) -> bool {
         let mut last = self.last_attempt.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval) {
+            // An unknown `kid` just had the keys fetched: they are as fresh as the limit allows.
+            return true;
+        }
         *last = Some(Instant::now());
         self.load_logged("scheduled").await
     }

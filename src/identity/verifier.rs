@@ -1,0 +1,212 @@
+//! Where signatures are checked: a small pool of threads of its own, at a lower CPU priority,
+//! fed by a bounded queue. A Check whose token is cached never comes here, so a flood of
+//! unknown tokens (each an ES256 or RSA verification) cannot take the CPU from Checks that need
+//! none; and when the queue is full the token is not verified at all but refused as
+//! [`Shed`], which the transport answers `RESOURCE_EXHAUSTED` → 503 (SECURITY.md row 42).
+//!
+//! A job whose caller has given up (its Check hit the deadline) is skipped, not verified.
+//! With no threads ([`Verifier::inline`], for tests and tools) jobs run on the caller.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tokio::sync::oneshot;
+
+/// Settings for the verification pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerifierSettings {
+    /// Threads verifying signatures (at least 1).
+    pub threads: usize,
+    /// Verifications that may wait for a thread; one more is shed.
+    pub queue: usize,
+    /// Added to the threads' `nice` value (Linux), so Checks that need no signature win the CPU.
+    pub nice: i32,
+}
+
+/// The queue was full: the token was not verified.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shed;
+
+type Job = Box<dyn FnOnce() + Send>;
+
+/// Runs signature verifications off the async workers, or inline.
+pub struct Verifier {
+    pool: Option<Pool>,
+}
+
+struct Pool {
+    tx: crossbeam_channel::Sender<Job>,
+    waiting: Arc<AtomicUsize>,
+    capacity: usize,
+}
+
+// === impl Verifier ===
+
+impl Verifier {
+    /// Runs every job on the caller (no pool, nothing is ever shed).
+    pub fn inline() -> Self {
+        Self { pool: None }
+    }
+
+    /// Starts the pool's threads. They end when the verifier is dropped.
+    pub fn start(settings: VerifierSettings) -> std::io::Result<Self> {
+        let capacity = settings.queue.max(1);
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(capacity);
+        let waiting = Arc::new(AtomicUsize::new(0));
+        for n in 0..settings.threads.max(1) {
+            let rx = rx.clone();
+            let waiting = waiting.clone();
+            let nice = settings.nice;
+            std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
+                lower_priority(nice);
+                for job in rx {
+                    waiting.fetch_sub(1, Ordering::Relaxed);
+                    job();
+                }
+            })?;
+        }
+        Ok(Self { pool: Some(Pool { tx, waiting, capacity }) })
+    }
+
+    /// Verifications waiting for a thread now.
+    pub fn waiting(&self) -> usize {
+        self.pool.as_ref().map_or(0, |p| p.waiting.load(Ordering::Relaxed))
+    }
+
+    /// Runs `f` on the pool and waits for its result; [`Shed`] when the queue is full (or the
+    /// pool is gone). Dropping the returned future before the job starts skips the job.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, Shed>
+    where
+        T: Send + 'static,
+        F: FnOnce() -> T + Send + 'static,
+    {
+        let Some(pool) = &self.pool else {
+            return Ok(f());
+        };
+        let (reply, result) = oneshot::channel();
+        let job: Job = Box::new(move || {
+            if !reply.is_closed() {
+                let _ = reply.send(f());
+            }
+        });
+        // Counted before sending so a thread that takes the job at once never counts below 0.
+        pool.waiting.fetch_add(1, Ordering::Relaxed);
+        if pool.tx.try_send(job).is_err() {
+            pool.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(Shed);
+        }
+        result.await.map_err(|_| Shed)
+    }
+
+    /// How many verifications may wait (0 inline).
+    pub fn capacity(&self) -> usize {
+        self.pool.as_ref().map_or(0, |p| p.capacity)
+    }
+}
+
+/// Raises the calling thread's `nice` value (lowers its priority). Best effort: an unprivileged
+/// process may always lower its own priority, and a failure only costs the preference. On
+/// Linux `PRIO_PROCESS` with a thread id applies to that thread alone.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
+        return;
+    }
+    let tid = rustix::thread::gettid();
+    let result = rustix::process::getpriority_process(Some(tid))
+        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + nice).min(19)));
+    if let Err(e) = result {
+        tracing::debug!(nice, error = %e, "could not lower the verification threads' priority");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    fn pool(threads: usize, queue: usize) -> Verifier {
+        Verifier::start(VerifierSettings { threads, queue, nice: 0 }).unwrap()
+    }
+
+    #[tokio::test]
+    async fn runs_jobs_off_the_caller_and_returns_their_results() {
+        let v = pool(1, 4);
+        let caller = std::thread::current().id();
+        let (ran_on, answer) = v.run(|| (std::thread::current().id(), 6 * 7)).await.unwrap();
+        assert_ne!(ran_on, caller);
+        assert_eq!(answer, 42);
+        assert_eq!(v.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_sheds_and_frees_up_once_the_thread_catches_up() {
+        let v = pool(1, 2);
+        let (release, gate) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        // One job holds the only thread, two fill the queue, the fourth is shed.
+        let mut blocker = Box::pin(v.run(move || {
+            started.send(()).unwrap();
+            gate.recv().unwrap();
+        }));
+        assert!(futures_util::poll!(blocker.as_mut()).is_pending());
+        running.recv_timeout(Duration::from_secs(5)).unwrap();
+        let queued: Vec<_> = (0..2).map(|i| v.run(move || i)).collect();
+        let mut queued: Vec<_> = queued.into_iter().map(Box::pin).collect();
+        for q in &mut queued {
+            // Poll once so each job is sent.
+            assert!(futures_util::poll!(q.as_mut()).is_pending());
+        }
+        assert_eq!(v.waiting(), 2);
+        assert_eq!(v.run(|| 3).await, Err(Shed));
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        for (i, q) in queued.into_iter().enumerate() {
+            assert_eq!(q.await, Ok(i));
+        }
+        assert_eq!(v.run(|| 4).await, Ok(4));
+    }
+
+    #[tokio::test]
+    async fn a_job_whose_caller_gave_up_is_skipped() {
+        let v = pool(1, 4);
+        let (release, gate) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let mut blocker = Box::pin(v.run(move || {
+            started.send(()).unwrap();
+            gate.recv().unwrap();
+        }));
+        assert!(futures_util::poll!(blocker.as_mut()).is_pending());
+        running.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (ran, did_run) = mpsc::channel::<()>();
+        let mut abandoned = Box::pin(v.run(move || ran.send(()).unwrap()));
+        assert!(futures_util::poll!(abandoned.as_mut()).is_pending());
+        drop(abandoned);
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        assert_eq!(v.run(|| ()).await, Ok(()));
+        assert!(did_run.try_recv().is_err(), "an abandoned verification was still run");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn the_threads_run_at_a_lower_priority_than_the_caller() {
+        let nice = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let v = Verifier::start(VerifierSettings { threads: 1, queue: 1, nice: 3 }).unwrap();
+        let (caller, pool) = (nice(), v.run(nice).await.unwrap());
+        assert_eq!(pool, (caller + 3).min(19));
+    }
+
+    #[tokio::test]
+    async fn inline_runs_on_the_caller_and_never_sheds() {
+        let v = Verifier::inline();
+        let caller = std::thread::current().id();
+        assert_eq!(v.run(|| std::thread::current().id()).await, Ok(caller));
+        assert_eq!(v.capacity(), 0);
+    }
+}
