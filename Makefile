@@ -149,9 +149,8 @@ soak: deps deps-bench build-bench
 # The short forms `make test` runs: a 60-second soak and a 30,000-token flood (about 2 minutes),
 # with the debug binaries the suite has just built (no release build in `make test`); results in
 # target/soak-short.{md,json}. Errors, allows, memory and JWKS refetches fail the target; the two
-# p99 criteria are printed but do not (a debug build on shared 2-vCPU machines says nothing about
-# speed, and legitimate p99 under a flood misses 2x until jitgate sheds load: README,
-# Reliability, Token flood). `make soak` enforces them.
+# p99 criteria are printed but do not (a debug build on shared 2-vCPU machines, busy with the
+# rest of the suite a moment before, says nothing about speed). `make soak` enforces them.
 test-soak-short: deps deps-bench
 	$(CARGO) build --locked -p jitgate -p jitgate-bench --bins
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/soak.py --seconds 60 --flood 30000 \

@@ -12,7 +12,7 @@ the median window p99 of the last third of the windows within `--p99-factor` of 
 first third (after the warm-up window), and RSS drift < 5% from the end
 of the first steady window (the first window is warm-up) to the end.
 
-Token flood: `loadgen --flood N` straight at jitgate's gRPC port (32 in flight): N distinct
+Token flood: `loadgen --flood N` straight at jitgate's gRPC port (512 in flight): N distinct
 valid-looking tokens (bench/src/flood.rs: random signatures under the real `kid`, unknown `kid`s,
 and validly signed tokens for subjects without grants), every answer must be a deny. The issuer's
 keys come from a JWKS HTTP server this script runs, so every refetch is a real request, counted.
@@ -60,6 +60,9 @@ def args_parser():
                    help="last windows' p99 may be at most this × the first steady windows'")
     p.add_argument("--flood", type=int, default=1_000_000, help="flood tokens (0: no flood)")
     p.add_argument("--flood-max-seconds", type=float, default=600)
+    p.add_argument("--flood-concurrency", type=int, default=512,
+                   help="flood Checks in flight (above jitgate's identity.verify_queue of 256, so "
+                        "shedding is exercised)")
     p.add_argument("--legit-connections", type=int, default=10,
                    help="paced connections of legitimate traffic during the flood")
     p.add_argument("--flood-p99-factor", type=float, default=2.0)
@@ -72,7 +75,7 @@ def args_parser():
     p.add_argument("--stem", default=None, help="result file name (default soak-<date>)")
     p.add_argument("--latency-advisory", action="store_true",
                    help="report the two latency criteria but do not fail on them (make test: "
-                        "shared machines, and jitgate has no load shedding yet)")
+                        "debug binaries on shared machines)")
     return p
 
 
@@ -211,6 +214,10 @@ class RssSampler:
         return self.samples
 
 
+# jitgate's count of Checks shed because too many new tokens waited for a signature check.
+SHED_SERIES = 'jitgate_decisions_total{decision="deny",reason="overloaded"}'
+
+
 def flood_phase(stack, a, token, jwks, log):
     port = stack.port("listener_J")
     conns, delay = a.legit_connections, a.delay_ms
@@ -221,9 +228,10 @@ def flood_phase(stack, a, token, jwks, log):
     rss_before = stack.procs.rss_kib("jitgate")
     redis_before = int(stack.redis_info("redis", "memory")["used_memory"])
     fetches_before = len(jwks.fetches)
+    shed_before = stack.metric("jitgate", SHED_SERIES)
     argv = [stack.bins["loadgen"], "--target", f"127.0.0.1:{stack.port('jitgate')}",
             "--flood", str(a.flood), "--requests", str(a.flood), "--warmup", "0",
-            "--concurrency", "32", "--max-seconds", str(a.flood_max_seconds), "--expect", "deny"]
+            "--concurrency", str(a.flood_concurrency), "--max-seconds", str(a.flood_max_seconds), "--expect", "deny"]
     sampler = RssSampler(stack)
     started = time.monotonic()
     flood = subprocess.Popen(P.pinned(P.CLIENT_CPU, argv), stdout=subprocess.PIPE, text=True)
@@ -254,7 +262,8 @@ def flood_phase(stack, a, token, jwks, log):
     half = [kib for t, kib in samples if t >= started + duration / 2]
     worst = max(w["p99_us"] for w in windows) if windows else baseline["p99_us"]
     res = {
-        "tokens": a.flood, "loadgen": lg, "seconds": duration,
+        "tokens": a.flood, "concurrency": a.flood_concurrency, "loadgen": lg, "seconds": duration,
+        "shed": int(stack.metric("jitgate", SHED_SERIES) - shed_before),
         "token_cache_size": a.token_cache, "max_principals": a.principals,
         "baseline": baseline, "windows": windows,
         "legit_errors": sum(w["errors"] for w in windows),
@@ -324,8 +333,10 @@ def markdown(r, a):
         gap = "—" if f["jwks_min_gap_s"] is None else f"{f['jwks_min_gap_s']:.1f} s"
         lines += [
             f"## Token flood: {f['tokens']:,} unique valid-looking tokens", "",
-            f"Straight at jitgate's gRPC port (loadgen, 32 in flight) in {f['seconds']:.0f} s "
-            f"({lg['rps']:,.0f} checks/s, p99 {us(lg['p99_us'])}); answers by HTTP status: {st}. "
+            f"Straight at jitgate's gRPC port (loadgen, {f.get('concurrency', 32)} in flight) in "
+            f"{f['seconds']:.0f} s "
+            f"({lg['rps']:,.0f} checks/s, p99 {us(lg['p99_us'])}); answers by HTTP status: {st}; "
+            f"shed by jitgate (503 `overloaded`): {f.get('shed', 0):,}. "
             f"Token cache {f['token_cache_size']:,}, grant cache {f['max_principals']:,} "
             "principals; the issuer's JWKS served over HTTP by the script.", "",
             f"- no flood token allowed, none failed: {mark(f['checks']['no flood token allowed'])}",
