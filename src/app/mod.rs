@@ -4,29 +4,32 @@
 
 mod audit;
 mod identity;
+mod listen;
+mod store;
 
-use std::path::Path;
+use listen::{bind_unix, shutdown_signal};
+use store::{cache_settings, redis_settings, spawn_reasserter, topology, watch_store};
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::server::HealthReporter;
 
 use crate::api::{self, ApiState, UiSettings};
 use crate::authz::Authorizer;
-use crate::config::{Config, RedisMode};
+use crate::config::Config;
 use crate::grant::Principal;
 use crate::grpc::{self, CheckService};
 use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::notify::{NotifySettings, WebhookNotifier};
 use crate::store::{
-    CacheSettings, GrantCache, GrantStore, RedisConn, RedisPolicies, RedisRequests, RedisSettings,
-    RedisStore, Topology, invalidate, reassert::Reasserter,
+    GrantCache, GrantStore, RedisConn, RedisPolicies, RedisRequests, RedisStore, invalidate,
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
@@ -95,25 +98,6 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     http_task.await?.context("HTTP server failed")?;
     tracing::info!("jitgate stopped");
     Ok(())
-}
-
-/// Binds the gRPC Unix domain socket at `path`, replacing a socket left behind by an earlier
-/// run but never any other kind of file. The socket is readable and writable by the owner and
-/// group only (a sidecar Envoy shares the group through the pod's `fsGroup`).
-fn bind_unix(path: &Path) -> anyhow::Result<UnixListener> {
-    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-    let context = || format!("cannot listen for gRPC on {} (`listen.grpc_unix`)", path.display());
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_socket() => std::fs::remove_file(path).with_context(context)?,
-        Ok(_) => anyhow::bail!(
-            "{}: the path exists and is not a socket; remove it or choose another path",
-            context()
-        ),
-        Err(_) => {}
-    }
-    let listener = UnixListener::bind(path).with_context(context)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).with_context(context)?;
-    Ok(listener)
 }
 
 /// Everything the servers need, built from the configuration.
@@ -314,56 +298,6 @@ async fn refresh_policies(policies: Arc<PolicyService>, cancel: CancellationToke
     }
 }
 
-fn redis_settings(c: &Config) -> RedisSettings {
-    RedisSettings {
-        url: c.redis.url.clone(),
-        key_prefix: c.redis.key_prefix.clone(),
-        op_timeout: c.redis.op_timeout.as_duration(),
-        connect_timeout: c.redis.connect_timeout.as_duration(),
-    }
-}
-
-/// Re-asserts revocations a Redis failover lost (`redis.reassert_interval`, `0s` = off).
-fn spawn_reasserter(
-    config: &Config,
-    store: Arc<RedisStore>,
-    audit: Arc<dyn crate::audit::AuditLog>,
-    tracker: &TaskTracker,
-    cancel: &CancellationToken,
-) {
-    let interval = config.redis.reassert_interval.as_duration();
-    if interval.is_zero() {
-        tracing::warn!(
-            "Revocation re-assertion is off (`redis.reassert_interval: 0s`): a Redis failover can bring revoked grants back"
-        );
-        return;
-    }
-    let window = config.grants.max_ttl.as_duration();
-    let task = Reasserter { store, audit, window };
-    tracker.spawn(task.run(interval, cancel.clone()));
-}
-
-fn topology(c: &Config) -> Topology {
-    match c.redis.mode {
-        RedisMode::Standalone => Topology::Standalone,
-        RedisMode::Cluster => Topology::Cluster { nodes: c.redis.nodes.clone() },
-        RedisMode::Sentinel => Topology::Sentinel {
-            sentinels: c.redis.sentinels.clone(),
-            master_name: c.redis.master_name.clone(),
-        },
-    }
-}
-
-fn cache_settings(c: &Config) -> CacheSettings {
-    CacheSettings {
-        staleness_bound: c.cache.staleness_bound.as_duration(),
-        poll_interval: c.cache.poll_interval.as_duration(),
-        max_principals: c.cache.max_principals,
-        entry_ttl: c.cache.entry_ttl.as_duration(),
-        pubsub: c.cache.pubsub,
-    }
-}
-
 async fn set_serving(reporter: &HealthReporter, serving: bool) {
     let status = if serving {
         tonic_health::ServingStatus::Serving
@@ -372,45 +306,4 @@ async fn set_serving(reporter: &HealthReporter, serving: bool) {
     };
     reporter.set_service_status("", status).await;
     reporter.set_service_status("envoy.service.auth.v3.Authorization", status).await;
-}
-
-/// Pings the store every 500 ms and reflects the result in readiness and gRPC health.
-async fn watch_store(
-    store: Arc<dyn GrantStore>,
-    readiness: Arc<Readiness>,
-    reporter: HealthReporter,
-    cancel: CancellationToken,
-) {
-    loop {
-        let ok = store.ping().await.is_ok();
-        if readiness.set_store_ok(ok) {
-            tracing::info!(store.reachable = ok, "Grant store reachability changed");
-        }
-        set_serving(&reporter, readiness.is_ready()).await;
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-        }
-    }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
 }
