@@ -3,7 +3,7 @@
 //! behind [`crate::store::GrantStore`].
 
 pub mod apply;
-mod audit;
+pub mod audit;
 pub mod audit_read;
 pub mod events;
 pub mod explain;
