@@ -132,7 +132,8 @@ pub fn refused(action: &str, by: &Principal, at: Timestamp, status: &str, why: &
 }
 
 /// `control.failed`: who tried what, and why the store could not take it. `error` is
-/// `unavailable` or `timeout` (after a timeout the change may still have landed).
+/// `unavailable`, `out_of_memory` or `timeout` (after a timeout the change may still have
+/// landed).
 pub fn failed(action: &str, by: &Principal, at: Timestamp, error: &str, why: &str) -> AuditEvent {
     AuditEvent::new(AuditKind::Failed, at)
         .actor(by)

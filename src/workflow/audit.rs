@@ -139,8 +139,11 @@ impl GrantService {
                 record::refused(action, by, now, "not_found", &err.to_string())
             }
             WorkflowError::Unavailable(e) => {
-                let error =
-                    if matches!(e, StoreError::Timeout(_)) { "timeout" } else { "unavailable" };
+                let error = match e {
+                    StoreError::Timeout(_) => "timeout",
+                    StoreError::OutOfMemory(_) => "out_of_memory",
+                    _ => "unavailable",
+                };
                 record::failed(action, by, now, error, &e.to_string())
             }
             WorkflowError::Invalid(_) => return err,

@@ -29,7 +29,7 @@ struct Full(AtomicBool);
 impl Full {
     fn check(&self) -> Result<(), StoreError> {
         if self.0.load(Ordering::SeqCst) {
-            Err(StoreError::Unavailable(OOM.into()))
+            Err(StoreError::OutOfMemory(OOM.into()))
         } else {
             Ok(())
         }
@@ -219,7 +219,7 @@ async fn an_approval_the_store_refuses_is_audited_as_failed_once_the_log_is_back
     assert_eq!(e.request_id.as_deref(), Some(r.id.to_string().as_str()));
     assert_eq!(e.details["action"], "request.approve");
     assert_eq!(e.details["status"], "failed");
-    assert_eq!(e.details["error"], "unavailable");
+    assert_eq!(e.details["error"], "out_of_memory");
     assert!(e.reason.as_deref().is_some_and(|m| m.contains("OOM")), "{e:?}");
 
     // With memory back the same approval goes through and issues the grant.

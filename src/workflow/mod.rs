@@ -67,6 +67,9 @@ impl WorkflowError {
             StoreError::Timeout(_) => {
                 "the grant store did not answer in time; the change may still have been applied (with its audit record): check before retrying"
             }
+            StoreError::OutOfMemory(_) => {
+                "the grant store (Redis) is out of memory and refused the change; nothing was changed: free memory or raise `maxmemory`, then retry"
+            }
             _ => "the grant store is unavailable; nothing was changed, retry shortly",
         }
     }

@@ -175,6 +175,8 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
     let _: () =
         redis::cmd("CONFIG").arg(&["SET", "maxmemory", "0"]).query_async(&mut c).await.unwrap();
     let t1 = Instant::now();
+    let (again, approved) = j.call("POST", &approve, Some(&lee), None).await;
+    let back = (again == 200).then(|| t1.elapsed());
     // The failure's audit record, held while Redis refused writes, lands once it takes them.
     let mut failed = None;
     while failed.is_none() && t1.elapsed() < Duration::from_secs(10) {
@@ -187,18 +189,16 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
         }
     }
     let audited_after = t1.elapsed();
-    let (again, approved) = j.call("POST", &approve, Some(&lee), None).await;
-    let back = (again == 200).then(|| t1.elapsed());
     let allowed =
         recovery(Instant::now(), Duration::from_secs(5), || d.check(&alice, "/orders/1")).await;
     let (_, grants) = j.call("GET", "/v1/grants?subject=user:alice", Some(&admin), None).await;
     let grants_after = grants["grants"].as_array().map_or(0, Vec::len);
     let note = format!(
-        "approve under OOM: {status} `{}`; request {during_status} and {grants_during} grants for alice during {}; `control.failed` recorded {} after memory was freed; approve then {again}, alice allowed {} later; {} grant after; {}",
+        "approve under OOM: {status} `{}`; request {during_status} and {grants_during} grants for alice during {}; approve right after memory was freed {again}, alice allowed {} later; `control.failed` recorded {} after memory was freed; {} grant after; {}",
         reply["message"].as_str().unwrap_or_default(),
         ms(oom),
-        ms(audited_after),
         allowed.map_or("never".into(), ms),
+        ms(audited_after),
         grants_after,
         tally.reasons()
     );
@@ -212,7 +212,10 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
     assert_eq!(status, 503, "{reply}");
     assert_eq!(reply["error"], "unavailable", "{reply}");
     let message = reply["message"].as_str().unwrap_or_default();
-    assert!(message.contains("grant store") && message.contains("nothing was changed"), "{reply}");
+    assert!(
+        message.contains("out of memory") && message.contains("nothing was changed"),
+        "{reply}"
+    );
     assert_eq!((during_status.as_str(), grants_during), ("pending", 0), "{during}");
     assert_eq!(tally.unexpected_allows, 0);
     let failed = failed.expect("no `control.failed` audit record for the failed approval");
@@ -220,6 +223,7 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
     assert_eq!(ev["actor"], "user:lee", "{failed}");
     assert_eq!(ev["details"]["action"], "request.approve", "{failed}");
     assert_eq!(ev["details"]["status"], "failed", "{failed}");
+    assert_eq!(ev["details"]["error"], "out_of_memory", "{failed}");
     let at = jitgate::time::Timestamp::parse_rfc3339(ev["at"].as_str().unwrap()).unwrap();
     assert!(at <= failed_at, "the record says when the approval failed: {failed}");
     assert_eq!((again, approved["status"].as_str()), (200, Some("approved")), "{approved}");
