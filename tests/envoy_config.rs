@@ -144,3 +144,26 @@ fn only_the_health_route_skips_authorization_and_every_other_names_its_service()
         }
     }
 }
+
+/// ext_authz checks a request only when it starts, so every connection manager bounds how long
+/// a stream lives (SECURITY.md row 44), and no route switches the bound off.
+#[test]
+fn every_stream_is_bounded_because_ext_authz_checks_only_at_request_start() {
+    for path in configs() {
+        let cfg = load(&path);
+        let at = path.display();
+        for hcm in typed(&cfg, "HttpConnectionManager") {
+            let bound = hcm["common_http_protocol_options"]["max_stream_duration"].as_str();
+            assert!(
+                bound.is_some_and(|b| b != "0s"),
+                "{at}: set common_http_protocol_options.max_stream_duration"
+            );
+        }
+        let mut all = Vec::new();
+        objects(&cfg, &mut all);
+        for route in all.iter().filter_map(|o| o["max_stream_duration"].as_object()) {
+            let per_route = route.get("max_stream_duration").and_then(Value::as_str);
+            assert_ne!(per_route, Some("0s"), "{at}: a route disables max_stream_duration");
+        }
+    }
+}

@@ -190,6 +190,11 @@ async fn wire(
         config.requests.sweep_interval.as_duration(),
         cancel.clone(),
     ));
+    tracker.spawn(crate::workflow::audit::retry_held(
+        grants.clone(),
+        crate::workflow::audit::RETRY_EVERY,
+        cancel.clone(),
+    ));
     tracker.spawn(stats::run(
         grants.clone(),
         requests.clone(),

@@ -48,6 +48,11 @@ pub enum AuditKind {
     /// A control-plane action was refused (not allowed, conflicting, unknown target).
     #[serde(rename = "control.refused")]
     Refused,
+    /// A control-plane action failed because the store could not take the change (Redis
+    /// down, out of memory, too slow); nothing was changed unless `details.error` is
+    /// `timeout`. Recorded once the audit log takes writes again.
+    #[serde(rename = "control.failed")]
+    Failed,
     #[serde(rename = "decision.allow")]
     DecisionAllow,
     #[serde(rename = "decision.deny")]
@@ -78,6 +83,7 @@ impl AuditKind {
             Self::ManifestApplied => "manifest.applied",
             Self::IncidentResolved => "incident.resolved",
             Self::Refused => "control.refused",
+            Self::Failed => "control.failed",
             Self::DecisionAllow => "decision.allow",
             Self::DecisionDeny => "decision.deny",
             Self::Gap => "audit.gap",

@@ -130,3 +130,13 @@ pub fn refused(action: &str, by: &Principal, at: Timestamp, status: &str, why: &
         .reason(why)
         .details(json!({ "action": action, "status": status }))
 }
+
+/// `control.failed`: who tried what, and why the store could not take it. `error` is
+/// `unavailable`, `out_of_memory` or `timeout` (after a timeout the change may still have
+/// landed).
+pub fn failed(action: &str, by: &Principal, at: Timestamp, error: &str, why: &str) -> AuditEvent {
+    AuditEvent::new(AuditKind::Failed, at)
+        .actor(by)
+        .reason(why)
+        .details(json!({ "action": action, "status": "failed", "error": error }))
+}

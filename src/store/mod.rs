@@ -50,6 +50,10 @@ pub enum StoreError {
     Unavailable(String),
     #[error("the grant store did not answer within {0:?}")]
     Timeout(std::time::Duration),
+    /// Redis answered `OOM` (`maxmemory` reached under `noeviction`): it refused the write
+    /// before running it, so nothing was changed.
+    #[error("the grant store is out of memory: {0}")]
+    OutOfMemory(String),
     #[error("a stored record could not be read: {0}")]
     Corrupt(String),
     #[error("grant `{0}` already exists")]

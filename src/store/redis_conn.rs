@@ -138,6 +138,7 @@ impl RedisConn {
             crate::span!("redis", otel.kind = "client", db.system = "redis", db.operation = op);
         let result = match tokio::time::timeout(self.op_timeout, fut).instrument(span).await {
             Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) if e.code() == Some("OOM") => Err(StoreError::OutOfMemory(e.to_string())),
             Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
             Err(_) => Err(StoreError::Timeout(self.op_timeout)),
         };

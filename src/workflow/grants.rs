@@ -52,6 +52,8 @@ pub struct GrantService {
     pub(super) local_cache: Option<Arc<GrantCache>>,
     pub(super) events: Arc<dyn EventSink>,
     pub(super) audit: Arc<dyn AuditLog>,
+    /// Records the audit log could not take yet (see [`super::audit`]).
+    pub(super) held: super::audit::Held,
 }
 
 // === impl GrantService ===
@@ -73,6 +75,7 @@ impl GrantService {
             local_cache: None,
             events: Arc::new(NoEvents),
             audit: Arc::new(MemoryAuditLog::default()),
+            held: super::audit::Held::default(),
         }
     }
 

@@ -3,7 +3,7 @@
 //! behind [`crate::store::GrantStore`].
 
 pub mod apply;
-mod audit;
+pub mod audit;
 pub mod audit_read;
 pub mod events;
 pub mod explain;
@@ -66,6 +66,9 @@ impl WorkflowError {
         match e {
             StoreError::Timeout(_) => {
                 "the grant store did not answer in time; the change may still have been applied (with its audit record): check before retrying"
+            }
+            StoreError::OutOfMemory(_) => {
+                "the grant store (Redis) is out of memory and refused the change; nothing was changed: free memory or raise `maxmemory`, then retry"
             }
             _ => "the grant store is unavailable; nothing was changed, retry shortly",
         }

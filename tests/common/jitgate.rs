@@ -45,7 +45,7 @@ pub struct Jitgate {
     child: Option<Child>,
     dir: tempfile::TempDir,
     http_client: reqwest::Client,
-    /// The `JITGATE_*` overrides it was started with (kept for [`Jitgate::restart`]).
+    /// The environment variables it was started with (kept for [`Jitgate::restart`]).
     env: Vec<(String, String)>,
 }
 
@@ -70,7 +70,9 @@ impl Jitgate {
         Self::start_with(redis_url, &[], true).await
     }
 
-    /// Starts with `JITGATE_*` overrides; `wait_ready` false only waits for `/healthz`.
+    /// Starts with extra environment variables — `JITGATE_*` overrides, or anything else the
+    /// process should see (e.g. `LD_PRELOAD` for libfaketime); `wait_ready` false only waits
+    /// for `/healthz`. They are kept for [`Jitgate::restart`].
     pub async fn start_with(redis_url: &str, env: &[(&str, &str)], wait_ready: bool) -> Self {
         Self::launch(redis_url, env, None, wait_ready).await
     }

@@ -2,7 +2,8 @@
 //! inject (on purpose: nothing in production can switch one on), so this runs jitgate's own
 //! Check path in the test — `Authorizer` over the Redis store and the grant cache with its poll
 //! and pub/sub tasks — with a clock the test moves, against a real redis-server holding grants
-//! written by a real jitgate process.
+//! written by a real jitgate process. `clock_faketime.rs` moves the real process's wall clock
+//! from outside instead (libfaketime).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};

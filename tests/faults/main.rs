@@ -1,6 +1,6 @@
 //! Fault injection (SECURITY.md catalogue rows 26–46): real redis-server, real Envoy, two jitgate
-//! replicas, a TCP fault proxy between jitgate and Redis, a JWKS issuer the test breaks, and
-//! jitgate itself killed under load. Every fault runs a bounded stream of Checks whose expected
+//! replicas, a TCP fault proxy between jitgate and Redis, a JWKS issuer the test breaks,
+//! jitgate itself killed under load, and its wall clock moved with libfaketime. Every fault runs a bounded stream of Checks whose expected
 //! decision is known at each moment, counts the allows that should not have happened (must be
 //! 0) and measures the time to recover once the fault is lifted.
 //!
@@ -13,6 +13,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod clock_faketime;
 mod clock_faults;
 mod drive;
 mod envoy_faults;

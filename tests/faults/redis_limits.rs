@@ -132,3 +132,101 @@ async fn out_of_memory_refuses_changes_and_checks_fail_closed() {
     assert_eq!(live, 1, "{grants}");
     assert!(back.is_some());
 }
+
+/// The access-request workflow under OOM: the approval fails with a 503 saying what failed,
+/// no grant appears, the failure is audited (`control.failed`, written once Redis takes
+/// writes again: it cannot be written while Redis refuses them), Checks keep denying, and the
+/// same approval goes through once memory is freed.
+#[tokio::test]
+async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
+    let redis = RedisServer::start().await;
+    let j = Jitgate::start(&redis.url()).await;
+    let d = Direct::to(&j).await;
+    let admin = j.admin_token();
+    let policy = json!({"apiVersion": "jitgate.dev/v1alpha1", "kind": "AccessPolicy", "metadata": {"name": "orders"}, "spec": {
+        "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}],
+        "requesters": ["group:eng"], "approvers": ["group:leads"], "max_ttl": "1h"}});
+    let (s, p) = j.call("PUT", "/v1/policies/orders", Some(&admin), Some(policy)).await;
+    assert!(s == 200 || s == 201, "{p}");
+    let (alice, lee) = (j.token("alice", &["eng"]), j.token("lee", &["leads"]));
+    let body = json!({"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "15m", "reason": "INC-38"});
+    let (s, r) = j.call("POST", "/v1/requests", Some(&alice), Some(body)).await;
+    assert_eq!((s, r["status"].as_str()), (201, Some("pending")), "{r}");
+    let id = r["id"].as_str().unwrap().to_string();
+    let approve = format!("/v1/requests/{id}/approve");
+
+    let mut c = redis.client().await;
+    for (k, v) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
+        let _: () = redis::cmd("CONFIG").arg(&["SET", k, v]).query_async(&mut c).await.unwrap();
+    }
+    let t0 = Instant::now();
+    let (status, reply) = j.call("POST", &approve, Some(&lee), None).await;
+    let failed_at = jitgate::time::Timestamp::from_system(std::time::SystemTime::now());
+    // Checks for alice (no grant) never allow while Redis is full; the request stays pending.
+    let mut tally = Tally::default();
+    run(&[Probe::new(&d, &alice, None)], Duration::from_millis(size(800, 3000) as u64), &mut tally)
+        .await;
+    let (_, during) = j.call("GET", &format!("/v1/requests/{id}"), Some(&alice), None).await;
+    let during_status = during["status"].as_str().unwrap_or_default().to_string();
+    let (_, grants) = j.call("GET", "/v1/grants?subject=user:alice", Some(&admin), None).await;
+    let grants_during = grants["grants"].as_array().map_or(0, Vec::len);
+    let oom = t0.elapsed();
+
+    let _: () =
+        redis::cmd("CONFIG").arg(&["SET", "maxmemory", "0"]).query_async(&mut c).await.unwrap();
+    let t1 = Instant::now();
+    let (again, approved) = j.call("POST", &approve, Some(&lee), None).await;
+    let back = (again == 200).then(|| t1.elapsed());
+    // The failure's audit record, held while Redis refused writes, lands once it takes them.
+    let mut failed = None;
+    while failed.is_none() && t1.elapsed() < Duration::from_secs(10) {
+        let (_, a) = j.call("GET", "/v1/audit?kind=control.failed", Some(&admin), None).await;
+        failed = a["entries"]
+            .as_array()
+            .and_then(|es| es.iter().find(|e| e["event"]["request_id"] == id.as_str()).cloned());
+        if failed.is_none() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let audited_after = t1.elapsed();
+    let allowed =
+        recovery(Instant::now(), Duration::from_secs(5), || d.check(&alice, "/orders/1")).await;
+    let (_, grants) = j.call("GET", "/v1/grants?subject=user:alice", Some(&admin), None).await;
+    let grants_after = grants["grants"].as_array().map_or(0, Vec::len);
+    let note = format!(
+        "approve under OOM: {status} `{}`; request {during_status} and {grants_during} grants for alice during {}; approve right after memory was freed {again}, alice allowed {} later; `control.failed` recorded {} after memory was freed; {} grant after; {}",
+        reply["message"].as_str().unwrap_or_default(),
+        ms(oom),
+        allowed.map_or("never".into(), ms),
+        ms(audited_after),
+        grants_after,
+        tally.reasons()
+    );
+    report(Row {
+        row: "38",
+        fault: "Redis OOM during an approval (request workflow)",
+        tally: &tally,
+        recovery: back,
+        note,
+    });
+    assert_eq!(status, 503, "{reply}");
+    assert_eq!(reply["error"], "unavailable", "{reply}");
+    let message = reply["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("out of memory") && message.contains("nothing was changed"),
+        "{reply}"
+    );
+    assert_eq!((during_status.as_str(), grants_during), ("pending", 0), "{during}");
+    assert_eq!(tally.unexpected_allows, 0);
+    let failed = failed.expect("no `control.failed` audit record for the failed approval");
+    let ev = &failed["event"];
+    assert_eq!(ev["actor"], "user:lee", "{failed}");
+    assert_eq!(ev["details"]["action"], "request.approve", "{failed}");
+    assert_eq!(ev["details"]["status"], "failed", "{failed}");
+    assert_eq!(ev["details"]["error"], "out_of_memory", "{failed}");
+    let at = jitgate::time::Timestamp::parse_rfc3339(ev["at"].as_str().unwrap()).unwrap();
+    assert!(at <= failed_at, "the record says when the approval failed: {failed}");
+    assert_eq!((again, approved["status"].as_str()), (200, Some("approved")), "{approved}");
+    assert!(allowed.is_some(), "alice not allowed after the approval");
+    assert_eq!(grants_after, 1, "{grants}");
+}
