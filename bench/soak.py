@@ -12,7 +12,7 @@ the median window p99 of the last third of the windows within `--p99-factor` of 
 first third (after the warm-up window), and RSS drift < 5% from the end
 of the first steady window (the first window is warm-up) to the end.
 
-Token flood: `loadgen --flood N` straight at jitgate's gRPC port (512 in flight): N distinct
+Token flood: `loadgen --flood N` straight at jitgate's gRPC port (32 in flight): N distinct
 valid-looking tokens (bench/src/flood.rs: random signatures under the real `kid`, unknown `kid`s,
 and validly signed tokens for subjects without grants), every answer must be a deny. The issuer's
 keys come from a JWKS HTTP server this script runs, so every refetch is a real request, counted.
@@ -60,9 +60,9 @@ def args_parser():
                    help="last windows' p99 may be at most this × the first steady windows'")
     p.add_argument("--flood", type=int, default=1_000_000, help="flood tokens (0: no flood)")
     p.add_argument("--flood-max-seconds", type=float, default=600)
-    p.add_argument("--flood-concurrency", type=int, default=512,
-                   help="flood Checks in flight (above jitgate's identity.verify_queue of 256, so "
-                        "shedding is exercised)")
+    p.add_argument("--flood-concurrency", type=int, default=32,
+                   help="flood Checks in flight (512, above jitgate's identity.verify_queue of "
+                        "256, makes jitgate shed)")
     p.add_argument("--legit-connections", type=int, default=10,
                    help="paced connections of legitimate traffic during the flood")
     p.add_argument("--flood-p99-factor", type=float, default=2.0)
