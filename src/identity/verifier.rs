@@ -125,6 +125,8 @@ fn lower_priority(_nice: i32) {}
 
 #[cfg(test)]
 mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
     use std::sync::mpsc;
     use std::time::Duration;
 
@@ -132,6 +134,21 @@ mod tests {
 
     fn pool(threads: usize, queue: usize) -> Verifier {
         Verifier::start(VerifierSettings { threads, queue, nice: 0 }).unwrap()
+    }
+
+    type Running<'a> = Pin<Box<dyn Future<Output = Result<(), Shed>> + 'a>>;
+
+    /// Starts a job that holds a pool thread until the returned sender says go.
+    async fn occupy(v: &Verifier) -> (Running<'_>, mpsc::Sender<()>) {
+        let (release, gate) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let mut blocker: Running<'_> = Box::pin(v.run(move || {
+            started.send(()).unwrap();
+            gate.recv().unwrap();
+        }));
+        assert!(futures_util::poll!(blocker.as_mut()).is_pending());
+        running.recv_timeout(Duration::from_secs(5)).unwrap();
+        (blocker, release)
     }
 
     #[tokio::test]
@@ -147,15 +164,8 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_sheds_and_frees_up_once_the_thread_catches_up() {
         let v = pool(1, 2);
-        let (release, gate) = mpsc::channel::<()>();
-        let (started, running) = mpsc::channel::<()>();
         // One job holds the only thread, two fill the queue, the fourth is shed.
-        let mut blocker = Box::pin(v.run(move || {
-            started.send(()).unwrap();
-            gate.recv().unwrap();
-        }));
-        assert!(futures_util::poll!(blocker.as_mut()).is_pending());
-        running.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (blocker, release) = occupy(&v).await;
         let queued: Vec<_> = (0..2).map(|i| v.run(move || i)).collect();
         let mut queued: Vec<_> = queued.into_iter().map(Box::pin).collect();
         for q in &mut queued {
@@ -175,14 +185,7 @@ mod tests {
     #[tokio::test]
     async fn a_job_whose_caller_gave_up_is_skipped() {
         let v = pool(1, 4);
-        let (release, gate) = mpsc::channel::<()>();
-        let (started, running) = mpsc::channel::<()>();
-        let mut blocker = Box::pin(v.run(move || {
-            started.send(()).unwrap();
-            gate.recv().unwrap();
-        }));
-        assert!(futures_util::poll!(blocker.as_mut()).is_pending());
-        running.recv_timeout(Duration::from_secs(5)).unwrap();
+        let (blocker, release) = occupy(&v).await;
         let (ran, did_run) = mpsc::channel::<()>();
         let mut abandoned = Box::pin(v.run(move || ran.send(()).unwrap()));
         assert!(futures_util::poll!(abandoned.as_mut()).is_pending());
