@@ -152,6 +152,16 @@ async fn a_flood_of_unique_tokens_is_shed_and_cached_callers_keep_their_answers(
     assert!(ok > 0, "no legitimate request completed during the flood");
     assert_eq!(other, 0, "{other} of {} legitimate requests were not allowed", ok + other);
 
+    // The queue is exported, and empty again once the flood is over (as the next Check sees it).
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let again = reqwest::Client::new().get(envoy.url("/orders/7")).bearer_auth(&alice);
+    assert_eq!(again.send().await.unwrap().status(), 200);
+    let text = reqwest::get(format!("{}/metrics", j.base())).await.unwrap().text().await.unwrap();
+    assert!(
+        text.lines().any(|l| l == "jitgate_verify_queue_depth 0"),
+        "queue depth not 0 or missing"
+    );
+
     // Every shed answer is counted under its reason.
     let counted = metric(&j, &["decision=\"deny\"", "reason=\"overloaded\""]).await;
     assert_eq!(

@@ -252,10 +252,11 @@ impl Authorizer {
         let values: Vec<&str> = attrs.authorization.iter().map(String::as_str).collect();
         let bearer = bearer_token(&values).map_err(|e| e.to_deny())?;
         let now = self.clock.now();
-        self.authenticator
-            .caller(bearer.as_deref(), attrs.workload.as_deref(), now)
-            .await
-            .map_err(|e| e.to_deny())
+        let caller =
+            self.authenticator.caller(bearer.as_deref(), attrs.workload.as_deref(), now).await;
+        let waiting = self.authenticator.verifications_waiting();
+        self.metrics.verify_queue_depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
+        caller.map_err(|e| e.to_deny())
     }
 
     async fn authorize(&self, caller: &Caller, input: &CheckInput) -> Decision {

@@ -101,6 +101,7 @@ pub struct Metrics {
     pub pending_requests: Gauge,
     pub revocation_propagation: Histogram,
     pub audit_queue_depth: Gauge,
+    pub verify_queue_depth: Gauge,
     pub audit_dropped: Family<ReasonLabels, Counter>,
     pub audit_appends: Family<ResultLabels, Counter>,
     pub audit_events: Counter,
@@ -140,6 +141,7 @@ impl Metrics {
             // 100 µs .. ~3 s: pub/sub delivery across replicas.
             revocation_propagation: Histogram::new(exponential_buckets(0.000_1, 2.0, 15)),
             audit_queue_depth: Gauge::default(),
+            verify_queue_depth: Gauge::default(),
             audit_dropped: Family::default(),
             audit_appends: Family::default(),
             audit_events: Counter::default(),

@@ -112,6 +112,11 @@ impl Metrics {
             self.revocation_propagation.clone(),
         );
         r.register(
+            "jitgate_verify_queue_depth",
+            "Signature checks waiting for the verification threads (beyond identity.verify_queue, Checks are shed)",
+            self.verify_queue_depth.clone(),
+        );
+        r.register(
             "jitgate_audit_queue_depth",
             "Decision records waiting to be written to the audit log",
             self.audit_queue_depth.clone(),
