@@ -22,6 +22,7 @@ use futures_util::StreamExt;
 use jsonwebtoken::Algorithm;
 
 const RESOURCE_EXHAUSTED: i32 = 8;
+const UNAVAILABLE: i32 = 14;
 const UNAUTHENTICATED: i32 = 16;
 
 /// A token that looks valid (trusted issuer, known `kid`, live claims) but whose signature is
@@ -111,6 +112,8 @@ async fn a_flood_of_unique_tokens_is_shed_and_cached_callers_keep_their_answers(
         match (*code, why.as_str()) {
             (RESOURCE_EXHAUSTED, "overloaded") => shed.fetch_add(1, Ordering::Relaxed),
             (UNAUTHENTICATED, "token_invalid") => refused.fetch_add(1, Ordering::Relaxed),
+            // On a loaded machine a queued check can outlive its Check: still a deny.
+            (UNAVAILABLE, "deadline_exceeded") => 0,
             other => panic!("a flood token got {other:?}: only a shed or a refusal is right"),
         };
     }
@@ -139,11 +142,11 @@ async fn a_flood_of_unique_tokens_is_shed_and_cached_callers_keep_their_answers(
     for (status, retry, why) in &statuses {
         match (*status, why.as_str()) {
             (503, "overloaded") => assert!(retry, "a shed answer tells the client when to retry"),
-            (401, "token_invalid") => {}
+            (401, "token_invalid") | (503, "deadline_exceeded") => {}
             other => panic!("a flood token through Envoy got {other:?}"),
         }
     }
-    let shed_via_envoy = statuses.iter().filter(|(s, ..)| *s == 503).count();
+    let shed_via_envoy = statuses.iter().filter(|(_, _, why)| why == "overloaded").count();
     assert!(shed_via_envoy > 0, "no 503 overloaded through Envoy out of {}", statuses.len());
     let hits = upstream.hits() as u64;
     assert_eq!(hits, 1 + ok, "the upstream saw {hits} requests; only 1 + {ok} were allowed");
