@@ -172,6 +172,11 @@ async fn a_flood_of_unique_tokens_is_shed_and_cached_callers_keep_their_answers(
         shed + shed_via_envoy as u64,
         "jitgate_decisions_total{{reason=overloaded}}"
     );
+    // Shed Checks are summarised in the log (a line a second), not logged one by one.
+    let log = j.log();
+    assert!(log.contains("Shedding load"), "no shedding summary in the log");
+    let each = log.lines().filter(|l| l.contains("Request denied") && l.contains("overloaded"));
+    assert_eq!(each.count(), 0, "shed Checks were logged one by one");
     println!(
         "straight: {shed} shed, {refused} refused; through Envoy: {shed_via_envoy} of {} shed; legitimate: {ok} allowed, {other} not",
         statuses.len()

@@ -90,6 +90,7 @@ pub struct Authorizer {
     recorder: Option<Arc<Recorder>>,
     /// `jitgate_decisions_total{decision="allow"}`, resolved once for the hot path.
     allows: Counter,
+    shed_log: log::ShedLog,
     modes: Modes,
 }
 
@@ -119,6 +120,7 @@ impl Authorizer {
             requests: None,
             recorder: None,
             modes: Modes::default(),
+            shed_log: log::ShedLog::default(),
         }
     }
 
