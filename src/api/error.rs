@@ -42,9 +42,15 @@ impl ApiError {
     }
 
     pub fn unauthenticated(e: &TokenError) -> Self {
-        if matches!(e, TokenError::Overloaded) {
-            // Not the token's fault: no challenge, and a hint to come back.
-            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string());
+        // Not the token's fault: no challenge.
+        match e {
+            TokenError::Overloaded => {
+                return Self::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", e.to_string());
+            }
+            TokenError::VerifierFailed => {
+                return Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string());
+            }
+            _ => {}
         }
         let challenge = match e {
             TokenError::Missing => r#"Bearer realm="jitgate""#.to_string(),

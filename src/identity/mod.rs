@@ -22,7 +22,7 @@ use crate::time::Timestamp;
 pub use jwt::{IssuerRules, TokenRules, VerifiedToken};
 pub use keys::{KeySet, VerifyKey};
 pub use source::{JwksLocation, JwksSettings, JwksSource, KeySource, StaticKeys};
-pub use verifier::{Shed, Verifier, VerifierSettings};
+pub use verifier::{NotRun, Verifier, VerifierSettings};
 
 /// Why a credential was refused. Messages are safe to show to the caller.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -67,6 +67,8 @@ pub enum TokenError {
     KeysUnavailable,
     #[error("too many new tokens are waiting to be verified; retry shortly")]
     Overloaded,
+    #[error("the token could not be verified because of an internal error")]
+    VerifierFailed,
 }
 
 // === impl TokenError ===
@@ -78,6 +80,7 @@ impl TokenError {
             Self::Expired => DenyReason::TokenExpired,
             Self::KeysUnavailable => DenyReason::KeysUnavailable,
             Self::Overloaded => DenyReason::Overloaded,
+            Self::VerifierFailed => DenyReason::InternalError,
             _ => DenyReason::TokenInvalid,
         };
         Deny::new(reason, self.to_string())
@@ -237,7 +240,10 @@ impl Authenticator {
                 jwt::verify(&token, &header, &keys, &issuer_rules, &rules, now).map(|v| (v, keys))
             })
             .await
-            .map_err(|Shed| TokenError::Overloaded)?;
+            .map_err(|e| match e {
+                NotRun::Shed => TokenError::Overloaded,
+                NotRun::Failed => TokenError::VerifierFailed,
+            })?;
         let (verified, keys) = verified?;
         Ok((verified, index, keys))
     }

@@ -23,9 +23,14 @@ pub struct VerifierSettings {
     pub nice: i32,
 }
 
-/// The queue was full: the token was not verified.
+/// Why a job did not run to an answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Shed;
+pub enum NotRun {
+    /// The queue was full (or the pool is gone): the token was not verified.
+    Shed,
+    /// The job panicked.
+    Failed,
+}
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -61,7 +66,10 @@ impl Verifier {
                 lower_priority(nice);
                 for job in rx {
                     waiting.fetch_sub(1, Ordering::Relaxed);
-                    job();
+                    // A panicking job drops its reply (its Check is denied); the thread lives on.
+                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                        tracing::error!("A signature check panicked; its Check was denied");
+                    }
                 }
             })?;
         }
@@ -73,9 +81,10 @@ impl Verifier {
         self.pool.as_ref().map_or(0, |p| p.waiting.load(Ordering::Relaxed))
     }
 
-    /// Runs `f` on the pool and waits for its result; [`Shed`] when the queue is full (or the
-    /// pool is gone). Dropping the returned future before the job starts skips the job.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, Shed>
+    /// Runs `f` on the pool and waits for its result; [`NotRun::Shed`] when the queue is full
+    /// (or the pool is gone), [`NotRun::Failed`] when `f` panicked. Dropping the returned future
+    /// before the job starts skips the job.
+    pub async fn run<T, F>(&self, f: F) -> Result<T, NotRun>
     where
         T: Send + 'static,
         F: FnOnce() -> T + Send + 'static,
@@ -93,9 +102,9 @@ impl Verifier {
         pool.waiting.fetch_add(1, Ordering::Relaxed);
         if pool.tx.try_send(job).is_err() {
             pool.waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(Shed);
+            return Err(NotRun::Shed);
         }
-        result.await.map_err(|_| Shed)
+        result.await.map_err(|_| NotRun::Failed)
     }
 
     /// How many verifications may wait (0 inline).
@@ -136,7 +145,7 @@ mod tests {
         Verifier::start(VerifierSettings { threads, queue, nice: 0 }).unwrap()
     }
 
-    type Running<'a> = Pin<Box<dyn Future<Output = Result<(), Shed>> + 'a>>;
+    type Running<'a> = Pin<Box<dyn Future<Output = Result<(), NotRun>> + 'a>>;
 
     /// Starts a job that holds a pool thread until the returned sender says go.
     async fn occupy(v: &Verifier) -> (Running<'_>, mpsc::Sender<()>) {
@@ -173,7 +182,7 @@ mod tests {
             assert!(futures_util::poll!(q.as_mut()).is_pending());
         }
         assert_eq!(v.waiting(), 2);
-        assert_eq!(v.run(|| 3).await, Err(Shed));
+        assert_eq!(v.run(|| 3).await, Err(NotRun::Shed));
         release.send(()).unwrap();
         blocker.await.unwrap();
         for (i, q) in queued.into_iter().enumerate() {
@@ -203,6 +212,14 @@ mod tests {
         let v = Verifier::start(VerifierSettings { threads: 1, queue: 1, nice: 3 }).unwrap();
         let (caller, pool) = (nice(), v.run(nice).await.unwrap());
         assert_eq!(pool, (caller + 3).min(19));
+    }
+
+    #[tokio::test]
+    async fn a_panicking_job_is_refused_and_the_thread_lives_on() {
+        let v = pool(1, 4);
+        let boom = v.run(|| -> u32 { panic!("a bug in a signature check") }).await;
+        assert_eq!(boom, Err(NotRun::Failed), "the caller gets an answer that denies");
+        assert_eq!(v.run(|| 7).await, Ok(7), "the only thread still verifies");
     }
 
     #[tokio::test]
