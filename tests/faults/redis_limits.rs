@@ -14,6 +14,17 @@ async fn acl(redis: &RedisServer, args: &[&str]) {
     let _: () = redis::cmd("ACL").arg(args).query_async(&mut c).await.unwrap();
 }
 
+/// `CONFIG SET` each pair, in order.
+async fn config_set(redis: &RedisServer, pairs: &[(&str, &str)]) {
+    let mut c = redis.client().await;
+    for (k, v) in pairs {
+        let _: () = redis::cmd("CONFIG").arg(&["SET", k, v]).query_async(&mut c).await.unwrap();
+    }
+}
+
+/// Redis refuses every write from now on (noeviction, no memory to spare).
+const OUT_OF_MEMORY: [(&str, &str); 2] = [("maxmemory-policy", "noeviction"), ("maxmemory", "1")];
+
 #[tokio::test]
 async fn acl_changes_deny_and_a_read_only_user_gets_noperm() {
     let redis = RedisServer::start().await;
@@ -78,10 +89,7 @@ async fn out_of_memory_refuses_changes_and_checks_fail_closed() {
     let d = Direct::to(&j).await;
     j.grant("user:alice", "orders", &["GET"], &["/orders/**"], "15m").await;
     let (alice, bob) = (j.token("alice", &[]), j.token("bob", &[]));
-    let mut c = redis.client().await;
-    for (k, v) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
-        let _: () = redis::cmd("CONFIG").arg(&["SET", k, v]).query_async(&mut c).await.unwrap();
-    }
+    config_set(&redis, &OUT_OF_MEMORY).await;
     let t0 = Instant::now();
     // Writes fail: a grant is refused and leaves nothing behind.
     let body = json!({"subject": "user:bob", "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "15m", "reason": "oom"});
@@ -93,8 +101,7 @@ async fn out_of_memory_refuses_changes_and_checks_fail_closed() {
         [Probe::new(&d, &alice, Some(t0 + Duration::from_secs(3600))), Probe::new(&d, &bob, None)];
     let mut tally = Tally::default();
     run(&probes, Duration::from_millis(size(800, 3000) as u64), &mut tally).await;
-    let _: () =
-        redis::cmd("CONFIG").arg(&["SET", "maxmemory", "0"]).query_async(&mut c).await.unwrap();
+    config_set(&redis, &[("maxmemory", "0")]).await;
     let t1 = Instant::now();
     let mut back = None;
     while t1.elapsed() < Duration::from_secs(10) {
@@ -155,10 +162,7 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
     let id = r["id"].as_str().unwrap().to_string();
     let approve = format!("/v1/requests/{id}/approve");
 
-    let mut c = redis.client().await;
-    for (k, v) in [("maxmemory-policy", "noeviction"), ("maxmemory", "1")] {
-        let _: () = redis::cmd("CONFIG").arg(&["SET", k, v]).query_async(&mut c).await.unwrap();
-    }
+    config_set(&redis, &OUT_OF_MEMORY).await;
     let t0 = Instant::now();
     let (status, reply) = j.call("POST", &approve, Some(&lee), None).await;
     let failed_at = jitgate::time::Timestamp::from_system(std::time::SystemTime::now());
@@ -172,8 +176,7 @@ async fn out_of_memory_fails_an_approval_audits_it_and_the_retry_succeeds() {
     let grants_during = grants["grants"].as_array().map_or(0, Vec::len);
     let oom = t0.elapsed();
 
-    let _: () =
-        redis::cmd("CONFIG").arg(&["SET", "maxmemory", "0"]).query_async(&mut c).await.unwrap();
+    config_set(&redis, &[("maxmemory", "0")]).await;
     let t1 = Instant::now();
     let (again, approved) = j.call("POST", &approve, Some(&lee), None).await;
     let back = (again == 200).then(|| t1.elapsed());
