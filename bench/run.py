@@ -10,7 +10,6 @@ only between rows of the same run."""
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import shutil
@@ -326,14 +325,9 @@ def main():
     finally:
         stack.procs.stop_all()
     results["seconds"] = time.monotonic() - started
-    os.makedirs(a.out, exist_ok=True)
     md = report.markdown(results)
     stem = "quick" if a.quick else datetime.date.today().isoformat()
-    for name in ([stem, "latest"] if not a.quick else [stem]):
-        with open(os.path.join(a.out, f"{name}.json"), "w") as f:
-            json.dump(results, f, indent=2)
-        with open(os.path.join(a.out, f"{name}.md"), "w") as f:
-            f.write(md)
+    report.write(a.out, [stem, "latest"] if not a.quick else [stem], results, md)
     shutil.rmtree(workdir, ignore_errors=True)
     print(md)
     log(f"results in {a.out}/{stem}.md and .json")

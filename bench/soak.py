@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from harness import load  # noqa: E402
 from harness import procs as P  # noqa: E402
+from harness import report  # noqa: E402
 from harness.stack import Stack  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -388,10 +389,7 @@ def rerender(path):
         s["checks"][f"p99 last/first ≤ {a.p99_factor}"] = s["p99_ratio"] <= a.p99_factor
         s["checks"]["RSS drift < 5%"] = s["rss_drift_thirds"] < 0.05
     md, r["failed"] = markdown(r, a)
-    with open(path, "w") as fh:
-        json.dump(r, fh, indent=2)
-    with open(path.removesuffix(".json") + ".md", "w") as fh:
-        fh.write(md)
+    report.write(os.path.dirname(path) or ".", [os.path.basename(path).removesuffix(".json")], r, md)
     print(md)
 
 
@@ -438,11 +436,7 @@ def main():
     md, failed = markdown(r, a)
     r["failed"] = failed
     stem = a.stem or f"soak-{datetime.date.today().isoformat()}"
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, f"{stem}.json"), "w") as fh:
-        json.dump(r, fh, indent=2)
-    with open(os.path.join(a.out, f"{stem}.md"), "w") as fh:
-        fh.write(md)
+    report.write(a.out, [stem], r, md)
     shutil.rmtree(workdir, ignore_errors=True)
     print(md)
     log(f"results in {a.out}/{stem}.md and .json")

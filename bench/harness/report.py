@@ -1,6 +1,8 @@
 """The results as a Markdown report (tables, ratios, targets), and the Redis key composition of
 a seeded grant."""
 
+import json
+import os
 import random
 
 
@@ -176,3 +178,13 @@ def markdown(r):
         lines += [f"jitgate RSS after the table runs: {r['jitgate_rss_mib']:.0f} MiB.", ""]
     lines.append(f"Whole run: {r['seconds'] / 60:.1f} minutes.")
     return "\n".join(lines) + "\n"
+
+
+def write(out, names, results, md):
+    """Writes `<name>.json` and `<name>.md` into `out` for each name."""
+    os.makedirs(out, exist_ok=True)
+    for name in names:
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump(results, f, indent=2)
+        with open(os.path.join(out, f"{name}.md"), "w") as f:
+            f.write(md)
