@@ -7,9 +7,6 @@
 //! A job whose caller has given up (its Check hit the deadline) is skipped, not verified.
 //! With no threads ([`Verifier::inline`], for tests and tools) jobs run on the caller.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use tokio::sync::oneshot;
 
 /// Settings for the verification pool.
@@ -41,8 +38,6 @@ pub struct Verifier {
 
 struct Pool {
     tx: crossbeam_channel::Sender<Job>,
-    waiting: Arc<AtomicUsize>,
-    capacity: usize,
 }
 
 // === impl Verifier ===
@@ -55,17 +50,13 @@ impl Verifier {
 
     /// Starts the pool's threads. They end when the verifier is dropped.
     pub fn start(settings: VerifierSettings) -> std::io::Result<Self> {
-        let capacity = settings.queue.max(1);
-        let (tx, rx) = crossbeam_channel::bounded::<Job>(capacity);
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let (tx, rx) = crossbeam_channel::bounded::<Job>(settings.queue.max(1));
         for n in 0..settings.threads.max(1) {
             let rx = rx.clone();
-            let waiting = waiting.clone();
             let nice = settings.nice;
             std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
                 lower_priority(nice);
                 for job in rx {
-                    waiting.fetch_sub(1, Ordering::Relaxed);
                     // A panicking job drops its reply (its Check is denied); the thread lives on.
                     if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
                         tracing::error!("A signature check panicked; its Check was denied");
@@ -73,12 +64,12 @@ impl Verifier {
                 }
             })?;
         }
-        Ok(Self { pool: Some(Pool { tx, waiting, capacity }) })
+        Ok(Self { pool: Some(Pool { tx }) })
     }
 
     /// Verifications waiting for a thread now.
     pub fn waiting(&self) -> usize {
-        self.pool.as_ref().map_or(0, |p| p.waiting.load(Ordering::Relaxed))
+        self.pool.as_ref().map_or(0, |p| p.tx.len())
     }
 
     /// Runs `f` on the pool and waits for its result; [`NotRun::Shed`] when the queue is full
@@ -98,18 +89,10 @@ impl Verifier {
                 let _ = reply.send(f());
             }
         });
-        // Counted before sending so a thread that takes the job at once never counts below 0.
-        pool.waiting.fetch_add(1, Ordering::Relaxed);
         if pool.tx.try_send(job).is_err() {
-            pool.waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(NotRun::Shed);
         }
         result.await.map_err(|_| NotRun::Failed)
-    }
-
-    /// How many verifications may wait (0 inline).
-    pub fn capacity(&self) -> usize {
-        self.pool.as_ref().map_or(0, |p| p.capacity)
     }
 }
 
@@ -227,6 +210,6 @@ mod tests {
         let v = Verifier::inline();
         let caller = std::thread::current().id();
         assert_eq!(v.run(|| std::thread::current().id()).await, Ok(caller));
-        assert_eq!(v.capacity(), 0);
+        assert_eq!(v.waiting(), 0);
     }
 }
