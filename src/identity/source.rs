@@ -156,6 +156,18 @@ impl JwksSource {
         Ok(body)
     }
 
+    /// Fetches unless the keys were fetched less than `min_refetch_interval` ago, whoever
+    /// asked (perhaps while this caller waited for the lock): then the keys are as fresh as the
+    /// limit allows, and callers just look again. Returns success.
+    async fn fetch_limited(&self, why: &'static str) -> bool {
+        let mut last = self.last_attempt.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval) {
+            return true;
+        }
+        *last = Some(Instant::now());
+        self.load_logged(why).await
+    }
+
     async fn load_logged(&self, why: &'static str) -> bool {
         match self.load().await {
             Ok(n) => {
@@ -180,23 +192,11 @@ impl KeySource for JwksSource {
     }
 
     async fn refresh_unknown_kid(&self) -> bool {
-        let mut last = self.last_attempt.lock().await;
-        if last.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval) {
-            // Someone refetched recently (perhaps while we waited): look again, but do not fetch.
-            return true;
-        }
-        *last = Some(Instant::now());
-        self.load_logged("unknown kid").await
+        self.fetch_limited("unknown kid").await
     }
 
     async fn refresh(&self) -> bool {
-        let mut last = self.last_attempt.lock().await;
-        if last.is_some_and(|t| t.elapsed() < self.settings.min_refetch_interval) {
-            // An unknown `kid` just had the keys fetched: they are as fresh as the limit allows.
-            return true;
-        }
-        *last = Some(Instant::now());
-        self.load_logged("scheduled").await
+        self.fetch_limited("scheduled").await
     }
 
     fn refreshes(&self) -> bool {
