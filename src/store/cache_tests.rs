@@ -71,6 +71,9 @@ impl GrantStore for TestStore {
         self.inner.by_incident(i, now).await
     }
     async fn epoch(&self) -> Result<u64, StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(StoreError::Unavailable("test: down".into()));
+        }
         self.inner.epoch().await
     }
     async fn ping(&self) -> Result<(), StoreError> {
@@ -295,4 +298,54 @@ async fn a_read_whose_waiters_all_gave_up_still_finishes_and_is_cached() {
     }
     assert_eq!(unrevoked(&cache.grants_for(&[alice()], NOW).await.unwrap()), 1);
     assert_eq!(reads(&store), 1, "the abandoned read filled the cache");
+}
+
+#[tokio::test(start_paused = true)]
+async fn after_an_outage_the_poller_resyncs_even_when_the_counter_is_back_to_the_same_value() {
+    // A store that restarted empty (or failed over) can come back with the very counter value
+    // this replica last saw: the poller must not take that as "nothing changed".
+    let store = Arc::new(TestStore::default());
+    store.inner.create(&mk_grant("a1", alice()), &mk_event()).await.unwrap();
+    let cache = Arc::new(GrantCache::new(
+        store.clone(),
+        CacheSettings { pubsub: false, ..settings() },
+        Arc::new(Metrics::new()),
+    ));
+    let (tracker, cancel) =
+        (tokio_util::task::TaskTracker::new(), tokio_util::sync::CancellationToken::new());
+    crate::store::invalidate::spawn(
+        cache.clone(),
+        Arc::new(Metrics::new()),
+        &tracker,
+        cancel.clone(),
+    );
+    tokio::time::advance(Duration::from_millis(10)).await;
+    wait_confirmed(&cache).await;
+    cache.grants_for(&[alice()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 1);
+
+    // Down past the staleness bound, so the next confirmation can only come from a poll that
+    // succeeded after the outage.
+    store.down.store(true, Ordering::SeqCst);
+    for _ in 0..6 {
+        tokio::time::advance(Duration::from_millis(250)).await;
+        tokio::task::yield_now().await;
+    }
+    assert!(!cache.is_confirmed());
+    store.down.store(false, Ordering::SeqCst);
+    tokio::time::advance(Duration::from_millis(300)).await;
+    wait_confirmed(&cache).await;
+    cache.grants_for(&[alice()], NOW).await.unwrap();
+    assert_eq!(reads(&store), 2, "an entry cached before the outage was served without a re-read");
+    cancel.cancel();
+}
+
+async fn wait_confirmed(cache: &GrantCache) {
+    for _ in 0..100 {
+        if cache.is_confirmed() {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("the cache was never confirmed");
 }

@@ -38,12 +38,16 @@ async fn poll_epoch(cache: Arc<GrantCache>, metrics: Arc<Metrics>, cancel: Cance
         let started = Instant::now();
         match cache.store().epoch().await {
             Ok(epoch) => {
-                cache.apply_poll(epoch, started);
-                Metrics::count_result(&metrics.epoch_polls, "ok");
                 if !healthy {
+                    // The store may have restarted empty, failed over or been restored while
+                    // unreachable, and its change counter may even have come back to the value
+                    // this replica last saw: nothing cached before the outage is trusted.
+                    cache.resync();
                     tracing::info!("Grant store reachable again; cache resynchronised");
                     healthy = true;
                 }
+                cache.apply_poll(epoch, started);
+                Metrics::count_result(&metrics.epoch_polls, "ok");
             }
             Err(e) => {
                 Metrics::count_result(&metrics.epoch_polls, "error");
