@@ -4,10 +4,30 @@
 //! none; and when the queue is full the token is not verified at all but refused as
 //! [`Shed`], which the transport answers `RESOURCE_EXHAUSTED` → 503 (SECURITY.md row 42).
 //!
+//! Answers go back in batches: a thread verifies what is waiting (up to [`BATCH_JOBS`] jobs or
+//! [`BATCH_TIME`]), then hands every answer to the runtime with one wake-up, and a task there
+//! passes them on. One wake-up per answer would make the async worker sleep and wake, and
+//! write to its sockets, once per refused token of a flood; one per batch lets it answer them
+//! together and leaves the CPU to the Checks that need no signature.
+//!
 //! A job whose caller has given up (its Check hit the deadline) is skipped, not verified.
 //! With no threads ([`Verifier::inline`], for tests and tools) jobs run on the caller.
+//!
+//! [`Shed`]: NotRun::Shed
 
-use tokio::sync::oneshot;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{Notify, oneshot};
+
+/// At most this many jobs are verified before their answers are handed back.
+pub const BATCH_JOBS: usize = 32;
+/// Nor does a batch run longer than this, so a token queued early is not kept waiting.
+pub const BATCH_TIME: Duration = Duration::from_millis(2);
+
+/// Answers handed on before the delivering task yields to the rest of the runtime.
+const DELIVER_SLICE: usize = 8;
 
 /// Settings for the verification pool.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,8 +36,9 @@ pub struct VerifierSettings {
     pub threads: usize,
     /// Verifications that may wait for a thread; one more is shed.
     pub queue: usize,
-    /// Added to the threads' `nice` value (Linux), so Checks that need no signature win the CPU.
-    pub nice: i32,
+    /// Run the threads in the background (`SCHED_IDLE` on Linux), so Checks that need no
+    /// signature win the CPU.
+    pub background: bool,
 }
 
 /// Why a job did not run to an answer.
@@ -29,7 +50,10 @@ pub enum NotRun {
     Failed,
 }
 
-type Job = Box<dyn FnOnce() + Send>;
+/// A verification; `None` when its caller had already given up.
+type Job = Box<dyn FnOnce() -> Option<Answer> + Send>;
+/// Hands one job's result to its waiting Check (cheap; runs on the runtime).
+type Answer = Box<dyn FnOnce() + Send>;
 
 /// Runs signature verifications off the async workers, or inline.
 pub struct Verifier {
@@ -40,6 +64,15 @@ struct Pool {
     tx: crossbeam_channel::Sender<Job>,
 }
 
+/// Answers on their way from the threads to the runtime.
+struct Outbox {
+    answers: Mutex<Vec<Answer>>,
+    posted: Notify,
+    /// Pool threads still running; the last one to stop closes the outbox.
+    threads: AtomicUsize,
+    closed: AtomicBool,
+}
+
 // === impl Verifier ===
 
 impl Verifier {
@@ -48,22 +81,36 @@ impl Verifier {
         Self { pool: None }
     }
 
-    /// Starts the pool's threads. They end when the verifier is dropped.
+    /// Starts the pool's threads, and the task that hands their answers back on the current
+    /// Tokio runtime (an error outside one). They end when the verifier is dropped.
     pub fn start(settings: VerifierSettings) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        let threads = settings.threads.max(1);
+        let outbox = Arc::new(Outbox {
+            answers: Mutex::new(Vec::new()),
+            posted: Notify::new(),
+            threads: AtomicUsize::new(threads),
+            closed: AtomicBool::new(false),
+        });
         let (tx, rx) = crossbeam_channel::bounded::<Job>(settings.queue.max(1));
-        for n in 0..settings.threads.max(1) {
-            let rx = rx.clone();
-            let nice = settings.nice;
-            std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
-                lower_priority(nice);
-                for job in rx {
-                    // A panicking job drops its reply (its Check is denied); the thread lives on.
-                    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
-                        tracing::error!("A signature check panicked; its Check was denied");
+        for n in 0..threads {
+            let (rx, mine) = (rx.clone(), outbox.clone());
+            let background = settings.background;
+            let spawned =
+                std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
+                    if background {
+                        lower_priority();
                     }
-                }
-            })?;
+                    verify_batches(&rx, &mine);
+                    mine.thread_stopped();
+                });
+            if let Err(e) = spawned {
+                // Threads already started stop with the sender; this one never will.
+                outbox.thread_stopped();
+                return Err(e);
+            }
         }
+        runtime.spawn(outbox.deliver());
         Ok(Self { pool: Some(Pool { tx }) })
     }
 
@@ -85,9 +132,13 @@ impl Verifier {
         };
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move || {
-            if !reply.is_closed() {
-                let _ = reply.send(f());
+            if reply.is_closed() {
+                return None;
             }
+            let value = f();
+            Some(Box::new(move || {
+                let _ = reply.send(value);
+            }))
         });
         if pool.tx.try_send(job).is_err() {
             return Err(NotRun::Shed);
@@ -96,24 +147,100 @@ impl Verifier {
     }
 }
 
-/// Raises the calling thread's `nice` value (lowers its priority). Best effort: an unprivileged
-/// process may always lower its own priority, and a failure only costs the preference. On
-/// Linux `PRIO_PROCESS` with a thread id applies to that thread alone.
-#[cfg(target_os = "linux")]
-fn lower_priority(nice: i32) {
-    if nice <= 0 {
-        return;
+/// A pool thread: takes a job (waiting for one), then whatever else is queued, up to a batch,
+/// and posts the batch's answers together. A panicking job drops its reply (its Check is
+/// denied); the thread lives on.
+fn verify_batches(rx: &crossbeam_channel::Receiver<Job>, outbox: &Outbox) {
+    let mut answers = Vec::with_capacity(BATCH_JOBS);
+    while let Ok(first) = rx.recv() {
+        let began = Instant::now();
+        let mut next = Some(first);
+        let mut jobs = 0;
+        while let Some(job) = next.take() {
+            jobs += 1;
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)) {
+                Ok(Some(answer)) => answers.push(answer),
+                Ok(None) => {}
+                Err(_) => tracing::error!("A signature check panicked; its Check was denied"),
+            }
+            if jobs < BATCH_JOBS && began.elapsed() < BATCH_TIME {
+                next = rx.try_recv().ok();
+            }
+        }
+        outbox.post(&mut answers);
     }
+}
+
+// === impl Outbox ===
+
+impl Outbox {
+    fn post(&self, answers: &mut Vec<Answer>) {
+        if answers.is_empty() {
+            return;
+        }
+        self.answers.lock().unwrap_or_else(PoisonError::into_inner).append(answers);
+        self.posted.notify_one();
+    }
+
+    fn thread_stopped(&self) {
+        if self.threads.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.closed.store(true, Ordering::Release);
+            self.posted.notify_one();
+        }
+    }
+
+    /// The runtime end: hands each posted answer to its Check, a batch per wake-up, until the
+    /// last thread has stopped.
+    async fn deliver(self: Arc<Self>) {
+        loop {
+            self.posted.notified().await;
+            // Read before taking: once closed, every answer has been posted.
+            let closed = self.closed.load(Ordering::Acquire);
+            let answers =
+                std::mem::take(&mut *self.answers.lock().unwrap_or_else(PoisonError::into_inner));
+            for (n, answer) in answers.into_iter().enumerate() {
+                // A slice at a time, letting the worker read its sockets in between, so a
+                // batch of refused tokens does not hold up Checks that have just arrived.
+                if n > 0 && n % DELIVER_SLICE == 0 {
+                    tokio::task::yield_now().await;
+                }
+                answer();
+            }
+            if closed {
+                return;
+            }
+        }
+    }
+}
+
+/// Puts the calling thread in the background: `SCHED_IDLE` on Linux, so it runs only on a CPU
+/// nothing else wants, and the moment a Check needs that CPU it gets it. An unprivileged
+/// process may always do this; where it is refused the thread gets `nice` +10 instead, and
+/// where that is refused too it keeps its priority (a failure only costs the preference).
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    use thread_priority::ThreadPriority;
+    use thread_priority::unix::{
+        NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
+        thread_native_id,
+    };
+    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+    let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+    else {
+        return;
+    };
+    tracing::debug!(error = ?e, "SCHED_IDLE refused for the verification threads; using nice +10");
+    // On Linux `PRIO_PROCESS` with a thread id applies to that thread alone.
     let tid = rustix::thread::gettid();
     let result = rustix::process::getpriority_process(Some(tid))
-        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + nice).min(19)));
+        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + 10).min(19)));
     if let Err(e) = result {
-        tracing::debug!(nice, error = %e, "could not lower the verification threads' priority");
+        tracing::debug!(error = %e, "could not lower the verification threads' priority");
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority(_nice: i32) {}
+fn lower_priority() {}
 
 #[cfg(test)]
 mod tests {
@@ -125,7 +252,7 @@ mod tests {
     use super::*;
 
     fn pool(threads: usize, queue: usize) -> Verifier {
-        Verifier::start(VerifierSettings { threads, queue, nice: 0 }).unwrap()
+        Verifier::start(VerifierSettings { threads, queue, background: false }).unwrap()
     }
 
     type Running<'a> = Pin<Box<dyn Future<Output = Result<(), NotRun>> + 'a>>;
@@ -190,11 +317,62 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn the_threads_run_at_a_lower_priority_than_the_caller() {
+    async fn the_threads_run_in_the_background_and_the_caller_does_not() {
+        use thread_priority::unix::{
+            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
+        };
+        let policy = || thread_schedule_policy().unwrap();
         let nice = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
-        let v = Verifier::start(VerifierSettings { threads: 1, queue: 1, nice: 3 }).unwrap();
-        let (caller, pool) = (nice(), v.run(nice).await.unwrap());
-        assert_eq!(pool, (caller + 3).min(19));
+        let settings = VerifierSettings { threads: 1, queue: 1, background: true };
+        let (caller_policy, caller_nice) = (policy(), nice());
+        let v = Verifier::start(settings).unwrap();
+        let on_pool = v.run(policy).await.unwrap();
+        assert_eq!(on_pool, ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle));
+        assert_eq!((policy(), nice()), (caller_policy, caller_nice), "the caller is unchanged");
+        assert_ne!(caller_policy, on_pool);
+    }
+
+    #[tokio::test]
+    async fn answers_of_one_batch_are_handed_back_together() {
+        let v = pool(1, 8);
+        let (blocker, release) = occupy(&v).await;
+        // Two jobs queue behind the blocker; the second holds its batch until told to go.
+        let (go, gate) = mpsc::channel::<()>();
+        let mut first = Box::pin(v.run(|| 1));
+        let mut second = Box::pin(v.run(move || {
+            gate.recv().unwrap();
+            2
+        }));
+        assert!(futures_util::poll!(first.as_mut()).is_pending());
+        assert!(futures_util::poll!(second.as_mut()).is_pending());
+        // Whether the blocker's batch takes both or ends before them, the first job's answer
+        // waits for the second.
+        release.send(()).unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(300), first.as_mut()).await;
+        assert!(early.is_err(), "an answer came back before the rest of its batch was verified");
+        go.send(()).unwrap();
+        assert_eq!((blocker.await, first.await, second.await), (Ok(()), Ok(1), Ok(2)));
+    }
+
+    #[tokio::test]
+    async fn a_batch_larger_than_a_delivery_slice_is_all_handed_back() {
+        let v = pool(1, 64);
+        let (blocker, release) = occupy(&v).await;
+        let mut queued: Vec<_> =
+            (0..3 * DELIVER_SLICE).map(|i| Box::pin(v.run(move || i))).collect();
+        for q in &mut queued {
+            assert!(futures_util::poll!(q.as_mut()).is_pending());
+        }
+        release.send(()).unwrap();
+        blocker.await.unwrap();
+        let answers = futures_util::future::join_all(queued).await;
+        assert_eq!(answers, (0..3 * DELIVER_SLICE).map(Ok).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_pool_needs_a_runtime_to_hand_answers_back_on() {
+        let settings = VerifierSettings { threads: 1, queue: 1, background: false };
+        assert!(Verifier::start(settings).is_err());
     }
 
     #[tokio::test]
