@@ -98,7 +98,7 @@ bench-quick: deps deps-bench build-bench
 
 # The whole suite: unit, contract (memory + real Redis), gRPC, REST, CLI and end-to-end
 # through a real Envoy. Uses cargo-nextest when present, cargo test otherwise. Then the short
-# soak and token flood (test-soak-short, about 2 minutes after a release build), run alone so
+# soak and token flood (test-soak-short, about 3 minutes), run alone so
 # the suite's own load does not skew them; either failing fails `make test`.
 test: test-deps deps-bench
 	@$(eval ENVOY_BIN := $(shell $(FIND_ENVOY)))
@@ -153,9 +153,9 @@ soak: deps deps-bench build-bench
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/soak.py --seconds $(SOAK_SECONDS) \
 	  --flood $(SOAK_FLOOD) $(SOAK_ARGS)
 
-# The short forms `make test` runs: a 60-second soak and a 30,000-token flood (about 2 minutes),
+# The short forms `make test` runs: a 60-second soak and a 30,000-token flood (about 3 minutes),
 # with the debug binaries the suite has just built (no release build in `make test`); results in
-# target/soak-short.{md,json}. Errors, allows, memory and JWKS refetches fail the target; the two
+# target/soak-short.{md,json}. Errors, allows, memory and JWKS refetches fail the target; the
 # p99 criteria are printed but do not (a debug build on shared 2-vCPU machines, busy with the
 # rest of the suite a moment before, says nothing about speed). `make soak` enforces them.
 test-soak-short: deps deps-bench
