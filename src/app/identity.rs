@@ -60,16 +60,18 @@ pub(super) async fn authenticator(
 }
 
 /// The pool signatures are checked on: `verify_threads` (0 = half the CPUs, at least 1),
-/// in the background (`SCHED_IDLE`) so Checks of cached tokens win the CPU during a flood of new
-/// ones.
+/// `nice` +10 so Checks of cached tokens win the CPU during a flood of new ones.
 fn verifier_settings(c: &Config) -> VerifierSettings {
     let cpus = std::thread::available_parallelism().map_or(1, usize::from);
     let threads = match c.identity.verify_threads {
         0 => (cpus / 2).max(1),
         n => n,
     };
-    VerifierSettings { threads, queue: c.identity.verify_queue, background: true }
+    VerifierSettings { threads, queue: c.identity.verify_queue, nice: VERIFY_NICE }
 }
+
+/// How much lower the verification threads' priority is than the rest of jitgate.
+const VERIFY_NICE: i32 = 10;
 
 fn algorithms(ic: &IssuerConfig) -> anyhow::Result<Vec<jsonwebtoken::Algorithm>> {
     ic.algorithms

@@ -36,9 +36,8 @@ pub struct VerifierSettings {
     pub threads: usize,
     /// Verifications that may wait for a thread; one more is shed.
     pub queue: usize,
-    /// Run the threads in the background (`SCHED_IDLE` on Linux), so Checks that need no
-    /// signature win the CPU.
-    pub background: bool,
+    /// Added to the threads' `nice` value (Linux), so Checks that need no signature win the CPU.
+    pub nice: i32,
 }
 
 /// Why a job did not run to an answer.
@@ -95,12 +94,10 @@ impl Verifier {
         let (tx, rx) = crossbeam_channel::bounded::<Job>(settings.queue.max(1));
         for n in 0..threads {
             let (rx, mine) = (rx.clone(), outbox.clone());
-            let background = settings.background;
+            let nice = settings.nice;
             let spawned =
                 std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
-                    if background {
-                        lower_priority();
-                    }
+                    lower_priority(nice);
                     verify_batches(&rx, &mine);
                     mine.thread_stopped();
                 });
@@ -213,34 +210,28 @@ impl Outbox {
     }
 }
 
-/// Puts the calling thread in the background: `SCHED_IDLE` on Linux, so it runs only on a CPU
-/// nothing else wants, and the moment a Check needs that CPU it gets it. An unprivileged
-/// process may always do this; where it is refused the thread gets `nice` +10 instead, and
-/// where that is refused too it keeps its priority (a failure only costs the preference).
+/// Raises the calling thread's `nice` value (lowers its priority). Best effort: an unprivileged
+/// process may always lower its own priority, and a failure only costs the preference. On
+/// Linux `PRIO_PROCESS` with a thread id applies to that thread alone.
+///
+/// Not `SCHED_IDLE`: that would starve verification whenever anything else on the CPU is busy
+/// (other processes in the same cgroup too), and a new caller's first Check would then run
+/// into its deadline; at `nice` +10 the threads still get about a tenth of a contended CPU.
 #[cfg(target_os = "linux")]
-fn lower_priority() {
-    use thread_priority::ThreadPriority;
-    use thread_priority::unix::{
-        NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-        thread_native_id,
-    };
-    let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
-    let Err(e) = set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
-    else {
+fn lower_priority(nice: i32) {
+    if nice <= 0 {
         return;
-    };
-    tracing::debug!(error = ?e, "SCHED_IDLE refused for the verification threads; using nice +10");
-    // On Linux `PRIO_PROCESS` with a thread id applies to that thread alone.
+    }
     let tid = rustix::thread::gettid();
     let result = rustix::process::getpriority_process(Some(tid))
-        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + 10).min(19)));
+        .and_then(|now| rustix::process::setpriority_process(Some(tid), (now + nice).min(19)));
     if let Err(e) = result {
-        tracing::debug!(error = %e, "could not lower the verification threads' priority");
+        tracing::debug!(nice, error = %e, "could not lower the verification threads' priority");
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority() {}
+fn lower_priority(_nice: i32) {}
 
 #[cfg(test)]
 mod tests {
@@ -252,7 +243,7 @@ mod tests {
     use super::*;
 
     fn pool(threads: usize, queue: usize) -> Verifier {
-        Verifier::start(VerifierSettings { threads, queue, background: false }).unwrap()
+        Verifier::start(VerifierSettings { threads, queue, nice: 0 }).unwrap()
     }
 
     type Running<'a> = Pin<Box<dyn Future<Output = Result<(), NotRun>> + 'a>>;
@@ -317,19 +308,12 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[tokio::test]
-    async fn the_threads_run_in_the_background_and_the_caller_does_not() {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
-        };
-        let policy = || thread_schedule_policy().unwrap();
+    async fn the_threads_run_at_a_lower_priority_than_the_caller() {
         let nice = || rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
-        let settings = VerifierSettings { threads: 1, queue: 1, background: true };
-        let (caller_policy, caller_nice) = (policy(), nice());
-        let v = Verifier::start(settings).unwrap();
-        let on_pool = v.run(policy).await.unwrap();
-        assert_eq!(on_pool, ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle));
-        assert_eq!((policy(), nice()), (caller_policy, caller_nice), "the caller is unchanged");
-        assert_ne!(caller_policy, on_pool);
+        let v = Verifier::start(VerifierSettings { threads: 1, queue: 1, nice: 3 }).unwrap();
+        let (caller, pool) = (nice(), v.run(nice).await.unwrap());
+        assert_eq!(pool, (caller + 3).min(19));
+        assert_eq!(nice(), caller, "the caller keeps its priority");
     }
 
     #[tokio::test]
@@ -371,7 +355,7 @@ mod tests {
 
     #[test]
     fn the_pool_needs_a_runtime_to_hand_answers_back_on() {
-        let settings = VerifierSettings { threads: 1, queue: 1, background: false };
+        let settings = VerifierSettings { threads: 1, queue: 1, nice: 0 };
         assert!(Verifier::start(settings).is_err());
     }
 
