@@ -8,7 +8,7 @@
 //! [`BATCH_TIME`]), then hands every answer to the runtime with one wake-up, and a task there
 //! passes them on. One wake-up per answer would make the async worker sleep and wake, and
 //! write to its sockets, once per refused token of a flood; one per batch lets it answer them
-//! together and leaves the CPU to the Checks that need no signature.
+//! together, at about half the worker's CPU per refused token (README, Token flood).
 //!
 //! A job whose caller has given up (its Check hit the deadline) is skipped, not verified.
 //! With no threads ([`Verifier::inline`], for tests and tools) jobs run on the caller.
