@@ -15,7 +15,7 @@
 //!
 //! [`Shed`]: NotRun::Shed
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -67,9 +67,8 @@ struct Pool {
 struct Outbox {
     answers: Mutex<Vec<Answer>>,
     posted: Notify,
-    /// Pool threads still running; the last one to stop closes the outbox.
+    /// Pool threads still running; at 0 the outbox is closed.
     threads: AtomicUsize,
-    closed: AtomicBool,
 }
 
 // === impl Verifier ===
@@ -89,23 +88,17 @@ impl Verifier {
             answers: Mutex::new(Vec::new()),
             posted: Notify::new(),
             threads: AtomicUsize::new(threads),
-            closed: AtomicBool::new(false),
         });
         let (tx, rx) = crossbeam_channel::bounded::<Job>(settings.queue.max(1));
         for n in 0..threads {
             let (rx, mine) = (rx.clone(), outbox.clone());
             let nice = settings.nice;
-            let spawned =
-                std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
-                    lower_priority(nice);
-                    verify_batches(&rx, &mine);
-                    mine.thread_stopped();
-                });
-            if let Err(e) = spawned {
-                // Threads already started stop with the sender; this one never will.
-                outbox.thread_stopped();
-                return Err(e);
-            }
+            // On an error the threads already started stop with the dropped sender.
+            std::thread::Builder::new().name(format!("jitgate-verify-{n}")).spawn(move || {
+                lower_priority(nice);
+                verify_batches(&rx, &mine);
+                mine.thread_stopped();
+            })?;
         }
         runtime.spawn(outbox.deliver());
         Ok(Self { pool: Some(Pool { tx }) })
@@ -181,7 +174,6 @@ impl Outbox {
 
     fn thread_stopped(&self) {
         if self.threads.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.closed.store(true, Ordering::Release);
             self.posted.notify_one();
         }
     }
@@ -192,7 +184,7 @@ impl Outbox {
         loop {
             self.posted.notified().await;
             // Read before taking: once closed, every answer has been posted.
-            let closed = self.closed.load(Ordering::Acquire);
+            let closed = self.threads.load(Ordering::Acquire) == 0;
             let answers =
                 std::mem::take(&mut *self.answers.lock().unwrap_or_else(PoisonError::into_inner));
             for (n, answer) in answers.into_iter().enumerate() {
