@@ -373,7 +373,12 @@ def markdown(r, a):
         median_check = f"legitimate p99 ≤ {a.flood_p99_factor} × without the flood (median window)"
         worst_check = f"legitimate p99 ≤ {a.flood_p99_factor} × without the flood (worst window)"
         b = f["baseline"]
-        legit = (
+        legit = (  # results written before the paused windows: against the pre-flood window
+            f"- legitimate traffic through Envoy ({b['rps']:,.0f} req/s paced): baseline p99 "
+            f"{us(b['p99_us'])}; during the flood worst 5 s window {us(f['legit_p99_worst_us'])}, "
+            f"median {us(f['legit_p99_median_us'])} (limit ×{a.flood_p99_factor}: "
+            f"{mark(f['checks'][f'legitimate p99 ≤ {a.flood_p99_factor} × baseline'])}); errors "
+            f"{f['legit_errors']}") if "quiet_windows" not in f else (
             f"- legitimate traffic through Envoy ({b['rps']:,.0f} req/s paced; p99 "
             f"{us(b['p99_us'])} before the flood), in 5 s windows alternating with the flood "
             f"running ({len(f['windows'])}) and paused ({len(f.get('quiet_windows', []))}): "
