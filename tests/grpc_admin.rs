@@ -30,6 +30,7 @@ fn orders() -> Vec<pb::Resource> {
         service: "orders".into(),
         methods: vec!["GET".into()],
         paths: vec!["/orders/**".into()],
+        query: None,
     }]
 }
 

@@ -70,6 +70,7 @@ fn mk_grant(subject: &str, ttl: Duration) -> Grant {
         service: "orders".into(),
         methods: vec!["GET".into()],
         paths: vec!["/orders/**".into()],
+        query: None,
     })
     .unwrap();
     Grant {

@@ -89,6 +89,7 @@ pub fn grant(subject: &str, k: usize, service: &str) -> anyhow::Result<Grant> {
         service: service.into(),
         methods: vec!["GET".into()],
         paths: vec![path],
+        query: None,
     })
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     Ok(Grant::new(

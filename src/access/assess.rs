@@ -44,6 +44,9 @@ pub struct Assessment {
     pub auto_rule: Option<String>,
     /// The request is for a single call of a one-time action.
     pub one_time: bool,
+    /// The resources the request holds, as the policy judged them (a one-time call with its
+    /// query string bound); what its approvers see and what its grant covers.
+    pub resources: Vec<Scope>,
     pub grant_ttl: Duration,
     pub max_uses: Option<u32>,
 }
@@ -142,34 +145,40 @@ fn apply(policy: &Arc<AccessPolicy>, draft: &Draft<'_>) -> Result<Assessment, Ve
             re.as_str()
         ));
     }
-    let one_time = one_time(policy, draft.resources, &mut errors);
+    let resources = one_time(policy, draft.resources, &mut errors);
     if !errors.is_empty() {
         return Err(errors);
     }
+    let one_time = resources.is_some();
     let auto_rule = if one_time { None } else { auto_rule(policy, draft) };
     let (grant_ttl, max_uses) =
         if one_time { (draft.ttl.min(policy.one_time_ttl), Some(1)) } else { (draft.ttl, None) };
-    Ok(Assessment { policy: policy.clone(), auto_rule, one_time, grant_ttl, max_uses })
+    let resources = resources.unwrap_or_else(|| draft.resources.to_vec());
+    Ok(Assessment { policy: policy.clone(), auto_rule, one_time, resources, grant_ttl, max_uses })
 }
 
-/// A request touching a one-time action must be exactly one call of it.
-fn one_time(policy: &AccessPolicy, resources: &[Scope], errors: &mut Vec<String>) -> bool {
-    let Some(action) = resources.iter().find_map(|r| policy.one_time_action(r)) else {
-        return false;
+/// A request touching a one-time action must be exactly one call of it: the resources it
+/// then holds (its query string bound), or `None` when it touches no one-time action.
+fn one_time(
+    policy: &AccessPolicy,
+    resources: &[Scope],
+    errors: &mut Vec<String>,
+) -> Option<Vec<Scope>> {
+    let touches = resources.iter().find(|r| policy.one_time_action(r).is_some())?;
+    let bound = match resources {
+        [only] => only.with_bound_query(),
+        _ => touches.with_bound_query(),
     };
-    let single = match resources {
-        [only] => only.is_single_call() && only.is_within(action),
-        _ => false,
-    };
-    if !single {
-        errors.push(format!(
-            "resources: {} on `{}` needs a one-time approval for each call; request exactly one method and one exact path (e.g. `{}`)",
-            action.methods,
-            action.service,
-            action.paths.first().map(|p| p.as_str().replace('*', "<id>")).unwrap_or_default()
-        ));
+    match policy.one_time_call(&bound) {
+        Ok(_) if resources.len() == 1 => {}
+        Ok(_) => errors.push(format!(
+            "resources: a one-time action is requested one call at a time, alone; {} came with {} other resource(s)",
+            describe(std::slice::from_ref(touches)),
+            resources.len() - 1
+        )),
+        Err(e) => errors.push(e),
     }
-    single
+    Some(vec![bound])
 }
 
 fn auto_rule(policy: &AccessPolicy, draft: &Draft<'_>) -> Option<String> {

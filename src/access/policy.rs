@@ -3,6 +3,7 @@
 //! one-time approval per call, and where notifications go. [`PolicyDocument`] is the
 //! Kubernetes-style wire shape; [`AccessPolicy::from_document`] is the one validation point.
 
+use std::slice;
 use std::time::Duration;
 
 use regex::Regex;
@@ -193,6 +194,25 @@ impl AccessPolicy {
     /// The one-time action this call hits, if any.
     pub fn one_time_action(&self, scope: &Scope) -> Option<&Scope> {
         self.one_time_actions.iter().find(|a| scope.overlaps(a))
+    }
+
+    /// The one rule for a one-time request, whoever files it: exactly one call (one method,
+    /// one exact path, one query string), inside the one-time action it hits and inside the
+    /// policy's resources. Answers the action, or what is wrong.
+    pub fn one_time_call(&self, scope: &Scope) -> Result<&Scope, String> {
+        let Some(action) = self.one_time_action(scope) else {
+            return Err(format!("{scope} is no one-time action of policy `{}`", self.name));
+        };
+        if scope.is_single_call() && scope.is_within(action) && self.covers(slice::from_ref(scope))
+        {
+            return Ok(action);
+        }
+        Err(format!(
+            "resources: {} on `{}` needs a one-time approval for each call; request exactly one method, one exact path and its query string (e.g. `{}`)",
+            action.methods,
+            action.service,
+            action.paths.first().map(|p| p.as_str().replace('*', "<id>")).unwrap_or_default()
+        ))
     }
 
     pub fn notify_targets(&self, event: &str) -> impl Iterator<Item = &NotifySpec> {

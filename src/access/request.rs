@@ -153,6 +153,10 @@ pub enum RequestError {
     AlreadyApproved(Principal),
     #[error("only the requester ({0}) may cancel this request")]
     NotRequester(Principal),
+    #[error(
+        "request `{0}` is for a one-time action but does not name exactly one call (method, exact path and query string); it cannot be approved: cancel it and file the call again"
+    )]
+    NotOneCall(RequestId),
 }
 
 /// What an approval did.
@@ -207,6 +211,10 @@ impl AccessRequest {
     ) -> Result<Approval, RequestError> {
         self.check_pending(now)?;
         self.check_decider(caller)?;
+        if self.one_time && !matches!(self.resources.as_slice(), [s] if s.is_single_call()) {
+            // Only a request stored by an older jitgate (or edited in Redis) gets here.
+            return Err(RequestError::NotOneCall(self.id.clone()));
+        }
         if self.approvals.iter().any(|v| v.by == caller.subject) {
             return Err(RequestError::AlreadyApproved(caller.subject.clone()));
         }

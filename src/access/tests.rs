@@ -48,6 +48,7 @@ fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
         service: service.into(),
         methods: methods.iter().map(|s| s.to_string()).collect(),
         paths: paths.iter().map(|s| s.to_string()).collect(),
+        query: None,
     })
     .unwrap()
 }

@@ -12,6 +12,7 @@ use super::client::{CliError, Client};
 use super::exit;
 use super::grants::encode;
 use super::output::{self, Format};
+use crate::grant::ScopeWire;
 use crate::time::{Clock, SystemClock, Ttl};
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +57,10 @@ pub struct CreateArgs {
     /// Path pattern (repeatable): exact segments, `*` one segment, `**` the rest.
     #[arg(long = "path", required = true)]
     pub paths: Vec<String>,
+    /// The exact query string (without `?`) of a one-time call; `--query ''` for none. A
+    /// one-time request without it is for the call without a query string.
+    #[arg(long)]
+    pub query: Option<String>,
     /// How long the access should last once granted, e.g. `30m`.
     #[arg(long)]
     pub ttl: String,
@@ -126,7 +131,12 @@ async fn create(a: CreateArgs, client: &Client, format: Format) -> Result<(), Cl
         .as_duration()
         .max(Duration::from_millis(200));
     let body = json!({
-        "resources": [{"service": a.service, "methods": a.methods, "paths": a.paths}],
+        "resources": [ScopeWire {
+            service: a.service,
+            methods: a.methods,
+            paths: a.paths,
+            query: a.query,
+        }],
         "ttl": a.ttl,
         "reason": a.reason,
         "incident": a.incident,

@@ -83,9 +83,17 @@ impl CheckInput {
         }
     }
 
-    /// The narrowest scope covering this call, used to prefill access requests.
-    pub fn exact_scope(&self) -> Scope {
+    /// The scope of exactly this call: method, path and query string (one-time requests).
+    /// `None` when the query is too long to bind to.
+    pub fn exact_scope(&self) -> Option<Scope> {
         Scope::exact(&self.service, &self.method, &self.path)
+    }
+
+    /// The scope to prefill an access request with: this call's method and path (any query),
+    /// or, for a one-time action, exactly this call.
+    pub fn request_scope(&self) -> Scope {
+        let path_only = || Scope::exact_path(&self.service, &self.method, &self.path);
+        if self.one_time { self.exact_scope().unwrap_or_else(path_only) } else { path_only() }
     }
 }
 

@@ -8,6 +8,7 @@ pub fn mk_scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
         service: service.into(),
         methods: methods.iter().map(|s| s.to_string()).collect(),
         paths: paths.iter().map(|s| s.to_string()).collect(),
+        query: None,
     })
     .expect("test scope")
 }

@@ -7,6 +7,7 @@ mod index;
 mod path;
 mod pattern;
 mod principal;
+mod query;
 mod rule;
 mod scope;
 
@@ -18,9 +19,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use index::{Candidates, IndexedGrants};
-pub use path::{MAX_PATH_LEN, PathError, RequestPath};
-pub use pattern::{PathPattern, PatternError};
+pub use path::{MAX_PATH_AND_QUERY_LEN, MAX_PATH_LEN, PathError, RequestPath};
+pub use pattern::{PathPattern, PatternError, escape_segment};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
+pub use query::{MAX_QUERY_LEN, Query, QueryError};
 pub use rule::{AsGrantView, GrantRule, GrantView, ScopeInterner};
 pub use scope::{Methods, Scope, ScopeWire, check_service};
 

@@ -6,10 +6,14 @@
 use std::fmt;
 
 /// A request path that is safe to match: decoded segments, no dot segments, no ambiguity.
+/// The query string is kept as sent beside it (one-time grants bind to it), never matched by
+/// path patterns.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestPath {
-    /// The path part exactly as received (without the query string).
+    /// The path part exactly as received, then the query string as sent (with its `?`).
     raw: String,
+    /// Where the path part of `raw` ends.
+    path_len: usize,
     /// Percent-decoded segments; `/` is `[""]`, `/a/` is `["a", ""]`.
     segments: Vec<String>,
 }
@@ -29,6 +33,9 @@ pub enum PathError {
 /// Longest path accepted (Envoy's default header limit is 60 KiB; real paths are far shorter).
 pub const MAX_PATH_LEN: usize = 8192;
 
+/// Longest path with its query string accepted (Envoy's default header limit).
+pub const MAX_PATH_AND_QUERY_LEN: usize = 60 * 1024;
+
 /// Characters that look like `/`, `\` or `.` and that some back ends fold into them.
 const LOOKALIKES: [char; 8] = [
     '\u{FF0F}', '\u{2215}', '\u{2044}', '\u{29F8}', '\u{FF3C}', '\u{FE68}', '\u{FF0E}', '\u{2024}',
@@ -40,6 +47,9 @@ impl RequestPath {
     /// Parses the `:path` Envoy reports (which may still carry `?query`).
     pub fn parse(path_and_query: &str) -> Result<Self, PathError> {
         let raw = path_and_query.split_once('?').map_or(path_and_query, |(p, _)| p);
+        if path_and_query.len() > MAX_PATH_AND_QUERY_LEN {
+            return Err(PathError::TooLong(MAX_PATH_AND_QUERY_LEN));
+        }
         if raw.len() > MAX_PATH_LEN {
             return Err(PathError::TooLong(MAX_PATH_LEN));
         }
@@ -57,11 +67,17 @@ impl RequestPath {
             }
             segments.push(decode_segment(part)?);
         }
-        Ok(Self { raw: raw.to_string(), segments })
+        Ok(Self { raw: path_and_query.to_string(), path_len: raw.len(), segments })
     }
 
+    /// The path part as received, without the query string.
     pub fn as_str(&self) -> &str {
-        &self.raw
+        self.raw.get(..self.path_len).unwrap_or_default()
+    }
+
+    /// The query string as sent, without its `?`; `None` when the call had no `?`.
+    pub fn query(&self) -> Option<&str> {
+        self.raw.get(self.path_len..).and_then(|q| q.strip_prefix('?'))
     }
 
     pub fn segments(&self) -> &[String] {
@@ -71,7 +87,7 @@ impl RequestPath {
 
 impl fmt::Display for RequestPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.raw)
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,7 +1,14 @@
 //! Path patterns in grants: exact segments, `*` for exactly one non-empty segment, and a final
 //! `**` for any remaining segments (including none). Patterns are written decoded, so
 //! `/files/my file` matches the request `/files/my%20file`.
+//!
+//! The text form escapes what would otherwise be syntax: a literal `*` in a segment is written
+//! `%2A` and a literal `%` is written `%25` (no other `%` sequence is accepted). A pattern built
+//! from a request path ([`PathPattern::exact`]) escapes its segments, so its text always parses
+//! back to the same literal segments: `DELETE /datasets/%2A` is the one call on the segment `*`,
+//! never the wildcard `/datasets/*`.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -38,6 +45,10 @@ pub enum PatternError {
     PartialWildcard(String),
     #[error("path pattern `{0}` contains `{1}`: write paths decoded and without `?`, `#` or `;`")]
     Forbidden(String, char),
+    #[error(
+        "path pattern `{0}` has a `%` that is not `%2A` or `%25`: write paths decoded; `%2A` is a literal `*` and `%25` a literal `%`"
+    )]
+    BadEscape(String),
     #[error("path pattern `{0}` contains a dot segment (`.` or `..`)")]
     DotSegment(String),
     #[error("path pattern is longer than {MAX_PATTERN_LEN} bytes")]
@@ -55,8 +66,7 @@ impl PathPattern {
         let Some(body) = raw.strip_prefix('/') else {
             return Err(PatternError::NotAbsolute(owned()));
         };
-        if let Some(c) =
-            raw.chars().find(|c| matches!(c, '?' | '#' | ';' | '%' | '\\') || c.is_control())
+        if let Some(c) = raw.chars().find(|c| matches!(c, '?' | '#' | ';' | '\\') || c.is_control())
         {
             return Err(PatternError::Forbidden(owned(), c));
         }
@@ -68,10 +78,15 @@ impl PathPattern {
                 "**" if last => Segment::Rest,
                 "**" => return Err(PatternError::RestNotLast(owned())),
                 "*" => Segment::One,
-                "." | ".." => return Err(PatternError::DotSegment(owned())),
                 "" if !last => return Err(PatternError::EmptySegment(owned())),
                 p if p.contains('*') => return Err(PatternError::PartialWildcard(owned())),
-                p => Segment::Literal(p.to_string()),
+                p => match unescape(p) {
+                    Some(l) if l == "." || l == ".." => {
+                        return Err(PatternError::DotSegment(owned()));
+                    }
+                    Some(l) => Segment::Literal(l),
+                    None => return Err(PatternError::BadEscape(owned())),
+                },
             };
             segments.push(seg);
         }
@@ -79,9 +94,12 @@ impl PathPattern {
     }
 
     /// An exact pattern for one request path (used in request hints and one-time approvals).
+    /// Each segment is escaped, so the text parses back to exactly these literal segments.
     pub fn exact(path: &RequestPath) -> Self {
         let segments = path.segments().iter().map(|s| Segment::Literal(s.clone())).collect();
-        let raw = format!("/{}", path.segments().join("/"));
+        let escaped: Vec<Cow<'_, str>> =
+            path.segments().iter().map(|s| escape_segment(s)).collect();
+        let raw = format!("/{}", escaped.join("/"));
         Self { raw, segments }
     }
 
@@ -155,6 +173,42 @@ impl PathPattern {
         }
         mine.next().is_none()
     }
+}
+
+/// The text of one literal segment in a pattern: `*` becomes `%2A` and `%` becomes `%25`, so
+/// the text never reads as a wildcard. Every writer of pattern text from a literal calls this.
+pub fn escape_segment(literal: &str) -> Cow<'_, str> {
+    if !literal.contains(['*', '%']) {
+        return Cow::Borrowed(literal);
+    }
+    let mut out = String::with_capacity(literal.len() + 4);
+    for c in literal.chars() {
+        match c {
+            '*' => out.push_str("%2A"),
+            '%' => out.push_str("%25"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// The literal a segment's text stands for; `None` for a `%` that is not `%2A` or `%25`
+/// (upper case only, so each literal has one text form).
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('%') {
+        out.push_str(&rest[..at]);
+        let escape = rest.get(at..at + 3)?;
+        out.push(match escape {
+            "%2A" => '*',
+            "%25" => '%',
+            _ => return None,
+        });
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 impl fmt::Display for PathPattern {

@@ -51,7 +51,7 @@ fn refuses_malformed_patterns() {
         ("/orders/**/items", "only allowed as the last"),
         ("/orders/7*", "whole segment"),
         ("/orders?x=1", "contains `?`"),
-        ("/orders/%2F", "contains `%`"),
+        ("/orders/%2F", "not `%2A` or `%25`"),
         ("/orders/../admin", "dot segment"),
         ("/orders;x", "contains `;`"),
     ];
@@ -105,4 +105,46 @@ fn containment_between_patterns() {
     for (inner, outer, want) in table {
         assert_eq!(pat(inner).is_within(&pat(outer)), want, "{inner} within {outer}");
     }
+}
+
+#[test]
+fn a_literal_star_is_escaped_and_never_reads_as_a_wildcard() {
+    // SECURITY row 51: `DELETE /datasets/%2A` filed a request for `/datasets/*`, which read
+    // back from Redis as a wildcard.
+    for (call, text) in [
+        ("/datasets/%2A", "/datasets/%2A"),
+        ("/datasets/%2A%2A", "/datasets/%2A%2A"),
+        ("/datasets/a%2Ab", "/datasets/a%2Ab"),
+        ("/d/%2A/x", "/d/%2A/x"),
+        ("/files/100%25", "/files/100%25"),
+    ] {
+        let Ok(p) = RequestPath::parse(call) else { continue };
+        let exact = PathPattern::exact(&p);
+        assert_eq!(exact.as_str(), text, "{call}");
+        let back = PathPattern::parse(exact.as_str()).unwrap();
+        assert_eq!(back, exact, "{call} round-trips");
+        assert!(back.is_exact(), "{call} stays one path");
+        assert!(back.matches(&p));
+    }
+    let star = PathPattern::exact(&path("/datasets/%2A"));
+    assert!(!star.matches(&path("/datasets/customers-prod")));
+    let stars = PathPattern::exact(&path("/datasets/%2A%2A"));
+    assert!(!stars.matches(&path("/datasets/customers-prod/rows")));
+    assert!(stars.is_within(&pat("/datasets/*")), "a literal `**` is one segment");
+    assert!(stars.matches(&path("/datasets/%2a%2A")));
+    assert!(star.is_within(&pat("/datasets/*")));
+}
+
+#[test]
+fn escapes_are_the_only_percent_sequences() {
+    assert_eq!(pat("/a/%2A").literal_prefix().collect::<Vec<_>>(), ["a", "*"]);
+    assert_eq!(pat("/a/%25").literal_prefix().collect::<Vec<_>>(), ["a", "%"]);
+    for bad in ["/a/%2a", "/a/%2F", "/a/%", "/a/%2", "/a/%41"] {
+        let err = PathPattern::parse(bad).unwrap_err();
+        assert!(matches!(err, PatternError::BadEscape(_)), "{bad}: {err}");
+        assert!(err.to_string().contains("`%2A` is a literal `*`"), "{err}");
+    }
+    assert!(matches!(PathPattern::parse("/a/%2E%2E"), Err(PatternError::BadEscape(_))));
+    assert_eq!(escape_segment("a*%b"), "a%2A%25b");
+    assert_eq!(escape_segment("plain"), "plain");
 }

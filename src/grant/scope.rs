@@ -1,4 +1,5 @@
-//! A resource scope: `{service, methods, paths}`, the unit grants, requests and policies share.
+//! A resource scope: `{service, methods, paths}` and, for one exact call, the `query` it binds
+//! to: the unit grants, requests and policies share.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -7,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::path::RequestPath;
 use super::pattern::PathPattern;
+use super::query::Query;
 
 /// Longest service name accepted.
 pub const MAX_SERVICE_LEN: usize = 253;
@@ -25,6 +27,9 @@ pub struct Scope {
     pub service: String,
     pub methods: Methods,
     pub paths: Vec<PathPattern>,
+    /// The query string a call must carry, in normal form (`Some("")`: no query); `None`
+    /// covers any query. Set on one-time scopes, which bind one exact call.
+    pub query: Option<Query>,
 }
 
 /// The JSON/YAML shape of a scope, before validation.
@@ -34,6 +39,9 @@ pub struct ScopeWire {
     pub service: String,
     pub methods: Vec<String>,
     pub paths: Vec<String>,
+    /// The exact query string (without `?`; `""` for none) the call must carry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
 }
 
 // === impl Methods ===
@@ -96,13 +104,18 @@ impl Scope {
                 Err(e) => errors.push(format!("paths[{i}]: {e}")),
             }
         }
-        if errors.is_empty() { Ok(Self { service, methods, paths }) } else { Err(errors) }
+        let query = wire.query.as_deref().map(Query::normalize).transpose().unwrap_or_else(|e| {
+            errors.push(format!("query: {e}"));
+            None
+        });
+        if errors.is_empty() { Ok(Self { service, methods, paths, query }) } else { Err(errors) }
     }
 
     pub fn matches(&self, service: &str, method: &str, path: &RequestPath) -> bool {
         self.service == service
             && self.methods.contains(method)
             && self.paths.iter().any(|p| p.matches(path))
+            && self.query.as_ref().is_none_or(|q| q.matches_raw(path.query()))
     }
 
     /// True when some call is covered by both scopes.
@@ -111,39 +124,64 @@ impl Scope {
             (Methods::Any, _) | (_, Methods::Any) => true,
             (Methods::Only(a), Methods::Only(b)) => !a.is_disjoint(b),
         };
+        let queries = match (&self.query, &other.query) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        };
         self.service == other.service
             && methods
+            && queries
             && self.paths.iter().any(|p| other.paths.iter().any(|o| p.overlaps(o)))
     }
 
-    /// One method and one path without wildcards: exactly one kind of call.
+    /// One method, one path without wildcards and one query: exactly one call.
     pub fn is_single_call(&self) -> bool {
         matches!(&self.methods, Methods::Only(m) if m.len() == 1)
-            && self.paths.len() == 1
-            && self.paths[0].is_exact()
+            && matches!(self.paths.as_slice(), [p] if p.is_exact())
+            && self.query.is_some()
     }
 
     /// True when everything `self` covers is covered by `other`.
     pub fn is_within(&self, other: &Scope) -> bool {
         self.service == other.service
             && self.methods.is_within(&other.methods)
+            && other.query.as_ref().is_none_or(|q| self.query.as_ref() == Some(q))
             && self.paths.iter().all(|p| other.paths.iter().any(|o| p.is_within(o)))
     }
 
-    /// The narrowest scope that covers exactly one call.
-    pub fn exact(service: &str, method: &str, path: &RequestPath) -> Self {
+    /// The scope of exactly one call: its method, its path and its query string. `None` when
+    /// the query is too long to bind to.
+    pub fn exact(service: &str, method: &str, path: &RequestPath) -> Option<Self> {
+        let query = Query::normalize(path.query().unwrap_or("")).ok()?;
+        Some(Self { query: Some(query), ..Self::exact_path(service, method, path) })
+    }
+
+    /// The narrowest scope for a call's method and path, any query (request hints).
+    pub fn exact_path(service: &str, method: &str, path: &RequestPath) -> Self {
         Self {
             service: service.to_string(),
             methods: Methods::Only(BTreeSet::from([method.to_string()])),
             paths: vec![PathPattern::exact(path)],
+            query: None,
         }
+    }
+
+    /// The same scope with a query bound: `""` (no query) when none was given. A one-time
+    /// request asked without a query is for the call without one.
+    pub fn with_bound_query(&self) -> Self {
+        Self { query: Some(self.query.clone().unwrap_or_default()), ..self.clone() }
     }
 }
 
 impl fmt::Display for Scope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let paths: Vec<&str> = self.paths.iter().map(PathPattern::as_str).collect();
-        write!(f, "{} {} {}", self.service, self.methods, paths.join(","))
+        write!(f, "{} {} {}", self.service, self.methods, paths.join(","))?;
+        match &self.query {
+            Some(q) if q.is_empty() => f.write_str(" (no query string)"),
+            Some(q) => write!(f, "?{q}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -160,6 +198,7 @@ impl From<Scope> for ScopeWire {
             service: s.service,
             methods: s.methods.to_vec(),
             paths: s.paths.iter().map(|p| p.as_str().to_string()).collect(),
+            query: s.query.map(|q| q.as_str().to_string()),
         }
     }
 }
@@ -208,51 +247,5 @@ fn parse_methods(raw: &[String]) -> Result<Methods, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn wire(service: &str, methods: &[&str], paths: &[&str]) -> ScopeWire {
-        ScopeWire {
-            service: service.into(),
-            methods: methods.iter().map(|s| s.to_string()).collect(),
-            paths: paths.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn methods_are_upper_cased_and_star_means_any() {
-        let s = Scope::from_wire(wire("orders", &["get", "Head"], &["/o"])).unwrap();
-        assert!(s.methods.contains("GET") && s.methods.contains("HEAD"));
-        assert!(!s.methods.contains("get"));
-        let any = Scope::from_wire(wire("orders", &["*"], &["/o"])).unwrap();
-        assert_eq!(any.methods, Methods::Any);
-    }
-
-    #[test]
-    fn reports_every_bad_field_at_once() {
-        let errs = Scope::from_wire(wire("Orders!", &[], &["nope", "/ok", "/a//b"])).unwrap_err();
-        assert_eq!(errs.len(), 4, "{errs:?}");
-        assert!(errs[0].starts_with("service:"));
-        assert!(errs[1].starts_with("methods:"));
-        assert!(errs[2].starts_with("paths[0]:"));
-        assert!(errs[3].starts_with("paths[2]:"));
-    }
-
-    #[test]
-    fn empty_paths_are_refused() {
-        let errs = Scope::from_wire(wire("orders", &["GET"], &[])).unwrap_err();
-        assert!(errs[0].contains("at least one path"));
-    }
-
-    #[test]
-    fn scope_containment() {
-        let outer = Scope::from_wire(wire("orders", &["GET", "HEAD"], &["/orders/**"])).unwrap();
-        let inner = Scope::from_wire(wire("orders", &["GET"], &["/orders/7"])).unwrap();
-        let other = Scope::from_wire(wire("billing", &["GET"], &["/orders/7"])).unwrap();
-        let wider = Scope::from_wire(wire("orders", &["*"], &["/orders/7"])).unwrap();
-        assert!(inner.is_within(&outer));
-        assert!(!outer.is_within(&inner));
-        assert!(!other.is_within(&outer));
-        assert!(!wider.is_within(&outer));
-    }
-}
+#[path = "scope_tests.rs"]
+mod tests;

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::access::AccessRequest;
 use crate::decision::{CheckInput, Deny, DenyStatus};
+use crate::grant::ScopeWire;
 
 pub const HEADER_SUBJECT: &str = "x-jitgate-subject";
 pub const HEADER_GRANT_ID: &str = "x-jitgate-grant-id";
@@ -57,7 +58,7 @@ pub fn deny_body(
 }
 
 fn request_hint(input: &CheckInput, request_url: &str) -> Value {
-    let scope = input.exact_scope();
+    let scope = input.request_scope();
     let path = scope.paths.first().map(|p| p.as_str().to_string()).unwrap_or_default();
     let ui = crate::links::request_form(
         public_base(request_url),
@@ -66,19 +67,27 @@ fn request_hint(input: &CheckInput, request_url: &str) -> Value {
         &path,
         HINT_TTL,
     );
+    let query = scope
+        .query
+        .as_ref()
+        .map(|q| format!(" --query '{}'", q.as_str().replace('\'', "'\\''")))
+        .unwrap_or_default();
+    let cli = format!(
+        "jitgate request create --service {} --method {} --path '{}'{query} --ttl {HINT_TTL} --reason '<why>'",
+        scope.service,
+        input.method,
+        path.replace('\'', "'\\''")
+    );
     json!({
         "method": "POST",
         "url": request_url,
         "ui": ui,
         "body": {
-            "resources": [{"service": scope.service, "methods": [input.method], "paths": [path]}],
+            "resources": [ScopeWire::from(scope)],
             "ttl": HINT_TTL,
             "reason": "",
         },
-        "cli": format!(
-            "jitgate request create --service {} --method {} --path '{}' --ttl {HINT_TTL} --reason '<why>'",
-            scope.service, input.method, path.replace('\'', "'\\''")
-        ),
+        "cli": cli,
     })
 }
 

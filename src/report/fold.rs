@@ -45,13 +45,12 @@ fn is_uuid(seg: &str) -> bool {
         && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// True when `seg` can be written as a literal pattern segment.
+/// True when `seg` can be written as a literal pattern segment (`*` and `%` are escaped by
+/// [`render`]).
 fn literal_ok(seg: &str) -> bool {
     seg != "."
         && seg != ".."
-        && !seg
-            .chars()
-            .any(|c| matches!(c, '*' | '?' | '#' | ';' | '%' | '\\' | '/') || c.is_control())
+        && !seg.chars().any(|c| matches!(c, '?' | '#' | ';' | '\\' | '/') || c.is_control())
 }
 
 /// One request path's segments, identifiers folded to `*`.
@@ -108,11 +107,11 @@ pub fn covers(wide: &[Seg], narrow: &[Seg]) -> bool {
 
 /// `[orders, *]` → `/orders/*`.
 pub fn render(segs: &[Seg]) -> String {
-    let parts: Vec<&str> = segs
+    let parts: Vec<std::borrow::Cow<'_, str>> = segs
         .iter()
         .map(|s| match s {
-            Seg::Literal(l) => l.as_str(),
-            Seg::Any => "*",
+            Seg::Literal(l) => crate::grant::escape_segment(l),
+            Seg::Any => "*".into(),
         })
         .collect();
     format!("/{}", parts.join("/"))

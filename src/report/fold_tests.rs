@@ -42,9 +42,19 @@ fn identifiers_are_variable_and_route_names_are_not() {
     for s in literal {
         assert!(!is_variable(s), "{s} should stay literal");
     }
-    for s in ["a*b", "a;b", "100%", "..", "a\\b"] {
+    for s in ["a;b", "..", "a\\b"] {
         assert!(!literal_ok(s), "{s} cannot be a literal pattern segment");
     }
+    // `*` and `%` are written escaped, so they stay literal (never a wildcard).
+    for s in ["a*b", "*", "100%"] {
+        assert!(literal_ok(s), "{s} is a literal, escaped by render");
+    }
+    let rendered = render(&[Seg::Literal("*".into()), Seg::Literal("a*%".into()), Seg::Any]);
+    assert_eq!(rendered, "/%2A/a%2A%25/*");
+    assert!(PathPattern::parse(&rendered).is_ok());
+    let star = PathPattern::parse(&render(&[Seg::Literal("*".into()), Seg::Any])).unwrap();
+    assert!(star.matches(&path("/%2A/y")));
+    assert!(!star.matches(&path("/x/y")), "a literal `*` folded from traffic is no wildcard");
 }
 
 #[test]

@@ -146,6 +146,7 @@ fn scopes(service: &str, rows: &[&UnmetAccess]) -> Vec<ScopeWire> {
                 service: service.into(),
                 methods: m.into_iter().map(String::from).collect(),
                 paths: kept,
+                query: None,
             }
         })
         .collect()

@@ -199,6 +199,7 @@ fn grants_and_policies_without_use_in_the_window_are_listed() {
             service: "orders".into(),
             methods: vec!["GET".into()],
             paths: vec![p.into()],
+            query: None,
         })
         .unwrap()
     };

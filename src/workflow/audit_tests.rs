@@ -176,6 +176,7 @@ fn mk_request() -> NewRequest {
         service: "orders".into(),
         methods: vec!["GET".into()],
         paths: vec!["/orders/**".into()],
+        query: None,
     };
     NewRequest {
         resources: vec![Scope::from_wire(scope).unwrap()],

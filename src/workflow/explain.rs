@@ -110,7 +110,7 @@ pub async fn explain(
             grant_id: None,
         },
     };
-    let scope = input.exact_scope();
+    let scope = input.request_scope();
     Ok(Explanation {
         call: format!("{} {} on `{}`", input.method, input.path, input.service),
         one_time_action: input.one_time,

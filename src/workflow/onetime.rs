@@ -9,6 +9,7 @@ use super::WorkflowError;
 use super::requests::{NewRequest, RequestService};
 use crate::access::{AccessRequest, Assessment, RequestId, RequestStatus};
 use crate::decision::{Caller, CheckInput};
+use crate::grant::{Principal, Scope};
 use crate::store::OpenKey;
 
 impl RequestService {
@@ -24,15 +25,17 @@ impl RequestService {
         let Some(policy) = set.one_time_policy(&input.service, &input.method, &input.path) else {
             return Ok(None);
         };
-        let scope = input.exact_scope();
-        if !policy.file_one_time_requests
-            || !policy.may_request(&caller.principals)
-            || !policy.covers(std::slice::from_ref(&scope))
-        {
+        // The query string is part of the call: one too long to bind files nothing.
+        let Some(scope) = input.exact_scope() else { return Ok(None) };
+        if !policy.file_one_time_requests || !policy.may_request(&caller.principals) {
+            return Ok(None);
+        }
+        if let Err(why) = policy.one_time_call(&scope) {
+            tracing::debug!(policy = %policy.name, why, "One-time request not filed");
             return Ok(None);
         }
         let now = self.clock.now();
-        let key = open_key(caller, input);
+        let key = open_key(&caller.subject, &scope);
         let id = RequestId::generate();
         let until = now.saturating_add(policy.pending_ttl);
         for _ in 0..2 {
@@ -48,6 +51,7 @@ impl RequestService {
             policy: policy.clone(),
             auto_rule: None,
             one_time: true,
+            resources: vec![scope.clone()],
             grant_ttl: policy.one_time_ttl,
             max_uses: Some(1),
         };
@@ -68,30 +72,18 @@ impl RequestService {
         if !r.one_time {
             return;
         }
-        let (Some(method), Some(path)) =
-            (scope.methods.to_vec().first().cloned(), scope.paths.first())
-        else {
-            return;
-        };
-        let key = OpenKey {
-            requester: r.requester.clone(),
-            call: digest(&scope.service, &method, path.as_str()),
-        };
-        if let Err(e) = self.store.release_open(&key).await {
+        if let Err(e) = self.store.release_open(&open_key(&r.requester, scope)).await {
             tracing::debug!(error = %e, "Could not release the open-request marker; it expires by itself");
         }
     }
 }
 
-fn open_key(caller: &Caller, input: &CheckInput) -> OpenKey {
-    let path = crate::grant::PathPattern::exact(&input.path);
-    OpenKey {
-        requester: caller.subject.clone(),
-        call: digest(&input.service, &input.method, path.as_str()),
-    }
-}
-
-fn digest(service: &str, method: &str, path: &str) -> String {
-    let d = Sha256::digest(format!("{service}\n{method}\n{path}").as_bytes());
-    crate::hex::encode(&d[..16])
+/// The marker of one requester's open request for one call: a digest of the call's scope
+/// (service, method, path and query string), so retries of the same call find it.
+fn open_key(requester: &Principal, scope: &Scope) -> OpenKey {
+    let paths: Vec<&str> = scope.paths.iter().map(|p| p.as_str()).collect();
+    let query = scope.query.as_ref().map_or("*", |q| q.as_str());
+    let text = format!("{}\n{}\n{}\n?{query}", scope.service, scope.methods, paths.join("\n"));
+    let d = Sha256::digest(text.as_bytes());
+    OpenKey { requester: requester.clone(), call: crate::hex::encode(&d[..16]) }
 }

@@ -125,7 +125,7 @@ impl RequestService {
         AccessRequest {
             id: RequestId::generate(),
             requester: caller.subject.clone(),
-            resources: new.resources,
+            resources: a.resources.clone(),
             ttl: Ttl::from_duration(new.ttl),
             reason: new.reason,
             incident: new.incident,
@@ -486,8 +486,8 @@ fn refusal(e: RequestError) -> WorkflowError {
         RequestError::SelfApproval(_)
         | RequestError::NotApprover(..)
         | RequestError::NotRequester(_) => WorkflowError::Forbidden(e.to_string()),
-        RequestError::AlreadyApproved(_) | RequestError::NotPending(..) => {
-            WorkflowError::Conflict(e.to_string())
-        }
+        RequestError::AlreadyApproved(_)
+        | RequestError::NotPending(..)
+        | RequestError::NotOneCall(_) => WorkflowError::Conflict(e.to_string()),
     }
 }

@@ -9,11 +9,11 @@ use crate::workflow::explain::{Explanation, RequestOutlook};
 
 pub fn resource(s: &Scope) -> pb::Resource {
     let w: ScopeWire = s.clone().into();
-    pb::Resource { service: w.service, methods: w.methods, paths: w.paths }
+    pb::Resource { service: w.service, methods: w.methods, paths: w.paths, query: w.query }
 }
 
 pub fn scope_wire(r: pb::Resource) -> ScopeWire {
-    ScopeWire { service: r.service, methods: r.methods, paths: r.paths }
+    ScopeWire { service: r.service, methods: r.methods, paths: r.paths, query: r.query }
 }
 
 fn ts(t: Option<Timestamp>) -> String {

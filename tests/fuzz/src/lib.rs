@@ -213,6 +213,7 @@ fn mk_grant(k: usize, g: &KnownGrant, now: Timestamp) -> Grant {
         service: g.service.into(),
         methods: g.methods.iter().map(|m| m.to_string()).collect(),
         paths: g.paths.iter().map(|p| p.to_string()).collect(),
+        query: None,
     })
     .unwrap();
     let hour = Duration::from_secs(3600);
