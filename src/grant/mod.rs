@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 pub use index::{Candidates, IndexedGrants};
 pub use path::{MAX_PATH_AND_QUERY_LEN, MAX_PATH_LEN, PathError, RequestPath};
-pub use pattern::{PathPattern, PatternError, escape_segment};
+pub use pattern::{MAX_PATTERN_LEN, PathPattern, PatternError, escape_segment};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
 pub use query::{MAX_QUERY_LEN, Query, QueryError};
 pub use rule::{AsGrantView, GrantRule, GrantView, ScopeInterner};

@@ -90,13 +90,21 @@ export function methods(m) {
   return Array.isArray(m) ? m.join(', ') : String(m);
 }
 
-/** A scope as a small definition list: service, methods, paths. */
+/** A scope as a small definition list: service, methods, paths and, for one exact call,
+ * its query string (approvers see exactly what the grant will cover). */
 export function scopeList(resources) {
   return h('ul', { class: 'scopes' }, (resources || []).map((r) =>
     h('li', {},
       h('span', { class: 'svc' }, r.service), ' ',
       h('span', { class: 'methods' }, methods(r.methods)), ' ',
-      (r.paths || []).map((p, i) => [i ? ', ' : '', h('code', {}, p)]))));
+      (r.paths || []).map((p, i) => [i ? ', ' : '', h('code', {}, p)]),
+      queryText(r))));
+}
+
+/** ` ?a=1` for a scope bound to a query string, ` (no query string)` for one bound to none. */
+export function queryText(r) {
+  if (r.query === undefined || r.query === null) return '';
+  return r.query === '' ? ' (no query string)' : ` ?${r.query}`;
 }
 
 export function badge(status) {

@@ -4,7 +4,7 @@
 
 import { api, ApiError, q, session } from './api.js';
 import {
-  announce, badge, countdown, errorBox, facts, field, h, methods, params, scopeList, show, timeLeft,
+  announce, badge, countdown, errorBox, facts, field, h, methods, params, queryText, scopeList, show, timeLeft,
   when,
 } from './dom.js';
 
@@ -114,7 +114,7 @@ async function policyLine(name) {
 }
 
 export function summary(r) {
-  return (r.resources || []).map((s) => `${s.service} ${methods(s.methods)} ${(s.paths || []).join(' ')}`).join('; ') + ` for ${r.ttl}`;
+  return (r.resources || []).map((s) => `${s.service} ${methods(s.methods)} ${(s.paths || []).join(' ')}${queryText(s)}`).join('; ') + ` for ${r.ttl}`;
 }
 
 /** The request as a decision card; buttons only for what the caller may do. */
