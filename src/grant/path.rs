@@ -29,11 +29,6 @@ pub enum PathError {
 /// Longest path accepted (Envoy's default header limit is 60 KiB; real paths are far shorter).
 pub const MAX_PATH_LEN: usize = 8192;
 
-/// Characters that look like `/`, `\` or `.` and that some back ends fold into them.
-const LOOKALIKES: [char; 8] = [
-    '\u{FF0F}', '\u{2215}', '\u{2044}', '\u{29F8}', '\u{FF3C}', '\u{FE68}', '\u{FF0E}', '\u{2024}',
-];
-
 // === impl RequestPath ===
 
 impl RequestPath {
@@ -114,12 +109,11 @@ fn decode_segment(part: &str) -> Result<String, PathError> {
             '%' => return Err(PathError::Refused("a double-encoded `%`")),
             ';' | '#' | '?' => return Err(PathError::Refused("an encoded `;`, `#` or `?`")),
             c if c.is_control() => return Err(PathError::Refused("an encoded control byte")),
-            c if LOOKALIKES.contains(&c) => {
-                return Err(PathError::Refused("a look-alike of `/`, `\\` or `.`"));
-            }
             _ => {}
         }
     }
+    // Look-alikes of `.`, `/` and friends (`‥`, `％`, `∕`) and invisible characters.
+    super::lookalike::check(&decoded).map_err(|l| PathError::Refused(l.describe()))?;
     if decoded == "." || decoded == ".." {
         return Err(PathError::Refused("a dot segment"));
     }
