@@ -10,6 +10,7 @@
 
 pub mod input;
 mod log;
+mod method_override;
 pub mod recorder;
 
 use std::panic::AssertUnwindSafe;
