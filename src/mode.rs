@@ -3,8 +3,9 @@
 //! jitgate in front of a live API and see what it would refuse before it refuses anything.
 //!
 //! The mode is chosen per protected service (`service_modes`), falling back to the top-level
-//! `mode` — also for calls whose service could not be determined. The engine never sees it:
-//! shadow is applied to a finished decision, by the application layer.
+//! `mode`. Only a service the route names (`context_extensions.service`) can be shadowed: a
+//! call whose service would come from the client's `Host` is always enforced. The engine
+//! never sees the mode: shadow is applied to a finished decision, by the application layer.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -61,6 +62,13 @@ impl Modes {
         service.and_then(|s| self.services.get(s).copied()).unwrap_or(self.default)
     }
 
+    /// The mode for one call, from the service its route names (`context_extensions.service`).
+    /// A call whose route names none takes its service from the client's `Host`, so the
+    /// client could pick a shadowed service to be let through: such calls are enforced.
+    pub fn for_route(&self, route_service: Option<&str>) -> Mode {
+        route_service.map_or(Mode::Enforce, |s| self.for_service(Some(s)))
+    }
+
     /// True when any call may be answered in shadow mode.
     pub fn any_shadow(&self) -> bool {
         self.default.is_shadow() || self.services.values().any(|m| m.is_shadow())
@@ -88,6 +96,17 @@ mod tests {
         assert_eq!(m.for_service(None), Mode::Enforce);
         assert!(m.any_shadow());
         assert_eq!(m.shadow_services(), ["legacy"]);
+    }
+
+    #[test]
+    fn only_a_service_the_route_names_can_be_shadowed() {
+        let m = modes(Mode::Enforce, &[("legacy", Mode::Shadow)]);
+        assert_eq!(m.for_route(Some("legacy")), Mode::Shadow);
+        assert_eq!(m.for_route(Some("orders")), Mode::Enforce);
+        assert_eq!(m.for_route(None), Mode::Enforce, "a Host-derived `legacy` is enforced");
+        let m = modes(Mode::Shadow, &[("payments", Mode::Enforce)]);
+        assert_eq!(m.for_route(Some("orders")), Mode::Shadow);
+        assert_eq!(m.for_route(None), Mode::Enforce);
     }
 
     #[test]

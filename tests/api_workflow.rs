@@ -144,6 +144,55 @@ async fn policy_errors() {
     );
 }
 
+/// SECURITY.md row 54: a webhook URL (a Slack incoming webhook is a bearer secret) is shown to
+/// admins only; everyone else sees that the policy notifies, its format and events.
+#[tokio::test]
+async fn non_admins_read_policies_without_webhook_urls() {
+    let app = app();
+    let slack = "https://hooks.slack.com/services/T0001/B0001/s3cr3tT0k3n";
+    let mut doc = policy();
+    doc["spec"]["notify"] = json!([
+        {"webhook": slack, "format": "slack", "events": ["approved"], "secret_env": "SLACK_SIGNING"},
+        {"webhook": "http://127.0.0.1:9/hook"},
+    ]);
+    let (status, body, _) =
+        call(&app, "PUT", "/v1/policies/orders", Some(&admin()), Some(&doc.to_string())).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let alice = token("alice", &["eng"]);
+    let (_, one, _) = call(&app, "GET", "/v1/policies/orders", Some(&alice), None).await;
+    let (_, list, _) = call(&app, "GET", "/v1/policies", Some(&alice), None).await;
+    for (what, seen) in [("get", &one), ("list", &list["policies"][0])] {
+        let text = seen.to_string();
+        assert!(!text.contains("hooks.slack.com") && !text.contains("127.0.0.1"), "{what}: {text}");
+        assert!(!text.contains("SLACK_SIGNING"), "{what}: {text}");
+        assert_eq!(
+            seen["spec"]["notify"],
+            json!([
+                {"format": "slack", "events": ["approved"], "redacted": true},
+                {"format": "json", "redacted": true},
+            ]),
+            "{what}"
+        );
+        assert_eq!(seen["spec"]["approvers"], json!(["group:leads"]), "{what}: the rest stays");
+    }
+    let (_, full, _) = call(&app, "GET", "/v1/policies/orders", Some(&admin()), None).await;
+    assert_eq!(full["spec"]["notify"][0]["webhook"], slack, "admins see the target: {full}");
+    assert_eq!(full["spec"]["notify"][0]["secret_env"], "SLACK_SIGNING");
+    assert!(full["spec"]["notify"][0].get("redacted").is_none(), "{full}");
+    // What a non-admin read cannot be written back as if it were a target.
+    let redacted = one.clone();
+    expect(
+        &app,
+        "PUT",
+        "/v1/policies/orders",
+        Some(&admin()),
+        Some(&redacted.to_string()),
+        StatusCode::BAD_REQUEST,
+        "spec.notify[0].redacted",
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn request_errors() {
     let app = with_policy().await;

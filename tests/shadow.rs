@@ -10,6 +10,8 @@ use std::time::Duration;
 
 use common::jitgate::check_request;
 use common::{Envoy, Jitgate, RedisServer, Upstream, wait_until};
+use envoy_types::pb::envoy::service::auth::v3::check_response::HttpResponse;
+use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
 use serde_json::{Value, json};
 
 struct Stack {
@@ -218,4 +220,58 @@ async fn shadow_files_no_one_time_request_and_spends_no_use_it_only_lets_through
     assert!(format!("{again:?}").contains("approval_required"), "{again:?}");
     let (_, g) = j.call("GET", &format!("/v1/grants/{id}"), Some(&j.admin_token()), None).await;
     assert_eq!(g["uses"], 1, "{g}");
+}
+
+/// A Check as Envoy sends it from a route without `context_extensions.service`: the service
+/// would come from the client's `Host`.
+fn from_host(path: &str, host: &str, headers: &[(&str, &str)]) -> CheckRequest {
+    let mut req = check_request("GET", path, "unused", headers);
+    let attrs = req.attributes.as_mut().unwrap();
+    attrs.context_extensions.clear();
+    attrs.request.as_mut().unwrap().http.as_mut().unwrap().host = host.into();
+    req
+}
+
+/// (gRPC code, the deny body) of a Check answer; the body is null for an OK.
+fn answer(r: &CheckResponse) -> (i32, Value) {
+    let code = r.status.as_ref().map_or(-1, |s| s.code);
+    let body = match &r.http_response {
+        Some(HttpResponse::DeniedResponse(d)) => serde_json::from_str(&d.body).unwrap(),
+        _ => Value::Null,
+    };
+    (code, body)
+}
+
+/// SECURITY.md row 56: a caller cannot choose a shadowed service by `Host` to be let through.
+/// Shadow applies only to routes that name their service; a Host-derived service is enforced
+/// (and recorded as enforced), in a shadowed service and under a shadow default alike.
+#[tokio::test]
+async fn a_shadowed_service_named_only_by_host_is_enforced() {
+    let redis = RedisServer::start().await;
+    let per_service = [("JITGATE_SERVICE_MODES", "legacy=shadow")];
+    let everywhere = [("JITGATE_MODE", "shadow")];
+    for env in [&per_service[..], &everywhere[..]] {
+        let j = Jitgate::start_with(&redis.url(), env, true).await;
+        // The route names `legacy`: shadow lets the anonymous call through, as configured.
+        let (code, _) = answer(&j.check(check_request("GET", "/admin", "legacy", &[])).await);
+        assert_eq!(code, 0, "{env:?}: the route's own service is shadowed");
+        for host in ["legacy", "LEGACY.:8080", "legacy:443"] {
+            let r = j.check(from_host("/admin", host, &[])).await;
+            let (code, body) = answer(&r);
+            assert_eq!(code, 16, "{env:?} Host {host}: enforced, not shadowed: {r:?}");
+            assert_eq!(body["reason"], "token_missing", "{body}");
+            assert!(!format!("{r:?}").contains("x-jitgate-mode"), "{r:?}");
+            let e = audited(&j, body["decision_id"].as_str().unwrap()).await;
+            assert_eq!(
+                (e["service"].as_str(), e["details"]["mode"].as_str()),
+                (Some("legacy"), Some("enforce")),
+                "{e}"
+            );
+        }
+        // A caller with a token but no grant: 403, not a shadowed allow.
+        let auth = format!("Bearer {}", j.token("mallory", &[]));
+        let r = j.check(from_host("/admin", "legacy", &[("authorization", &auth)])).await;
+        assert_eq!(answer(&r).1["reason"], "no_grant", "{r:?}");
+        assert!(j.log().contains("calls whose service comes from `Host` are enforced"));
+    }
 }

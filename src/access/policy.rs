@@ -119,6 +119,9 @@ pub struct AutoApproveSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NotifySpec {
+    /// Where deliveries are POSTed. Often a bearer secret (a Slack incoming webhook), so only
+    /// admins read it back ([`PolicyDocument::redact_notify_targets`]). Required in writes.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub webhook: String,
     #[serde(default)]
     pub format: NotifyFormat,
@@ -128,6 +131,9 @@ pub struct NotifySpec {
     /// Environment variable holding this target's signing secret (else the global one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_env: Option<String>,
+    /// Set on reads by non-admins, in place of `webhook` and `secret_env`; refused in writes.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub redacted: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -136,6 +142,21 @@ pub enum NotifyFormat {
     #[default]
     Json,
     Slack,
+}
+
+// === impl PolicyDocument ===
+
+impl PolicyDocument {
+    /// What a reader who is not an admin sees: that the policy notifies, in which format and
+    /// on which events, but not where (`webhook`) or with which secret (`secret_env`).
+    pub fn redact_notify_targets(mut self) -> Self {
+        for t in &mut self.spec.notify {
+            t.webhook.clear();
+            t.secret_env = None;
+            t.redacted = true;
+        }
+        self
+    }
 }
 
 /// A validated auto-approve rule.

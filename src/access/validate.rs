@@ -67,7 +67,9 @@ pub(super) fn validate_policy(doc: PolicyDocument) -> Result<AccessPolicy, Vec<S
         }
     }
     for (i, t) in s.notify.iter().enumerate() {
-        if !(t.webhook.starts_with("http://") || t.webhook.starts_with("https://")) {
+        if t.redacted {
+            errors.push(format!("spec.notify[{i}].redacted: only reads by non-admins carry it; write the target with its `webhook` URL instead"));
+        } else if !(t.webhook.starts_with("http://") || t.webhook.starts_with("https://")) {
             errors.push(format!("spec.notify[{i}].webhook: must be an http:// or https:// URL"));
         }
         for e in t.events.iter().filter(|e| !EVENTS.contains(&e.as_str())) {

@@ -1,6 +1,7 @@
 //! `/v1/policies`: admins put and delete access policies; every authenticated caller may read
-//! them. The body is the policy document (`apiVersion`, `kind`, `metadata`, `spec`) as JSON, or
-//! YAML with `content-type: application/yaml`.
+//! them, and only admins see where notifications go (`spec.notify[].webhook`). The body is the
+//! policy document (`apiVersion`, `kind`, `metadata`, `spec`) as JSON, or YAML with
+//! `content-type: application/yaml`.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -51,14 +52,17 @@ pub async fn put(
 
 pub async fn get(
     State(state): State<ApiState>,
-    Auth(_): Auth,
+    Auth(caller): Auth,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.policies.get(&name).await?)))
+    Ok(Json(json!(state.policies.get(&caller, &name).await?)))
 }
 
-pub async fn list(State(state): State<ApiState>, Auth(_): Auth) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "policies": state.policies.list().await? })))
+pub async fn list(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "policies": state.policies.list(&caller).await? })))
 }
 
 pub async fn delete(

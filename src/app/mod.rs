@@ -256,7 +256,7 @@ fn announce_modes(modes: &crate::mode::Modes, metrics: &Metrics) {
         tracing::warn!(
             mode = %modes.default,
             shadow_services = ?modes.shadow_services(),
-            "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there"
+            "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there. Only routes that set `context_extensions.service` are shadowed; calls whose service comes from `Host` are enforced"
         );
     }
 }

@@ -2,6 +2,7 @@
 //! normalized path, and the protected service (the route's `context_extensions.service`,
 //! else the host without port). Everything odd is a deny, never a guess.
 
+use super::method_override::query_overrides_method;
 use crate::decision::{CheckInput, Deny, DenyReason};
 use crate::grant::{RequestPath, check_service};
 
@@ -79,14 +80,6 @@ fn strip_port(host: &str) -> &str {
         .map_or(host, |(h, _)| h)
 }
 
-fn query_overrides_method(path: &str) -> bool {
-    let Some((_, query)) = path.split_once('?') else { return false };
-    query.split('&').any(|pair| {
-        let key = pair.split('=').next().unwrap_or("");
-        key.eq_ignore_ascii_case("_method") || key.eq_ignore_ascii_case("%5Fmethod")
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +129,24 @@ mod tests {
         let mut a = attrs("POST", "/x", "h", Some("s"));
         a.method_override = true;
         assert_eq!(reason(&a), Some(DenyReason::MethodOverride));
+    }
+
+    #[test]
+    fn method_overrides_in_encoded_query_keys_are_refused() {
+        // SECURITY.md row 59: each of these reaches a framework as `_method`.
+        for q in [
+            "?_%6Dethod=DELETE",
+            "?%5f%6d%65%74%68%6f%64=DELETE",
+            "?.method=DELETE",
+            "?+method=DELETE",
+            "?_method%00=DELETE",
+            "?_method[]=DELETE",
+            "?x=1;_method=DELETE",
+        ] {
+            let a = attrs("POST", &format!("/orders{q}"), "h", Some("orders"));
+            assert_eq!(reason(&a), Some(DenyReason::MethodOverride), "{q}");
+        }
+        assert!(parse(&attrs("POST", "/orders?method=x&a=_method", "h", Some("s"))).is_ok());
     }
 
     #[test]

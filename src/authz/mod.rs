@@ -6,10 +6,13 @@
 //! Shadow mode ([`crate::mode`]) is applied here, after deciding: the [`Verdict`] keeps the
 //! real (would-be) decision, which is logged, counted and audited as in `enforce`, and carries
 //! the mode so the transport answers allow. A call let through by shadow never consumes a
-//! grant use (only real allows do) and never files a one-time request.
+//! grant use (only real allows do) and never files a one-time request. Only calls whose route
+//! names the service can be shadowed ([`Modes::for_route`]): one whose service comes from
+//! `Host` is enforced, since the client picked that service.
 
 pub mod input;
 mod log;
+mod method_override;
 pub mod recorder;
 
 use std::panic::AssertUnwindSafe;
@@ -163,7 +166,7 @@ impl Authorizer {
                 Deny::new(DenyReason::DeadlineExceeded, "the check did not finish in time").into()
             }
         };
-        let mode = self.mode_of(outcome.input.as_ref(), &attrs);
+        let mode = self.mode_of(&attrs);
         self.record(&outcome, &decision_id, &attrs, mode, started.elapsed());
         Verdict {
             decision: outcome.decision,
@@ -180,7 +183,7 @@ impl Authorizer {
     pub fn reject(&self, deny: Deny, attrs: &CheckAttributes) -> Verdict {
         let decision_id = uuid::Uuid::new_v4().simple().to_string();
         let outcome = Outcome::from(deny);
-        let mode = self.mode_of(None, attrs);
+        let mode = self.mode_of(attrs);
         self.record(&outcome, &decision_id, attrs, mode, Duration::ZERO);
         let decision = outcome.decision;
         Verdict {
@@ -194,11 +197,10 @@ impl Authorizer {
         }
     }
 
-    /// The mode for this call: by its service, else by the route's service as Envoy sent it
-    /// (when parsing stopped earlier), else the default.
-    fn mode_of(&self, input: Option<&CheckInput>, attrs: &CheckAttributes) -> Mode {
-        let service = input.map(|i| i.service.as_str()).or(attrs.service.as_deref());
-        self.modes.for_service(service)
+    /// The mode for this call: by the service its route names (also when parsing stopped
+    /// early). A service taken from `Host` is never shadowed: the client would choose it.
+    fn mode_of(&self, attrs: &CheckAttributes) -> Mode {
+        self.modes.for_route(attrs.service.as_deref())
     }
 
     async fn decide(&self, attrs: &CheckAttributes, decision_id: &str) -> Outcome {
@@ -225,7 +227,7 @@ impl Authorizer {
         let decision = self.authorize(&caller, &input).await;
         // Shadow lets the call through: filing a request for an action already done would
         // only ask approvers about the past.
-        let shadow = self.modes.for_service(Some(&input.service)).is_shadow();
+        let shadow = self.mode_of(attrs).is_shadow();
         let filed = match (&decision, &self.requests) {
             (Decision::Deny(d), Some(requests))
                 if input.one_time && !shadow && d.reason.status() == DenyStatus::Forbidden =>

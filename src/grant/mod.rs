@@ -4,6 +4,7 @@
 //! No I/O here: no Redis, HTTP, gRPC or tokio types.
 
 mod index;
+mod lookalike;
 mod path;
 mod pattern;
 mod principal;

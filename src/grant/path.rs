@@ -36,11 +36,6 @@ pub const MAX_PATH_LEN: usize = 8192;
 /// Longest path with its query string accepted (Envoy's default header limit).
 pub const MAX_PATH_AND_QUERY_LEN: usize = 60 * 1024;
 
-/// Characters that look like `/`, `\` or `.` and that some back ends fold into them.
-const LOOKALIKES: [char; 8] = [
-    '\u{FF0F}', '\u{2215}', '\u{2044}', '\u{29F8}', '\u{FF3C}', '\u{FE68}', '\u{FF0E}', '\u{2024}',
-];
-
 // === impl RequestPath ===
 
 impl RequestPath {
@@ -130,12 +125,11 @@ fn decode_segment(part: &str) -> Result<String, PathError> {
             '%' => return Err(PathError::Refused("a double-encoded `%`")),
             ';' | '#' | '?' => return Err(PathError::Refused("an encoded `;`, `#` or `?`")),
             c if c.is_control() => return Err(PathError::Refused("an encoded control byte")),
-            c if LOOKALIKES.contains(&c) => {
-                return Err(PathError::Refused("a look-alike of `/`, `\\` or `.`"));
-            }
             _ => {}
         }
     }
+    // Look-alikes of `.`, `/` and friends (`‥`, `％`, `∕`) and invisible characters.
+    super::lookalike::check(&decoded).map_err(|l| PathError::Refused(l.describe()))?;
     if decoded == "." || decoded == ".." {
         return Err(PathError::Refused("a dot segment"));
     }

@@ -106,7 +106,7 @@ impl ApplyService {
             ))
             .into());
         }
-        let current_docs = self.policies.list().await?;
+        let current_docs = self.policies.list(caller).await?;
         self.validate(&manifests, &current_docs, opts)?;
         let mut plan = Vec::new();
         let mut steps = Vec::new();

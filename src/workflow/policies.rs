@@ -1,5 +1,6 @@
 //! Access policy use cases: admins put and delete policies; any authenticated caller may read
-//! them (they hold no secrets, and requesters need to know what they can ask for). The compiled
+//! them (requesters need to know what they can ask for), with notification targets — webhook
+//! URLs, often bearer secrets — shown to admins only. The compiled
 //! [`PolicySet`] is swapped atomically and shared with the Check path and the notifier.
 
 use std::sync::Arc;
@@ -95,15 +96,26 @@ impl PolicyService {
         Ok((outcome, policy))
     }
 
-    pub async fn get(&self, name: &str) -> Result<PolicyDocument, WorkflowError> {
-        self.store
+    /// One policy as `caller` may see it (notification targets for admins only).
+    pub async fn get(&self, caller: &Caller, name: &str) -> Result<PolicyDocument, WorkflowError> {
+        let doc = self
+            .store
             .get(name)
             .await?
-            .ok_or_else(|| WorkflowError::NotFound(format!("no policy `{name}`")))
+            .ok_or_else(|| WorkflowError::NotFound(format!("no policy `{name}`")))?;
+        Ok(self.as_seen_by(caller, doc))
     }
 
-    pub async fn list(&self) -> Result<Vec<PolicyDocument>, WorkflowError> {
-        Ok(self.store.list().await?)
+    /// Every policy as `caller` may see it (notification targets for admins only).
+    pub async fn list(&self, caller: &Caller) -> Result<Vec<PolicyDocument>, WorkflowError> {
+        let docs = self.store.list().await?;
+        Ok(docs.into_iter().map(|d| self.as_seen_by(caller, d)).collect())
+    }
+
+    /// Webhook URLs are often bearer secrets (Slack incoming webhooks): requesters need to
+    /// know what a policy allows and that it notifies, not where to post.
+    fn as_seen_by(&self, caller: &Caller, doc: PolicyDocument) -> PolicyDocument {
+        if self.admins.includes(caller) { doc } else { doc.redact_notify_targets() }
     }
 
     pub async fn delete(&self, caller: &Caller, name: &str) -> Result<(), WorkflowError> {

@@ -163,6 +163,16 @@ pub fn cases(t: &str) -> Vec<Case> {
         ("override header, empty value", g("/orders/1", &[b"x-http-method-override:"]), 400, None),
         ("_method in the query", g("/orders/1?_method=DELETE", &[]), 400, None),
         ("_METHOD in the query", g("/orders/1?a=1&_METHOD=DELETE", &[]), 400, None),
+        // Query keys frameworks decode to `_method` (SECURITY.md row 59).
+        ("_%6Dethod in the query", g("/orders/1?_%6Dethod=DELETE", &[]), 400, None),
+        ("fully encoded _method", g("/orders/1?%5f%6d%65%74%68%6f%64=DELETE", &[]), 400, None),
+        ("double-encoded %255Fmethod", g("/orders/1?%255Fmethod=DELETE", &[]), 400, None),
+        (".method (PHP folds . to _)", g("/orders/1?.method=DELETE", &[]), 400, None),
+        ("+method (PHP folds space to _)", g("/orders/1?+method=DELETE", &[]), 400, None),
+        ("_method%00 (cut at NUL)", g("/orders/1?_method%00=DELETE", &[]), 400, None),
+        ("_method[] (array key)", g("/orders/1?_method[]=DELETE", &[]), 400, None),
+        ("_method after ;", g("/orders/1?x=1;_method=DELETE", &[]), 400, None),
+        ("control: method in a value", g("/orders/1?a=_method&method=x", &[]), 200, None),
         // Underscores in header names: rejected by Envoy.
         ("x_jitgate_subject", g("/orders/1", &[b"x_jitgate_subject: user:root"]), 400, None),
         ("x_http_method_override", g("/orders/1", &[b"x_http_method_override: DELETE"]), 400, None),

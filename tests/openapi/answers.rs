@@ -40,6 +40,8 @@ fn policy() -> Value {
         "spec": {
             "resources": [{"service": "orders", "methods": ["GET", "DELETE"], "paths": ["/orders/**"]}],
             "requesters": ["group:eng"], "approvers": ["group:leads"], "max_ttl": "1h",
+            "notify": [{"webhook": "https://hooks.example.com/T1/B1/x", "format": "slack",
+                "events": ["approved"], "secret_env": "HOOK_SECRET"}],
         }
     })
 }
@@ -81,7 +83,11 @@ async fn policy_and_request_answers_match_their_schemas() {
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = documented(&app, "PUT", one, uri, Some(&admin), Some(&policy())).await;
     assert_eq!(status, StatusCode::OK);
-    documented(&app, "GET", one, uri, Some(&alice), None).await;
+    // A non-admin's read has notification targets redacted; an admin's has them whole.
+    let (_, seen) = documented(&app, "GET", one, uri, Some(&alice), None).await;
+    assert_eq!(seen["spec"]["notify"][0]["redacted"], true, "{seen}");
+    let (_, seen) = documented(&app, "GET", one, uri, Some(&admin), None).await;
+    assert!(seen["spec"]["notify"][0]["webhook"].is_string(), "{seen}");
     documented(&app, "GET", "/v1/policies", "/v1/policies", Some(&alice), None).await;
 
     let input = json!({"resources": scope(), "ttl": "30m", "reason": "INC-7"});
