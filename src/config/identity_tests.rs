@@ -93,3 +93,25 @@ fn admins_must_name_an_issuer_the_way_its_tokens_do() {
     let ok = issuers(&[Some("corp"), Some("partner")], "admins: [\"service:spiffe://x/y\"]\n");
     assert!(load_str(&ok, "test", &[]).is_ok());
 }
+
+#[test]
+fn the_documented_several_issuers_example_loads() {
+    let yaml = r#"
+identity:
+  default_issuer: corp
+  issuers:
+    - name: corp                # user:alice, group:eng
+      issuer: "https://login.corp.example"
+      audiences: ["jitgate"]
+      jwks_url: "https://login.corp.example/.well-known/jwks.json"
+    - name: ci                  # user:ci/repo:org/app:ref:refs/heads/main
+      issuer: "https://token.actions.githubusercontent.com"
+      audiences: ["jitgate"]
+      jwks_url: "https://token.actions.githubusercontent.com/.well-known/jwks"
+admins: ["group:platform", "user:ci/repo:org/deployer:ref:refs/heads/main"]
+"#;
+    let c = load_str(yaml, "test", &[]).unwrap();
+    let ci = c.identity.namings().unwrap().pop().unwrap();
+    let sub = "repo:org/app:ref:refs/heads/main";
+    assert_eq!(ci.user(sub).unwrap().to_string(), format!("user:ci/{sub}"));
+}
