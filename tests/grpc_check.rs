@@ -103,7 +103,8 @@ async fn asymmetric_tokens_from_a_jwks_file_issuer_are_accepted() {
     use jsonwebtoken::Algorithm;
     let redis = RedisServer::start().await;
     let j = Jitgate::start(&redis.url()).await;
-    j.grant("user:carol", "orders", &["GET"], &["/orders/**"], "15m").await;
+    // The JWKS issuer is not the default one: its principals carry its name.
+    j.grant("user:idp/carol", "orders", &["GET"], &["/orders/**"], "15m").await;
     for (alg, kid, pem) in [
         (Algorithm::RS256, "rsa-1", "rsa-test-key.pem"),
         (Algorithm::ES256, "ec-1", "ec-test-key.pem"),

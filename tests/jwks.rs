@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use jitgate::grant::Naming;
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, JwksLocation, JwksSettings, JwksSource, KeySource,
     TokenCacheSettings, TokenError, TokenRules,
@@ -70,6 +71,7 @@ fn auth(keys: Arc<JwksSource>) -> Authenticator {
             issuer: "https://idp.test".into(),
             audiences: vec!["jitgate".into()],
             algorithms: vec![],
+            naming: Naming::Default,
         },
         keys,
     };

@@ -76,7 +76,7 @@ async fn a_flood_of_unique_tokens_is_shed_and_cached_callers_keep_their_answers(
     let j = Jitgate::start_with(&redis.url(), &overrides, true).await;
     let upstream = Upstream::start().await;
     let envoy = Arc::new(Envoy::start(j.grpc, upstream.port).await);
-    j.grant("user:alice", "orders", &["GET"], &["/orders/**"], "15m").await;
+    j.grant("user:idp/alice", "orders", &["GET"], &["/orders/**"], "15m").await;
     let alice = jwks_token(Algorithm::ES256, "ec-1", "ec-test-key.pem", "alice");
     let first = reqwest::Client::new().get(envoy.url("/orders/7")).bearer_auth(&alice);
     assert_eq!(first.send().await.unwrap().status(), 200, "alice's token verified once");

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Config, IssuerConfig};
+use crate::grant::Naming;
 use crate::identity::{
     Authenticator, Issuer, IssuerRules, JwksLocation, JwksSettings, JwksSource, KeySet, KeySource,
     StaticKeys, TokenCacheSettings, TokenRules, Verifier, VerifierSettings,
@@ -22,8 +23,9 @@ pub(super) async fn authenticator(
     cancel: &CancellationToken,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<Authenticator> {
+    let namings = c.identity.namings().map_err(|e| anyhow::anyhow!(e.join("; ")))?;
     let mut issuers = Vec::new();
-    for ic in &c.identity.issuers {
+    for (ic, naming) in c.identity.issuers.iter().zip(namings) {
         let keys = key_source(c, ic, env).await?;
         if keys.refreshes() {
             tracker.spawn(refresh_keys(
@@ -33,10 +35,16 @@ pub(super) async fn authenticator(
                 cancel.clone(),
             ));
         }
+        let form = match &naming {
+            Naming::Default => "user:<sub>".to_string(),
+            Naming::Qualified(name) => format!("user:{name}/<sub>"),
+        };
+        tracing::info!(issuer = %ic.issuer, principals = %form, "Issuer trusted");
         let rules = IssuerRules {
             issuer: ic.issuer.clone(),
             audiences: ic.audiences.clone(),
             algorithms: algorithms(ic)?,
+            naming,
         };
         issuers.push(Issuer { rules, keys });
     }

@@ -12,7 +12,8 @@ use crate::time::{Clock, SystemClock, Ttl};
 
 #[derive(Debug, Args)]
 pub struct TokenArgs {
-    /// The token's subject (`sub`): the caller becomes `user:<sub>`.
+    /// The token's subject (`sub`): the caller becomes `user:<sub>`, or `user:<name>/<sub>`
+    /// when the issuer is not the default one.
     #[arg(long)]
     pub sub: String,
     /// A group for the groups claim (repeatable).

@@ -6,6 +6,7 @@
 //! the loader collects every unknown key instead (with `serde_ignored`) and rejects them all.
 
 mod audit;
+mod identity;
 mod load;
 mod validate;
 
@@ -159,6 +160,10 @@ impl RedisMode {
 pub struct IdentityConfig {
     /// Trusted token issuers.
     pub issuers: Vec<IssuerConfig>,
+    /// The `name` of the issuer whose principals are plain (`user:<sub>`, `group:<name>`);
+    /// every other issuer's carry its name (`user:<name>/<sub>`). Unset: the sole issuer when
+    /// there is one; with several, none (every token principal then carries its issuer's name).
+    pub default_issuer: Option<String>,
     /// The claim holding the caller's groups (array of strings, or one space-separated string).
     pub groups_claim: String,
     /// Clock skew allowed on `exp`/`nbf`/`iat` (at most 30s).
@@ -188,6 +193,7 @@ impl Default for IdentityConfig {
     fn default() -> Self {
         Self {
             issuers: Vec::new(),
+            default_issuer: None,
             groups_claim: "groups".into(),
             leeway: Ttl::from_secs(30),
             max_token_lifetime: Ttl::from_secs(24 * 3600),
@@ -207,6 +213,10 @@ impl Default for IdentityConfig {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct IssuerConfig {
+    /// A short name (lowercase letters, digits, `-`) that this issuer's principals carry
+    /// (`user:<name>/<sub>`) unless it is the default issuer. Required when several issuers
+    /// are trusted.
+    pub name: Option<String>,
     /// The exact `iss` claim value.
     pub issuer: String,
     /// Accepted `aud` values (a token needs one of them).

@@ -4,9 +4,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use jsonwebtoken::Algorithm;
-
-use super::{Config, IssuerConfig, RedisConfig, RedisMode};
+use super::{Config, RedisConfig, RedisMode};
 use crate::grant::Principal;
 use crate::store::keys::Keys;
 
@@ -60,16 +58,7 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
         c.identity.verify_queue > 0,
         "`identity.verify_queue` must be above zero (it bounds the tokens waiting for a signature check)".into(),
     );
-    for (i, issuer) in c.identity.issuers.iter().enumerate() {
-        validate_issuer(i, issuer, env, errors);
-    }
-    let mut seen = std::collections::HashSet::new();
-    for issuer in &c.identity.issuers {
-        if !seen.insert(&issuer.issuer) {
-            errors
-                .push(format!("issuer `{}` is listed twice in `identity.issuers`", issuer.issuer));
-        }
-    }
+    super::identity::validate(c, env, errors);
     for (i, a) in c.admins.iter().enumerate() {
         if let Err(e) = Principal::from_str(a) {
             errors.push(format!("`admins[{i}]`: {e}"));
@@ -156,66 +145,6 @@ fn secret_env(at: &str, var: Option<&String>, env: &[(String, String)], errors: 
         }
         Some(_) => {}
     }
-}
-
-fn validate_issuer(
-    i: usize,
-    issuer: &IssuerConfig,
-    env: &[(String, String)],
-    errors: &mut Vec<String>,
-) {
-    let at = format!("identity.issuers[{i}]");
-    if issuer.issuer.is_empty() {
-        errors.push(format!("`{at}.issuer` is required: the exact `iss` value of its tokens"));
-    }
-    if issuer.audiences.is_empty() {
-        errors.push(format!("`{at}.audiences` needs at least one accepted `aud`, e.g. `jitgate`"));
-    }
-    let sources =
-        [issuer.jwks_url.is_some(), issuer.jwks_file.is_some(), issuer.hs256_secret_env.is_some()];
-    if sources.iter().filter(|s| **s).count() != 1 {
-        errors.push(format!(
-            "`{at}` needs exactly one of `jwks_url`, `jwks_file`, `hs256_secret_env`"
-        ));
-    }
-    if let Some(url) = &issuer.jwks_url
-        && !url.starts_with("https://")
-        && !is_loopback_http(url)
-    {
-        errors.push(format!(
-            "`{at}.jwks_url` must use https:// (plain http only on loopback), got `{url}`"
-        ));
-    }
-    if let Some(path) = &issuer.jwks_file
-        && !path.is_file()
-    {
-        errors.push(format!("`{at}.jwks_file`: `{}` is not a readable file", path.display()));
-    }
-    if let Some(var) = &issuer.hs256_secret_env {
-        match env.iter().find(|(k, _)| k == var) {
-            None => errors
-                .push(format!("`{at}.hs256_secret_env`: environment variable `{var}` is not set")),
-            Some((_, v)) if v.len() < MIN_HS256_SECRET => errors.push(format!(
-                "`{at}.hs256_secret_env`: `{var}` must hold at least {MIN_HS256_SECRET} bytes"
-            )),
-            Some(_) => {}
-        }
-    }
-    for (j, a) in issuer.algorithms.iter().enumerate() {
-        match Algorithm::from_str(a) {
-            Err(_) => errors.push(format!("`{at}.algorithms[{j}]`: `{a}` is not a JWT algorithm like `RS256`")),
-            Ok(alg) if issuer.hs256_secret_env.is_none() && a.starts_with("HS") => errors.push(format!(
-                "`{at}.algorithms[{j}]`: `{alg:?}` needs a shared secret; JWKS issuers use asymmetric keys"
-            )),
-            Ok(_) => {}
-        }
-    }
-}
-
-fn is_loopback_http(url: &str) -> bool {
-    ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| {
-        url.strip_prefix(p).is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-    })
 }
 
 #[cfg(test)]

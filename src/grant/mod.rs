@@ -4,6 +4,7 @@
 //! No I/O here: no Redis, HTTP, gRPC or tokio types.
 
 mod index;
+mod issuer;
 mod lookalike;
 mod path;
 mod pattern;
@@ -20,6 +21,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 pub use index::{Candidates, IndexedGrants};
+pub use issuer::{IssuerName, IssuerNameError, MAX_ISSUER_NAME_LEN, Naming, issuer_in};
 pub use path::{MAX_PATH_AND_QUERY_LEN, MAX_PATH_LEN, PathError, RequestPath};
 pub use pattern::{MAX_PATTERN_LEN, PathPattern, PatternError, escape_segment};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};

@@ -1,4 +1,6 @@
 //! Who a grant is for and who is calling: `user:<sub>`, `group:<name>`, `service:<id>`.
+//! Principals from an issuer other than the default one carry its name in the id
+//! (`user:partner/alice`, see [`super::issuer`]); the text form is the same either way.
 
 use std::fmt;
 use std::str::FromStr;
@@ -28,6 +30,10 @@ pub enum PrincipalError {
     TooLong,
     #[error("`{0}` contains control characters or surrounding whitespace")]
     BadCharacters(String),
+    #[error(
+        "`{id}` would read as a principal of issuer `{issuer}`: the default issuer's ids may not start with `<issuer-name>/`"
+    )]
+    NamesIssuer { id: String, issuer: String },
 }
 
 // === impl Principal ===

@@ -1,7 +1,8 @@
 //! The rules a bearer JWT must pass, on top of jsonwebtoken's signature and claim checks:
 //! size and shape first (cheap, before any crypto), then header rules (`alg` pinned, no `crit`,
 //! expected `typ`, `jku`/`x5u`/`jwk`/`x5c` never followed), then signature, `exp`, `nbf`, `iss`,
-//! `aud`, `sub`, and a maximum lifetime.
+//! `aud`, `sub`, and a maximum lifetime. The principals a token proves are named by its
+//! issuer's [`Naming`]: issuer-qualified unless it is the default issuer.
 
 use std::time::Duration;
 
@@ -13,7 +14,7 @@ use serde::Deserialize;
 
 use super::TokenError;
 use super::keys::{KeySet, MAX_KID_LEN};
-use crate::grant::Principal;
+use crate::grant::{Naming, Principal, PrincipalError};
 use crate::time::Timestamp;
 
 /// Largest token accepted (bytes). Envoy's header limit is far above; a JWT rarely tops 2 KiB.
@@ -37,6 +38,9 @@ pub struct IssuerRules {
     pub audiences: Vec<String>,
     /// Algorithms this issuer may use; empty means "the `alg` of each loaded key".
     pub algorithms: Vec<Algorithm>,
+    /// How its tokens' principals are named: plain for the default issuer, qualified with
+    /// the issuer's name for any other, so no issuer can mint another's users.
+    pub naming: Naming,
 }
 
 /// The identity a valid token proves.
@@ -172,7 +176,7 @@ pub fn verify(
     let mut last = TokenError::UnknownKey;
     for candidate in keys.candidates(header.kid.as_deref(), header.alg) {
         match jsonwebtoken::decode::<Claims>(token, &candidate.key, &validation) {
-            Ok(data) => return finish(data.claims, rules, now),
+            Ok(data) => return finish(data.claims, &issuer.naming, rules, now),
             Err(e) => last = map_error(e.kind()),
         }
         if !matches!(last, TokenError::BadSignature) {
@@ -182,7 +186,12 @@ pub fn verify(
     Err(last)
 }
 
-fn finish(claims: Claims, rules: &TokenRules, now: Timestamp) -> Result<VerifiedToken, TokenError> {
+fn finish(
+    claims: Claims,
+    naming: &Naming,
+    rules: &TokenRules,
+    now: Timestamp,
+) -> Result<VerifiedToken, TokenError> {
     let max = i64::try_from(rules.max_lifetime.as_secs()).unwrap_or(i64::MAX);
     let leeway = i64::try_from(rules.leeway.as_secs()).unwrap_or(0);
     let now_s = now.as_secs();
@@ -199,20 +208,25 @@ fn finish(claims: Claims, rules: &TokenRules, now: Timestamp) -> Result<Verified
             return Err(TokenError::NotYetValid);
         }
     }
-    let subject = Principal::user(sub).map_err(|_| TokenError::BadClaim("sub"))?;
-    let groups = read_groups(claims.extra.get(&rules.groups_claim));
+    let subject = naming.user(&sub).map_err(|e| match e {
+        PrincipalError::NamesIssuer { .. } => TokenError::SubjectNamesIssuer,
+        _ => TokenError::BadClaim("sub"),
+    })?;
+    let groups = read_groups(claims.extra.get(&rules.groups_claim), naming);
     let expires_at = Timestamp::from_millis(exp.saturating_mul(1000));
     Ok(VerifiedToken { subject, groups, expires_at })
 }
 
-/// The groups claim may be an array of strings or one space-separated string.
-fn read_groups(value: Option<&serde_json::Value>) -> Vec<Principal> {
+/// The groups claim may be an array of strings or one space-separated string. A group that is
+/// not a valid principal, or that the default issuer names in another issuer's form
+/// (`partner/eng`), is dropped: a missing group only ever takes access away.
+fn read_groups(value: Option<&serde_json::Value>, naming: &Naming) -> Vec<Principal> {
     let names: Vec<&str> = match value {
         Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
         Some(serde_json::Value::String(s)) => s.split_whitespace().collect(),
         _ => Vec::new(),
     };
-    names.into_iter().filter_map(|g| Principal::group(g).ok()).take(MAX_GROUPS).collect()
+    names.into_iter().filter_map(|g| naming.group(g).ok()).take(MAX_GROUPS).collect()
 }
 
 fn map_error(kind: &ErrorKind) -> TokenError {

@@ -55,6 +55,10 @@ pub enum TokenError {
     NotYetValid,
     #[error("the token's `iss` does not match its issuer")]
     WrongIssuer,
+    #[error(
+        "the token's `sub` has the form `<issuer-name>/<id>`, which names a user of another issuer; the default issuer's subjects may not start that way"
+    )]
+    SubjectNamesIssuer,
     #[error("the token's `aud` is not an accepted audience")]
     WrongAudience,
     #[error("the token lacks the required claim `{0}`")]
@@ -274,3 +278,7 @@ pub fn bearer_token(values: &[&str]) -> Result<Option<String>, TokenError> {
 #[cfg(test)]
 #[path = "tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "naming_tests.rs"]
+mod naming_tests;

@@ -1,6 +1,7 @@
 //! The JWT matrix: every way a token can be wrong, each denied with its reason.
 
 use super::*;
+use crate::grant::{IssuerName, Naming};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -29,6 +30,7 @@ fn mk_auth() -> Authenticator {
             issuer: ISS.into(),
             audiences: vec!["jitgate".into()],
             algorithms: vec![],
+            naming: Naming::Default,
         },
         keys: Arc::new(StaticKeys::new(keys)),
     };
@@ -37,6 +39,7 @@ fn mk_auth() -> Authenticator {
             issuer: "dev".into(),
             audiences: vec!["jitgate".into()],
             algorithms: vec![Algorithm::HS256],
+            naming: Naming::Qualified(IssuerName::new("dev").unwrap()),
         },
         keys: Arc::new(StaticKeys::new(KeySet::hs256(b"0123456789abcdef0123456789abcdef"))),
     };

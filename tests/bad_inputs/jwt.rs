@@ -1,5 +1,5 @@
-//! JWT corpus (SECURITY.md rows 2–14): every token through the real Envoy (HTTP status) and
-//! straight over gRPC (reason code), for a caller whose grant would allow the request.
+//! JWT corpus (SECURITY.md rows 2–14 and 52): every token through the real Envoy (HTTP status)
+//! and straight over gRPC (reason code), for a caller whose grant would allow the request.
 
 use envoy_types::pb::envoy::config::core::v3::{HeaderMap, HeaderValue};
 use envoy_types::pb::envoy::service::auth::v3::CheckRequest;
@@ -59,6 +59,9 @@ pub fn grpc_reason(resp: &envoy_types::pb::envoy::service::auth::v3::CheckRespon
 async fn jwt_corpus_never_allows_a_bad_token() {
     let s = Stack::start().await;
     s.jitgate.grant("user:alice", "orders", &["GET"], &["/orders/**"], "30m").await;
+    // The JWKS issuer is not the default one: its users' grants name it (SECURITY row 52).
+    s.jitgate.grant("user:idp/carol", "orders", &["GET"], &["/orders/**"], "30m").await;
+    s.jitgate.grant("group:idp/ops", "orders", &["GET"], &["/orders/**"], "30m").await;
     let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let trap_port = trap.local_addr().unwrap().port();
     let fetched = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));

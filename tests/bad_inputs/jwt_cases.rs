@@ -17,6 +17,7 @@ pub fn cases(secret: &str, trap: u16) -> Vec<Case> {
     out.extend(algorithms(&s));
     out.extend(keys(&s, trap));
     out.extend(claims(&s));
+    out.extend(issuers(&s));
     out.extend(crate::jwt_shapes::shapes(&s, &good));
     out.extend(crate::jwt_shapes::schemes(&good));
     out
@@ -248,6 +249,39 @@ fn claims(s: &Signer) -> Vec<Case> {
         hs("aud empty array", s.with("aud", json!([])), INV),
         hs("aud number", s.with("aud", json!(7)), INV),
         hs("aud case changed", s.with("aud", json!("JITGATE")), INV),
+    ]
+}
+
+/// SECURITY row 52: a principal names its issuer. The JWKS issuer (`idp`) is trusted but is not
+/// the default: its `alice` is not the harness issuer's `alice`, and the harness issuer cannot
+/// name `idp`'s users (`user:idp/carol`, `group:idp/ops` both hold grants).
+fn issuers(s: &Signer) -> Vec<Case> {
+    let es = |claims: &Value| {
+        one(&s.asym(ES, "ec-test-key.pem", header("ES256", json!({"kid": "ec-1"})), claims))
+    };
+    let jw = s.jwks_claims();
+    vec![
+        case(
+            "second issuer's token with the default issuer's sub (row 52)",
+            es(&edit(jw, "sub", json!("alice"))),
+            403,
+            "no_grant",
+        ),
+        case(
+            "default issuer's sub naming the second issuer's user (`idp/carol`)",
+            one(&s.hs(json!({}), &s.with("sub", json!("idp/carol")))),
+            401,
+            INV,
+        ),
+        case(
+            "default issuer's group naming the second issuer's group (`idp/ops`)",
+            one(&s.hs(
+                json!({}),
+                &edit(s.with("sub", json!("mallory")), "groups", json!(["idp/ops"])),
+            )),
+            403,
+            "no_grant",
+        ),
     ]
 }
 

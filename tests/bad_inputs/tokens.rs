@@ -9,6 +9,9 @@ use serde_json::{Value, json};
 use crate::common::fixture;
 use crate::common::jitgate::{ISSUER, JWKS_ISSUER};
 
+/// The JWKS issuer's user in the corpus; its grant names `user:idp/carol`.
+pub const JWKS_SUB: &str = "carol";
+
 pub fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -47,10 +50,12 @@ impl Signer {
         json!({"iss": ISSUER, "aud": "jitgate", "sub": "alice", "iat": self.now, "exp": self.now + 600})
     }
 
-    /// Good claims for the JWKS issuer.
+    /// Good claims for the JWKS issuer, for its user `carol` (`user:idp/carol`): not the
+    /// harness issuer's `alice`, whose principal it may not reach.
     pub fn jwks_claims(&self) -> Value {
         let mut c = self.claims();
         c["iss"] = json!(JWKS_ISSUER);
+        c["sub"] = json!(JWKS_SUB);
         c
     }
 

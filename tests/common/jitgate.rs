@@ -11,14 +11,19 @@ use serde_json::{Value, json};
 use super::{free_port, signal, wait_until};
 
 /// The test issuer every harness-started jitgate trusts (HS256; the secret is generated per run).
+/// It is the default issuer: its principals are plain (`user:<sub>`).
 pub const ISSUER: &str = "jitgate-test";
 
 /// A second trusted issuer whose keys come from `tests/fixtures/keys/jwks.json` (RS256, ES256,
-/// EdDSA test keys).
+/// EdDSA test keys). Named [`JWKS_ISSUER_NAME`]: its principals are `user:idp/<sub>`.
 pub const JWKS_ISSUER: &str = "https://idp.test";
 
+/// The name [`JWKS_ISSUER`]'s principals carry.
+pub const JWKS_ISSUER_NAME: &str = "idp";
+
 /// A third issuer, trusted only by jitgates started with [`Jitgate::start_with_jwks_url`]: its
-/// keys come from a JWKS URL the test serves (and breaks) itself.
+/// keys come from a JWKS URL the test serves (and breaks) itself. Its principals are
+/// `user:idp-url/<sub>`.
 pub const URL_ISSUER: &str = "https://idp-url.test";
 
 /// A token from [`JWKS_ISSUER`], signed with one of the fixture keys.
@@ -121,11 +126,14 @@ impl Jitgate {
 listen: {{ grpc: "127.0.0.1:{grpc}", http: "127.0.0.1:{http}" }}
 redis: {{ url: "{redis_url}" }}
 identity:
+  default_issuer: test
   issuers:
-    - issuer: "{ISSUER}"
+    - name: test
+      issuer: "{ISSUER}"
       audiences: ["jitgate"]
       hs256_secret_env: JITGATE_TEST_SECRET
-    - issuer: "{JWKS_ISSUER}"
+    - name: {JWKS_ISSUER_NAME}
+      issuer: "{JWKS_ISSUER}"
       audiences: ["jitgate"]
       jwks_file: "{jwks}"
 {url_issuer}admins: ["group:platform"]
@@ -141,7 +149,7 @@ audit:
 "#,
             checkpoints = dir.path().join("checkpoints.log").display(),
             url_issuer = jwks_url.map_or_else(String::new, |url| format!(
-                "    - issuer: \"{URL_ISSUER}\"\n      audiences: [\"jitgate\"]\n      jwks_url: \"{url}\"\n"
+                "    - name: idp-url\n      issuer: \"{URL_ISSUER}\"\n      audiences: [\"jitgate\"]\n      jwks_url: \"{url}\"\n"
             )),
         );
         let path = dir.path().join("jitgate.yaml");

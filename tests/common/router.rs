@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use jitgate::api::{ApiState, router};
+use jitgate::grant::Naming;
 use jitgate::health::Readiness;
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
@@ -34,6 +35,7 @@ pub fn app_with(ui: jitgate::api::UiSettings) -> axum::Router {
             issuer: "test".into(),
             audiences: vec!["jitgate".into()],
             algorithms: vec![Algorithm::HS256],
+            naming: Naming::Default,
         },
         keys: Arc::new(StaticKeys::new(KeySet::hs256(SECRET))),
     };

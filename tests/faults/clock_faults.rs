@@ -11,6 +11,7 @@ use std::time::{Duration, SystemTime};
 
 use jitgate::authz::{Authorizer, CheckAttributes};
 use jitgate::decision::Decision;
+use jitgate::grant::Naming;
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
 };
@@ -63,6 +64,7 @@ fn authorizer(redis_url: &str, secret: &str, clock: Arc<MovedClock>) -> Authoriz
             issuer: ISSUER.into(),
             audiences: vec!["jitgate".into()],
             algorithms: vec![Algorithm::HS256],
+            naming: Naming::Default,
         },
         keys: Arc::new(StaticKeys::new(KeySet::hs256(secret.as_bytes()))),
     };

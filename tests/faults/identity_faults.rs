@@ -88,7 +88,7 @@ async fn jwks_issuer_down_slow_broken_and_rotating() {
     let url = format!("http://127.0.0.1:{}/jwks.json", proxy.port);
     let j = Jitgate::start_with_jwks_url(&redis.url(), &url, &env, None).await;
     let d = Direct::to(&j).await;
-    j.grant("user:dora", "orders", &["GET"], &["/orders/**"], "15m").await;
+    j.grant("user:idp-url/dora", "orders", &["GET"], &["/orders/**"], "15m").await;
     let reused = token("ec-1", "ec-test-key.pem", "dora");
     assert!(d.check(&reused, "/orders/1").await.allowed, "{}", j.log());
     let set = |s: Serve| *idp.serve.lock().unwrap() = s;

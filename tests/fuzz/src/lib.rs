@@ -17,7 +17,7 @@ use envoy_types::pb::envoy::service::auth::v3::authorization_server::Authorizati
 use envoy_types::pb::envoy::service::auth::v3::{CheckRequest, CheckResponse};
 use jitgate::audit::AuditKind;
 use jitgate::authz::Authorizer;
-use jitgate::grant::{Grant, GrantId, Scope, ScopeWire};
+use jitgate::grant::{Grant, GrantId, Naming, Scope, ScopeWire};
 use jitgate::grpc::CheckService;
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
@@ -193,6 +193,7 @@ fn authenticator() -> Authenticator {
             issuer: ISSUER.into(),
             audiences: vec![AUDIENCE.into()],
             algorithms: vec![Algorithm::HS256],
+            naming: Naming::Default,
         },
         keys: Arc::new(StaticKeys::new(KeySet::hs256(SECRET))),
     };
