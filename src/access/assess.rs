@@ -25,7 +25,7 @@ pub struct Draft<'a> {
     pub incident: Option<&'a str>,
 }
 
-/// Why a request cannot be filed.
+/// Why a request cannot be filed (or, by [`reassess`], approved any more).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// No policy covers the resources (403).
@@ -34,6 +34,8 @@ pub enum Refusal {
     NotEligible(String),
     /// The request breaks the governing policy's rules (400); one message per problem.
     Invalid(Vec<String>),
+    /// The policy a pending request was filed under no longer exists ([`reassess`] only).
+    PolicyGone(String),
 }
 
 /// What the governing policy decided about a request.
@@ -122,16 +124,38 @@ pub fn assess(set: &PolicySet, draft: &Draft<'_>) -> Result<Assessment, Refusal>
     Err(Refusal::Invalid(first_error.unwrap_or_default()))
 }
 
+/// Judges a pending request again under the current version of the policy named `name` (the
+/// one it was filed under), by the rules [`assess`] applies at filing: the policy must still
+/// exist and cover every resource, and the request must keep within its limits (TTL, one-time
+/// actions). The answer carries the terms the request is now decided by (approvers, approvals
+/// needed, the grant's TTL and uses).
+///
+/// Two filing rules are not judged again: eligibility (the groups that made the requester
+/// eligible came from their token at filing, and are not known now) and the reason rules (the
+/// reason was accepted when it was given; jitgate files one-time requests with its own).
+pub fn reassess(set: &PolicySet, name: &str, draft: &Draft<'_>) -> Result<Assessment, Refusal> {
+    let Some(policy) = set.get(name) else {
+        return Err(Refusal::PolicyGone(format!("policy `{name}` was deleted")));
+    };
+    if !policy.covers(draft.resources) {
+        return Err(Refusal::NotCovered(format!(
+            "policy `{name}` no longer covers {}",
+            describe(draft.resources)
+        )));
+    }
+    let mut errors = Vec::new();
+    ttl_limit(policy, draft, &mut errors);
+    let resources = one_time(policy, draft.resources, &mut errors);
+    if !errors.is_empty() {
+        return Err(Refusal::Invalid(errors));
+    }
+    Ok(terms(policy, draft, resources, None))
+}
+
 fn apply(policy: &Arc<AccessPolicy>, draft: &Draft<'_>) -> Result<Assessment, Vec<String>> {
     let mut errors = Vec::new();
     let name = &policy.name;
-    if draft.ttl > policy.max_ttl {
-        errors.push(format!(
-            "ttl: {} is above the maximum of {} set by policy `{name}`",
-            Ttl::from_duration(draft.ttl),
-            Ttl::from_duration(policy.max_ttl)
-        ));
-    }
+    ttl_limit(policy, draft, &mut errors);
     let reason = draft.reason.trim();
     if policy.reason_required && reason.is_empty() {
         errors.push(format!("reason: policy `{name}` requires a reason"));
@@ -149,12 +173,35 @@ fn apply(policy: &Arc<AccessPolicy>, draft: &Draft<'_>) -> Result<Assessment, Ve
     if !errors.is_empty() {
         return Err(errors);
     }
+    let auto_rule = if resources.is_some() { None } else { auto_rule(policy, draft) };
+    Ok(terms(policy, draft, resources, auto_rule))
+}
+
+fn ttl_limit(policy: &AccessPolicy, draft: &Draft<'_>, errors: &mut Vec<String>) {
+    if draft.ttl > policy.max_ttl {
+        errors.push(format!(
+            "ttl: {} is above the maximum of {} set by policy `{}`",
+            Ttl::from_duration(draft.ttl),
+            Ttl::from_duration(policy.max_ttl),
+            policy.name
+        ));
+    }
+}
+
+/// What an accepted request is granted: a one-time action (`one_time`: its bound resources)
+/// gets one use for at most the policy's `one_time_ttl`.
+fn terms(
+    policy: &Arc<AccessPolicy>,
+    draft: &Draft<'_>,
+    one_time: Option<Vec<Scope>>,
+    auto_rule: Option<String>,
+) -> Assessment {
+    let resources = one_time;
     let one_time = resources.is_some();
-    let auto_rule = if one_time { None } else { auto_rule(policy, draft) };
     let (grant_ttl, max_uses) =
         if one_time { (draft.ttl.min(policy.one_time_ttl), Some(1)) } else { (draft.ttl, None) };
     let resources = resources.unwrap_or_else(|| draft.resources.to_vec());
-    Ok(Assessment { policy: policy.clone(), auto_rule, one_time, resources, grant_ttl, max_uses })
+    Assessment { policy: policy.clone(), auto_rule, one_time, resources, grant_ttl, max_uses }
 }
 
 /// A request touching a one-time action must be exactly one call of it: the resources it

@@ -1,18 +1,23 @@
 //! DOMAIN: the JIT workflow's rules — access policies ([`policy`]), how a new request is judged
-//! against them ([`assess`]), and the request lifecycle ([`request`]). No I/O.
+//! against them ([`assess`]), the request lifecycle ([`request`]), and how a pending request
+//! follows changes to its policy ([`policy_change`]). No I/O.
 
 pub mod assess;
 pub mod policy;
+pub mod policy_change;
 pub mod request;
 mod validate;
 
-pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe};
+pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe, reassess};
 pub use policy::{
     API_VERSION, AccessPolicy, AutoRule, EVENTS, KIND, Metadata, NotifyFormat, NotifySpec,
     PolicyDocument, PolicySpec, ReasonSpec,
 };
+pub use policy_change::{CancelCause, Cancellation};
 pub use request::{AccessRequest, Approval, RequestError, RequestId, RequestStatus, Verdict};
 pub use validate::check_name;
 
+#[cfg(test)]
+mod policy_change_tests;
 #[cfg(test)]
 mod tests;

@@ -7,12 +7,15 @@
 //! create ──▶ pending ─┴─ approve (last needed) ──▶ approved ──▶ grant created, its clock starts
 //!   │          │ ├── deny ──────────────────────▶ denied
 //!   │          │ ├── cancel (requester) ─────────▶ cancelled
+//!   │          │ ├── policy deleted / no longer ─▶ cancelled (with a `cancellation`)
+//!   │          │ │   accepts it
 //!   │          │ └── pending_ttl passes ─────────▶ expired
 //!   │          └── escalate_after passes: escalated once (escalate_to may approve too)
 //!   └── auto-approve rule matches ─────────────────▶ approved
 //! ```
 //! Every transition takes an explicit `now`; a pending request past its expiry behaves as
-//! expired even before a sweeper records it.
+//! expired even before a sweeper records it. A pending request is decided under the current
+//! version of its policy, not the one it was filed under ([`super::policy_change`]).
 
 use std::fmt;
 
@@ -117,7 +120,8 @@ pub struct AccessRequest {
     pub escalate_at: Option<Timestamp>,
     #[serde(default)]
     pub escalated: bool,
-    /// Who may approve (from the policy when the request was filed).
+    /// Who may approve: the policy's approvers when the request was filed, brought up to date
+    /// with the current policy whenever the request is read or decided.
     pub approvers: Vec<Principal>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub escalate_to: Vec<Principal>,
@@ -138,6 +142,10 @@ pub struct AccessRequest {
     pub auto_approved_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<GrantId>,
+    /// Why jitgate cancelled it itself (its policy was deleted or no longer accepts it);
+    /// absent when the requester cancelled it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancellation: Option<super::policy_change::Cancellation>,
 }
 
 /// Why a transition is refused. Messages are safe to show.

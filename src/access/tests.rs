@@ -5,7 +5,7 @@ use crate::decision::Caller;
 use crate::grant::{Principal, Scope, ScopeWire};
 use crate::time::{Timestamp, Ttl};
 
-const EXAMPLE: &str = r#"
+pub(super) const EXAMPLE: &str = r#"
 apiVersion: jitgate.dev/v1alpha1
 kind: AccessPolicy
 metadata: { name: orders-read }
@@ -26,24 +26,24 @@ spec:
   notify: [{ webhook: "http://127.0.0.1:9000/hook", format: json }]
 "#;
 
-const NOW: Timestamp = Timestamp::from_millis(1_900_000_000_000);
+pub(super) const NOW: Timestamp = Timestamp::from_millis(1_900_000_000_000);
 
-fn doc(yaml: &str) -> PolicyDocument {
+pub(super) fn doc(yaml: &str) -> PolicyDocument {
     serde_saphyr::from_str(yaml).unwrap()
 }
 
-fn set() -> PolicySet {
+pub(super) fn set() -> PolicySet {
     PolicySet::new(vec![AccessPolicy::from_document(doc(EXAMPLE)).unwrap()])
 }
 
-fn caller(subject: &str, groups: &[&str]) -> Caller {
+pub(super) fn caller(subject: &str, groups: &[&str]) -> Caller {
     let subject: Principal = subject.parse().unwrap();
     let mut principals = vec![subject.clone()];
     principals.extend(groups.iter().map(|g| format!("group:{g}").parse().unwrap()));
     Caller { subject, principals }
 }
 
-fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
+pub(super) fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
     Scope::from_wire(ScopeWire {
         service: service.into(),
         methods: methods.iter().map(|s| s.to_string()).collect(),
@@ -53,7 +53,7 @@ fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
     .unwrap()
 }
 
-fn draft<'a>(
+pub(super) fn draft<'a>(
     c: &'a Caller,
     resources: &'a [Scope],
     ttl_min: u64,
@@ -181,7 +181,7 @@ fn one_time_actions_must_be_requested_one_call_at_a_time() {
     assert!(p.one_time_policy("billing", "GET", &path).is_none());
 }
 
-fn mk_request(min_approvals: u32) -> AccessRequest {
+pub(super) fn mk_request(min_approvals: u32) -> AccessRequest {
     AccessRequest {
         id: RequestId::generate(),
         requester: "user:alice".parse().unwrap(),
@@ -206,6 +206,7 @@ fn mk_request(min_approvals: u32) -> AccessRequest {
         max_uses: None,
         auto_approved_by: None,
         grant_id: None,
+        cancellation: None,
     }
 }
 

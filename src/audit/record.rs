@@ -71,6 +71,21 @@ pub fn request_changed(
     e
 }
 
+/// `request.cancelled` by jitgate itself (no actor): the policy the request was filed under was
+/// deleted or no longer accepts it. `details.cause` (`policy_deleted`, `policy_changed`) and
+/// `details.problems` say why, `reason` in one line.
+pub fn request_cancelled_by_policy(
+    r: &AccessRequest,
+    cancellation: &crate::access::Cancellation,
+    at: Timestamp,
+) -> AuditEvent {
+    let mut e = request_changed(AuditKind::RequestCancelled, r, None, at, None);
+    e.details["cause"] = json!(cancellation.cause);
+    e.details["problems"] = json!(cancellation.problems);
+    e.reason = Some(cancellation.summary());
+    e
+}
+
 /// `policy.put` with a digest of the stored document, or `policy.deleted`.
 pub fn policy_changed(
     kind: AuditKind,

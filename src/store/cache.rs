@@ -212,18 +212,24 @@ impl GrantCache {
     }
 
     /// A change notification. In-order notifications invalidate one principal; a gap (a
-    /// notification was lost) or an unknown position flushes everything.
+    /// notification was lost) or an unknown position flushes everything. One without a
+    /// counter value (sent by a Redis Cluster write script) invalidates its principal and
+    /// leaves the position alone: the counter's own notification follows.
     pub fn apply_change(&self, change: &Change) {
         let Ok(mut s) = self.sync.lock() else { return };
+        let Some(epoch) = change.epoch else {
+            self.invalidate(&mut s, change.principal.as_ref(), "pubsub");
+            return;
+        };
         match s.applied {
-            Some(applied) if change.epoch <= applied => {}
-            Some(applied) if change.epoch == applied + 1 => {
+            Some(applied) if epoch <= applied => {}
+            Some(applied) if epoch == applied + 1 => {
                 self.invalidate(&mut s, change.principal.as_ref(), "pubsub");
-                s.applied = Some(change.epoch);
+                s.applied = Some(epoch);
             }
             _ => {
                 self.invalidate(&mut s, None, "pubsub_gap");
-                s.applied = Some(change.epoch);
+                s.applied = Some(epoch);
             }
         }
     }
@@ -258,6 +264,13 @@ impl GrantCache {
     pub fn invalidate_local(&self, principal: &Principal) {
         let Ok(mut s) = self.sync.lock() else { return };
         self.invalidate(&mut s, Some(principal), "local");
+    }
+
+    /// This replica may have changed grants whose principal it cannot name (a write whose
+    /// answer was lost): drop every entry now.
+    pub fn invalidate_all_local(&self) {
+        let Ok(mut s) = self.sync.lock() else { return };
+        self.invalidate(&mut s, None, "local");
     }
 
     /// Drops everything and forgets the confirmation (used when the store says so).

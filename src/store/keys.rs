@@ -14,8 +14,11 @@
 //!                                            `…` marks the cap); expires with the history
 //! <prefix>:grant-owner:<id>            STRING the grant's principal; expires with the grant
 //! <prefix>:subjects                    ZSET  principal → latest expires_at (ms); expires with it
-//! <prefix>:epoch                       STRING change counter, INCR after every change (no TTL)
-//! <prefix>:changes                     pub/sub channel: {"epoch": n, "principal": "user:alice"}
+//! <prefix>:epoch                       STRING change counter, INCR by every grant write script
+//!                                            (in a Redis Cluster: right after it; no TTL)
+//! <prefix>:changes                     pub/sub channel: {"epoch": n, "principal": "user:alice",
+//!                                            "kind": "grant"|"revoke", "at": ms}, published by
+//!                                            the write script (without `epoch` in a Cluster)
 //! <prefix>:incident:{<id>}             SET   grant ids tied to an incident; expires with the last
 //! <prefix>:{policies}                  HASH  policy name → policy document (JSON)
 //! <prefix>:{policies}:epoch            STRING change counter of the policies (no TTL)
@@ -229,7 +232,9 @@ mod tests {
 
     /// The KEYS of every Lua script, as its call site builds them, hash to one Cluster slot
     /// (a script whose keys span slots is refused with `CROSSSLOT`). Single-key commands on
-    /// the global keys (owner, subjects, epoch, incidents) need no such care.
+    /// the global keys (owner, subjects, epoch, incidents) need no such care. The grant
+    /// scripts also take the change counter (`epoch`) outside a cluster only: in a cluster it
+    /// is left out of their KEYS and bumped right after (see `store::redis_announce`).
     #[test]
     fn every_scripts_keys_share_one_cluster_slot() {
         use redis::cluster_routing::Slot;

@@ -67,7 +67,7 @@ impl MemoryStore {
         inner.epoch += 1;
         // No receivers is fine: nobody is listening.
         let _ = self.changes.send(Change {
-            epoch: inner.epoch,
+            epoch: Some(inner.epoch),
             principal: Some(principal.clone()),
             revoked_at: None,
         });
@@ -181,7 +181,9 @@ impl GrantStore for MemoryStore {
             return Ok(RevokeOutcome::NotFound);
         };
         if grant.revoked.is_some() {
-            return Ok(RevokeOutcome::AlreadyRevoked(Box::new(grant.clone())));
+            let again = grant.clone();
+            self.announce(&mut inner, &again.subject);
+            return Ok(RevokeOutcome::AlreadyRevoked(Box::new(again)));
         }
         self.record(&event.clone().subject(&grant.subject))?;
         grant.revoked = Some(revocation);

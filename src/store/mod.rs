@@ -14,6 +14,7 @@ pub mod memory_audit;
 pub mod policies;
 pub mod reassert;
 pub mod redis;
+mod redis_announce;
 pub mod redis_conn;
 pub mod redis_handle;
 mod redis_nodes;
@@ -79,11 +80,12 @@ pub enum RevokeOutcome {
     NotFound,
 }
 
-/// A change notification: the store's change counter after the change, and whose grants
-/// changed (`None` when unknown, which means "everyone").
+/// A change notification: the store's change counter after the change (`None` when the
+/// notification was sent without it: a Redis Cluster write script cannot reach the counter),
+/// and whose grants changed (`None` when unknown, which means "everyone").
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
-    pub epoch: u64,
+    pub epoch: Option<u64>,
     pub principal: Option<Principal>,
     /// For revocations: when the revoking replica announced it (measures propagation).
     pub revoked_at: Option<Timestamp>,
@@ -131,8 +133,10 @@ impl GrantUsage {
 pub type ChangeStream = Pin<Box<dyn Stream<Item = Change> + Send>>;
 
 /// Where grants live. Implementations must keep a TTL on every grant record no later than the
-/// grant's expiry, make each write atomic, bump the change counter after every change and
-/// then announce it. Every change records its audit event in the same atomic step.
+/// grant's expiry, make each write atomic, and bump the change counter and announce every
+/// change that can alter a Check's answer in the same atomic step as the change (a write whose
+/// caller never hears back must still reach every replica). Every change records its audit
+/// event in the same atomic step.
 #[async_trait]
 pub trait GrantStore: Send + Sync + 'static {
     /// Stores a new grant and its audit event; `Conflict` if the id exists.
@@ -169,7 +173,9 @@ pub trait GrantStore: Send + Sync + 'static {
     ) -> Result<Vec<Grant>, StoreError>;
 
     /// Revokes a grant; the record is kept (marked revoked) until its original expiry. The
-    /// event is recorded with the grant's subject filled in.
+    /// event is recorded with the grant's subject filled in. Revoking a revoked grant answers
+    /// `AlreadyRevoked` and announces the revocation again (the caller may be retrying a call
+    /// whose answer was lost).
     async fn revoke(
         &self,
         id: &GrantId,

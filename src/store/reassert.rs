@@ -61,8 +61,10 @@ pub struct Journal {
 // === impl Journal ===
 
 impl Journal {
+    /// Remembers a revocation (once per grant: a repeated revoke replaces the entry).
     pub fn record(&self, r: Revoked) {
         let Ok(mut e) = self.entries.lock() else { return };
+        e.retain(|old| old.id != r.id);
         if e.len() >= JOURNAL_CAP {
             e.remove(0);
         }
@@ -98,18 +100,11 @@ impl RedisStore {
             .grant(&r.id)
             .details(json!({"reasserted": true}));
         event.reason = r.revocation.reason.clone();
-        let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(k.grant(&r.principal, &r.id))
-            .key(k.revoked(&r.principal, &r.id))
-            .key(k.history(&r.principal, &r.id));
-        inv.key(k.grant_outbox(&r.principal)).arg(json).arg(event.to_json());
-        let outcome: i64 =
-            self.redis.run("reassert", inv.invoke_async(&mut self.redis.handle())).await?;
-        if outcome != 1 {
+        let outcome = self.revoke_script(&r.principal, &r.id, json, event.to_json()).await?;
+        if outcome != super::scripts::RevokeAnswer::Revoked {
             return Ok(false);
         }
         self.relay(&r.principal).await;
-        self.announce(&r.principal, "revoke").await?;
         Ok(true)
     }
 

@@ -1,6 +1,7 @@
 //! The Redis [`GrantStore`]: Lua for every atomic write, a TTL on every grant key, a history
-//! record kept for a while after expiry, and change announcements (INCR the epoch, then
-//! PUBLISH). Reads are in [`super::redis_read`]. Key layout: see [`super::keys`].
+//! record kept for a while after expiry, and change announcements made by the write scripts
+//! themselves ([`super::redis_announce`]). Reads are in [`super::redis_read`]. Key layout: see
+//! [`super::keys`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,10 +12,11 @@ use redis::AsyncCommands;
 
 use super::audit_log::RedisAuditLog;
 use super::reassert::{Journal, Revoked};
+use super::redis_announce::{ChangeKind, parse_change};
 use super::redis_conn::{RedisConn, RedisSettings};
-use super::scripts;
+use super::scripts::{self, CreateAnswer};
 use super::{
-    Change, ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
+    ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
 };
 use crate::audit::AuditEvent;
 use crate::grant::{Grant, GrantId, Principal, Revocation};
@@ -110,21 +112,27 @@ impl RedisStore {
         }
     }
 
-    /// Bumps the change counter, then tells subscribers whose grants changed (and when, so
-    /// they can measure how long the news took).
-    pub(super) async fn announce(
+    /// Runs the REVOKE script (which announces the change itself, except for the change
+    /// counter in a Redis Cluster: bumped here, right after).
+    pub(super) async fn revoke_script(
         &self,
-        principal: &Principal,
-        kind: &str,
-    ) -> Result<(), StoreError> {
-        let mut c = self.redis.handle();
-        let epoch: u64 = self.redis.run("epoch_incr", c.incr(self.redis.keys().epoch(), 1)).await?;
-        let at = crate::time::Clock::now(&crate::time::SystemClock).as_millis();
-        let msg = serde_json::json!({"epoch": epoch, "principal": principal.to_string(), "kind": kind, "at": at})
-            .to_string();
-        let _: i64 =
-            self.redis.run("publish", c.publish(self.redis.keys().changes_channel(), msg)).await?;
-        Ok(())
+        p: &Principal,
+        id: &GrantId,
+        revocation_json: String,
+        event_json: String,
+    ) -> Result<scripts::RevokeAnswer, StoreError> {
+        let k = self.redis.keys();
+        let mut inv = self.scripts.revoke.prepare_invoke();
+        inv.key(k.grant(p, id)).key(k.revoked(p, id)).key(k.history(p, id));
+        inv.key(k.grant_outbox(p)).arg(revocation_json).arg(event_json);
+        self.announcing(&mut inv, p, ChangeKind::Revoke)?;
+        let code: i64 =
+            self.redis.run("revoke", inv.invoke_async(&mut self.redis.handle())).await?;
+        let outcome = scripts::RevokeAnswer::try_from(code)?;
+        if outcome != scripts::RevokeAnswer::NotFound {
+            self.after_script(p, ChangeKind::Revoke).await?;
+        }
+        Ok(outcome)
     }
 
     /// Writes a grant, its audit event and its owner, subject and incident indexes; `replace`
@@ -163,10 +171,12 @@ impl RedisStore {
             .arg(if replace { "1" } else { "0" })
             .arg(now.saturating_sub(history))
             .arg(event.to_json());
-        let written: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
-        if written == 0 {
+        self.announcing(&mut inv, p, ChangeKind::Grant)?;
+        let code: i64 = self.redis.run("create", inv.invoke_async(&mut c)).await?;
+        if CreateAnswer::try_from(code)? == CreateAnswer::Exists {
             return Err(StoreError::Conflict(grant.id.to_string()));
         }
+        self.after_script(p, ChangeKind::Grant).await?;
         let mut touch = self.scripts.touch_subject.prepare_invoke();
         touch.key(k.subjects()).arg(exp).arg(p.to_string()).arg(now);
         let _: i64 = self.redis.run("create", touch.invoke_async(&mut c)).await?;
@@ -176,7 +186,7 @@ impl RedisStore {
             add.key(k.incident(incident)).arg(grant.id.as_str()).arg(exp);
             let _: i64 = self.redis.run("create", add.invoke_async(&mut c)).await?;
         }
-        self.announce(p, "grant").await
+        Ok(())
     }
 }
 
@@ -197,9 +207,10 @@ impl GrantStore for RedisStore {
                 .key(k.revoked(&previous, &grant.id))
                 .key(k.index(&previous));
             inv.arg(grant.id.as_str());
+            self.announcing(&mut inv, &previous, ChangeKind::Grant)?;
             let _: i64 =
                 self.redis.run("create", inv.invoke_async(&mut self.redis.handle())).await?;
-            self.announce(&previous, "grant").await?;
+            self.after_script(&previous, ChangeKind::Grant).await?;
         }
         self.write(grant, true, event).await
     }
@@ -243,30 +254,27 @@ impl GrantStore for RedisStore {
         let json =
             serde_json::to_string(&revocation).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let event = event.clone().subject(&p).to_json();
-        let k = self.redis.keys();
-        let mut inv = self.scripts.revoke.prepare_invoke();
-        inv.key(k.grant(&p, id)).key(k.revoked(&p, id)).key(k.history(&p, id));
-        inv.key(k.grant_outbox(&p)).arg(json).arg(event);
-        let outcome: i64 =
-            self.redis.run("revoke", inv.invoke_async(&mut self.redis.handle())).await?;
-        if outcome == 1 {
+        let outcome = self.revoke_script(&p, id, json, event).await?;
+        if outcome == scripts::RevokeAnswer::Revoked {
             self.relay(&p).await;
         }
-        let stored = self.read_hash(k.revoked(&p, id)).await?;
-        match (outcome, stored) {
-            (1, Some(g)) => {
-                self.journal.record(Revoked {
-                    principal: p.clone(),
-                    id: id.clone(),
-                    revocation: revocation.clone(),
-                    until: g.expires_at,
-                });
-                self.announce(&p, "revoke").await?;
-                Ok(RevokeOutcome::Revoked(Box::new(g)))
-            }
-            (2, Some(g)) => Ok(RevokeOutcome::AlreadyRevoked(Box::new(g))),
-            _ => Ok(RevokeOutcome::NotFound),
-        }
+        // The script has announced the change already (a repeated revoke announces again);
+        // only a failure to read the result back remains possible, and a retry recovers it.
+        let stored = match outcome {
+            scripts::RevokeAnswer::NotFound => None,
+            _ => self.read_hash(self.redis.keys().revoked(&p, id)).await?,
+        };
+        let Some(g) = stored else { return Ok(RevokeOutcome::NotFound) };
+        self.journal.record(Revoked {
+            principal: p.clone(),
+            id: id.clone(),
+            revocation: g.revoked.clone().unwrap_or(revocation),
+            until: g.expires_at,
+        });
+        Ok(match outcome {
+            scripts::RevokeAnswer::Revoked => RevokeOutcome::Revoked(Box::new(g)),
+            _ => RevokeOutcome::AlreadyRevoked(Box::new(g)),
+        })
     }
 
     async fn consume_use(
@@ -331,15 +339,4 @@ impl GrantStore for RedisStore {
         });
         Ok(Box::pin(stream))
     }
-}
-
-fn parse_change(payload: &str) -> Option<Change> {
-    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
-    let epoch = v.get("epoch")?.as_u64()?;
-    let principal = v.get("principal").and_then(|p| p.as_str()).and_then(|p| p.parse().ok());
-    let revoked_at = (v.get("kind").and_then(|k| k.as_str()) == Some("revoke"))
-        .then(|| v.get("at").and_then(serde_json::Value::as_i64))
-        .flatten()
-        .map(Timestamp::from_millis);
-    Some(Change { epoch, principal, revoked_at })
 }

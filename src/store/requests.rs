@@ -35,7 +35,8 @@ pub trait RequestStore: Send + Sync + 'static {
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError>;
 
     /// Writes `request` and its audit event if the stored version is still `version`. False
-    /// on a concurrent change. `event` is `None` only for rewrites that change nothing.
+    /// on a concurrent change. `event` is `None` only for rewrites that decide nothing (index
+    /// repairs, a pending request taking the terms of its policy's audited change).
     async fn update(
         &self,
         request: &AccessRequest,

@@ -1,17 +1,50 @@
 //! Lua scripts for the writes that must be atomic. Every script touches keys of one principal
 //! only (one hash tag, hence one Cluster slot). Times are Unix milliseconds.
+//!
+//! The scripts that change what a Check may allow (CREATE, DROP, REVOKE) also announce the
+//! change in the same atomic step: they bump the change counter and publish the notification
+//! (`ANNOUNCE`), so a write can never land without its announcement. In a Redis Cluster the
+//! counter lives in another slot than the principal's keys; there the script only publishes
+//! and the caller bumps the counter right after ([`super::redis_announce`]).
+//!
+//! What a script answers is turned into an enum here, at the seam ([`CreateAnswer`], [`RevokeAnswer`]).
 
-/// KEYS: grant, index, revoked, history, history index, audit outbox.
+use super::StoreError;
+
+/// The announcement helpers every announcing script starts with. An announcing script takes
+/// the change counter as its last KEY (absent in a Redis Cluster) and the channel and the
+/// message (a JSON object without its opening brace and without `epoch`) as its last two
+/// ARGV. It calls `bump` once it knows it will write, before writing (a counter it cannot
+/// bump stops it before any change), and `publish` last.
+macro_rules! announce_lua {
+    () => {
+        r#"
+local function bump(epoch_key)
+  if epoch_key then return redis.call('INCR', epoch_key) end
+  return nil
+end
+local function publish(channel, tail, epoch)
+  local head = '{'
+  if epoch then head = '{"epoch":' .. string.format('%d', epoch) .. ',' end
+  redis.pcall('PUBLISH', channel, head .. tail)
+end
+"#
+    };
+}
+
+/// KEYS: grant, index, revoked, history, history index, audit outbox[, change counter].
 /// ARGV: id, expires_at, grant JSON, max_uses ('' = unlimited), now, history_until,
 /// replace ('1' replaces an existing grant with this id; '0' refuses), now - history retention,
-/// audit event JSON. Returns 1 when written (with its audit event), 0 when the id exists and
-/// `replace` is '0'.
-pub const CREATE: &str = r"
+/// audit event JSON, channel, message. Answers [`CreateAnswer`].
+pub const CREATE: &str = concat!(
+    announce_lua!(),
+    r"
 if ARGV[7] == '1' then
   redis.call('DEL', KEYS[1], KEYS[3])
 elseif redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
+local epoch = bump(KEYS[7])
 local fields = {'grant', ARGV[3], 'uses', 0, 'expires_at', ARGV[2]}
 if ARGV[4] ~= '' then
   fields[#fields + 1] = 'max_uses'
@@ -33,16 +66,23 @@ if redis.call('PEXPIRETIME', KEYS[5]) < tonumber(ARGV[6]) then
   redis.call('PEXPIREAT', KEYS[5], ARGV[6])
 end
 redis.call('RPUSH', KEYS[6], ARGV[9])
+publish(ARGV[10], ARGV[11], epoch)
 return 1
-";
+"
+);
 
-/// KEYS: grant, revoked, index. ARGV: id. Removes a grant whose manifest moved it to another
-/// principal (its history record stays).
-pub const DROP: &str = r"
+/// KEYS: grant, revoked, index[, change counter]. ARGV: id, channel, message. Removes a grant
+/// whose manifest moved it to another principal (its history record stays).
+pub const DROP: &str = concat!(
+    announce_lua!(),
+    r"
+local epoch = bump(KEYS[4])
 redis.call('DEL', KEYS[1], KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[1])
+publish(ARGV[2], ARGV[3], epoch)
 return 1
-";
+"
+);
 
 /// KEYS: subjects. ARGV: expires_at, principal, now. Records that `principal` holds a grant
 /// until at least `expires_at`.
@@ -86,24 +126,35 @@ end
 return out
 ";
 
-/// KEYS: grant, revoked, history, audit outbox. ARGV: revocation JSON, audit event JSON.
-/// Returns 1 revoked (with its audit event), 2 already revoked, 0 not found. RENAME keeps the TTL; the id stays in
-/// the principal's index until it expires, so lookups can report the revocation.
-pub const REVOKE: &str = r"
+/// KEYS: grant, revoked, history, audit outbox[, change counter]. ARGV: revocation JSON, audit
+/// event JSON, channel, message. Answers [`RevokeAnswer`]. RENAME keeps the TTL; the id stays in the
+/// principal's index until it expires, so lookups can report the revocation. An already
+/// revoked grant is announced again: the caller may be retrying because the answer to its
+/// first call was lost, and nothing else would tell the replicas that still allow it.
+pub const REVOKE: &str = concat!(
+    announce_lua!(),
+    r"
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  if redis.call('EXISTS', KEYS[2]) == 1 then return 2 end
+  if redis.call('EXISTS', KEYS[2]) == 1 then
+    publish(ARGV[3], ARGV[4], bump(KEYS[5]))
+    return 2
+  end
   return 0
 end
+local epoch = bump(KEYS[5])
 redis.call('RENAME', KEYS[1], KEYS[2])
 redis.call('HSET', KEYS[2], 'revoked', ARGV[1])
 if redis.call('EXISTS', KEYS[3]) == 1 then
   redis.call('HSET', KEYS[3], 'revoked', ARGV[1])
 end
 redis.call('RPUSH', KEYS[4], ARGV[2])
+publish(ARGV[3], ARGV[4], epoch)
 return 1
-";
+"
+);
 
-/// KEYS: grant, history. ARGV: now. Returns the new use count, -1 used up, -2 gone,
+/// KEYS: grant, history. ARGV: now. Not announced: a limited grant is allowed only through
+/// this script, so no cached copy can over-spend it. Returns the new use count, -1 used up, -2 gone,
 /// -3 expired, -4 unlimited (nothing to consume).
 pub const CONSUME: &str = r"
 local v = redis.call('HMGET', KEYS[1], 'max_uses', 'uses', 'expires_at')
@@ -159,3 +210,52 @@ if #ARGV >= 6 then
 end
 return 1
 ";
+
+/// What [`CREATE`] answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateAnswer {
+    /// Written, with its audit event, and announced.
+    Written,
+    /// A grant with this id exists (and `replace` was off): nothing was written.
+    Exists,
+}
+
+impl TryFrom<i64> for CreateAnswer {
+    type Error = StoreError;
+    fn try_from(code: i64) -> Result<Self, StoreError> {
+        match code {
+            1 => Ok(Self::Written),
+            0 => Ok(Self::Exists),
+            other => Err(unknown("CREATE", other)),
+        }
+    }
+}
+
+/// What [`REVOKE`] answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokeAnswer {
+    /// Revoked now, with its audit event, and announced.
+    Revoked,
+    /// It was revoked before; announced again.
+    AlreadyRevoked,
+    /// No such grant (expired, or never existed).
+    NotFound,
+}
+
+impl TryFrom<i64> for RevokeAnswer {
+    type Error = StoreError;
+    fn try_from(code: i64) -> Result<Self, StoreError> {
+        match code {
+            1 => Ok(Self::Revoked),
+            2 => Ok(Self::AlreadyRevoked),
+            0 => Ok(Self::NotFound),
+            other => Err(unknown("REVOKE", other)),
+        }
+    }
+}
+
+fn unknown(script: &str, code: i64) -> StoreError {
+    StoreError::Corrupt(format!(
+        "the {script} script answered `{code}`, which this version does not know: are two jitgate versions sharing one Redis key prefix?"
+    ))
+}

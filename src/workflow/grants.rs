@@ -98,6 +98,17 @@ impl GrantService {
         }
     }
 
+    /// A write failed, but may have landed before the failure (its answer was lost): this
+    /// replica drops what it cached for `principal`, or everything when it cannot tell whose
+    /// grant it was, rather than keep serving what the write may have changed.
+    fn maybe_changed(&self, principal: Option<&Principal>) {
+        match (principal, &self.local_cache) {
+            (Some(p), _) => self.changed(p),
+            (None, Some(c)) => c.invalidate_all_local(),
+            (None, None) => {}
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -198,7 +209,10 @@ impl GrantService {
                     grant.id
                 )));
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                self.maybe_changed(Some(&grant.subject));
+                return Err(e.into());
+            }
         }
         self.changed(&grant.subject);
         let source = match grant.source {
@@ -260,7 +274,12 @@ impl GrantService {
         let previous = self.store.get(&grant.id).await?.map(|g| g.subject);
         let kind =
             if previous.is_some() { AuditKind::GrantReplaced } else { AuditKind::GrantCreated };
-        self.store.put_managed(&grant, &record::grant_issued(&grant, kind)).await?;
+        let stored = self.store.put_managed(&grant, &record::grant_issued(&grant, kind)).await;
+        if let Err(e) = stored {
+            self.maybe_changed(previous.as_ref());
+            self.maybe_changed(Some(&grant.subject));
+            return Err(e.into());
+        }
         if let Some(old) = previous.filter(|s| *s != grant.subject) {
             self.changed(&old);
         }
@@ -329,7 +348,7 @@ impl GrantService {
             ));
             return Err(self.refused("grant.revoke", &caller.subject, target, e).await);
         }
-        match self.revoke_as(&caller.subject, id, reason).await {
+        match self.revoke_recorded(&caller.subject, id, reason, None, Some(&grant.subject)).await {
             Err(e) => Err(self.refused("grant.revoke", &caller.subject, target, e).await),
             ok => ok,
         }
@@ -342,7 +361,7 @@ impl GrantService {
         id: &GrantId,
         reason: Option<String>,
     ) -> Result<Grant, WorkflowError> {
-        self.revoke_recorded(by, id, reason, None).await
+        self.revoke_recorded(by, id, reason, None, None).await
     }
 
     /// Revokes as part of resolving `incident` (the record names it).
@@ -353,19 +372,28 @@ impl GrantService {
         reason: Option<String>,
         incident: &str,
     ) -> Result<Grant, WorkflowError> {
-        self.revoke_recorded(by, id, reason, Some(incident)).await
+        self.revoke_recorded(by, id, reason, Some(incident), None).await
     }
 
+    /// Revokes and records it; `subject` is the grant's, when the caller already read it.
     async fn revoke_recorded(
         &self,
         by: &Principal,
         id: &GrantId,
         reason: Option<String>,
         incident: Option<&str>,
+        subject: Option<&Principal>,
     ) -> Result<Grant, WorkflowError> {
         let revocation = Revocation { at: self.clock.now(), by: by.clone(), reason };
         let event = record::grant_revoked(id, &revocation, incident);
-        match self.store.revoke(id, revocation, &event).await? {
+        let outcome = match self.store.revoke(id, revocation, &event).await {
+            Ok(o) => o,
+            Err(e) => {
+                self.maybe_changed(subject);
+                return Err(e.into());
+            }
+        };
+        match outcome {
             RevokeOutcome::Revoked(g) => {
                 self.changed(&g.subject);
                 self.metrics.grants_revoked.inc();
@@ -374,6 +402,8 @@ impl GrantService {
                 Ok(*g)
             }
             RevokeOutcome::AlreadyRevoked(g) => {
+                // Announced again by the store: perhaps the first answer was lost.
+                self.changed(&g.subject);
                 let when = g
                     .revoked
                     .as_ref()

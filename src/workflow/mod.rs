@@ -14,6 +14,7 @@ pub mod inputs;
 mod onetime;
 pub mod policies;
 pub mod report;
+mod request_terms;
 pub mod requests;
 pub mod stats;
 pub mod sweeper;

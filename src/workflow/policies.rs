@@ -1,12 +1,15 @@
 //! Access policy use cases: admins put and delete policies; any authenticated caller may read
 //! them (requesters need to know what they can ask for), with notification targets — webhook
-//! URLs, often bearer secrets — shown to admins only. The compiled
-//! [`PolicySet`] is swapped atomically and shared with the Check path and the notifier.
+//! URLs, often bearer secrets — shown to admins only. The compiled [`PolicySet`] is swapped
+//! atomically and shared with the Check path and the notifier; each swap bumps a generation
+//! that the request sweeper watches, so pending requests a change no longer allows are
+//! cancelled ([`super::request_terms`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
+use tokio::sync::watch;
 
 use super::{Admins, WorkflowError};
 use crate::access::{AccessPolicy, PolicyDocument, PolicySet, check_name};
@@ -20,6 +23,8 @@ pub struct PolicyService {
     admins: Admins,
     current: Arc<ArcSwap<PolicySet>>,
     loaded_version: AtomicU64,
+    /// Bumped on every swap of the set (this replica's changes and others', and at start).
+    generation: watch::Sender<u64>,
     clock: Arc<dyn Clock>,
 }
 
@@ -32,6 +37,7 @@ impl PolicyService {
             admins,
             current: Arc::new(ArcSwap::from_pointee(PolicySet::default())),
             loaded_version: AtomicU64::new(u64::MAX),
+            generation: watch::Sender::new(0),
             clock: Arc::new(SystemClock),
         }
     }
@@ -45,6 +51,16 @@ impl PolicyService {
     /// The live policy set (cheap; lock-free).
     pub fn current(&self) -> Arc<PolicySet> {
         self.current.load_full()
+    }
+
+    /// How many times the set was swapped (0: never loaded).
+    pub fn generation(&self) -> u64 {
+        *self.generation.borrow()
+    }
+
+    /// Wakes whoever holds it on every swap of the set.
+    pub fn watch_generation(&self) -> watch::Receiver<u64> {
+        self.generation.subscribe()
     }
 
     /// A handle that always sees the latest set (for the notifier and the Check path).
@@ -151,6 +167,7 @@ impl PolicyService {
         }
         self.current.store(Arc::new(PolicySet::new(policies)));
         self.loaded_version.store(version, Ordering::Release);
+        self.generation.send_modify(|g| *g = g.wrapping_add(1));
         Ok(())
     }
 

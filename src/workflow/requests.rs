@@ -1,8 +1,11 @@
 //! Access request use cases: file (judged by policy, maybe auto-approved), read, list,
 //! approve, deny, cancel. Writes are compare-and-set on the request's version, retried a few
 //! times, so concurrent approvers, cancels and the sweeper never lose or double an update.
+//! Pending requests are read and decided under their policy as it is now
+//! ([`super::request_terms`]).
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use super::events::{Event, EventKind, EventSink};
@@ -21,7 +24,7 @@ use crate::store::{RequestStore, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// How often a compare-and-set is retried before giving up with a conflict.
-const CAS_ATTEMPTS: usize = 8;
+pub(super) const CAS_ATTEMPTS: usize = 8;
 
 /// Longest list returned.
 pub const LIST_LIMIT: usize = 500;
@@ -52,6 +55,8 @@ pub struct RequestService {
     pub(super) admins: Admins,
     pub(super) metrics: Arc<Metrics>,
     pub(super) retention: Duration,
+    /// The policy generation whose pending requests were last reconciled.
+    pub(super) reconciled: AtomicU64,
 }
 
 // === impl RequestService ===
@@ -68,7 +73,8 @@ impl RequestService {
         metrics: Arc<Metrics>,
         retention: Duration,
     ) -> Self {
-        Self { store, policies, grants, events, clock, admins, metrics, retention }
+        let reconciled = AtomicU64::new(0);
+        Self { store, policies, grants, events, clock, admins, metrics, retention, reconciled }
     }
 
     /// Files a request. Answers pending (with its approvers) or approved (with its grant).
@@ -97,7 +103,7 @@ impl RequestService {
         }
         let assessment = match assess(&set, &draft) {
             Ok(a) => a,
-            Err(Refusal::NotCovered(m) | Refusal::NotEligible(m)) => {
+            Err(Refusal::NotCovered(m) | Refusal::NotEligible(m) | Refusal::PolicyGone(m)) => {
                 self.count("refused");
                 return Err(WorkflowError::Forbidden(m));
             }
@@ -146,6 +152,7 @@ impl RequestService {
             max_uses: a.max_uses,
             auto_approved_by: None,
             grant_id: None,
+            cancellation: None,
         }
     }
 
@@ -187,11 +194,11 @@ impl RequestService {
         caller: &Caller,
         id: &RequestId,
     ) -> Result<AccessRequest, WorkflowError> {
-        let r = self.load(id).await?.value;
+        let r = self.current_view(self.load(id).await?.value);
         if self.may_see(caller, &r) { Ok(r) } else { Err(not_found(id)) }
     }
 
-    fn may_see(&self, caller: &Caller, r: &AccessRequest) -> bool {
+    pub(super) fn may_see(&self, caller: &Caller, r: &AccessRequest) -> bool {
         caller.holds(&r.requester) || r.is_approver(caller) || self.admins.includes(caller)
     }
 
@@ -211,7 +218,7 @@ impl RequestService {
         let mut out = Vec::new();
         for id in ids {
             let Some(v) = self.store.get(&id).await? else { continue };
-            let r = v.value;
+            let r = self.current_view(v.value);
             let own = caller.holds(&r.requester);
             let visible = if filter.mine { own } else { self.may_see(caller, &r) };
             if visible && filter.status.is_none_or(|s| r.status_at(now) == s) {
@@ -242,10 +249,7 @@ impl RequestService {
         comment: Option<String>,
     ) -> Result<AccessRequest, WorkflowError> {
         for _ in 0..CAS_ATTEMPTS {
-            let Versioned { value: mut r, version } = self.load(id).await?;
-            if !self.may_see(caller, &r) {
-                return Err(not_found(id));
-            }
+            let Versioned { value: mut r, version } = self.load_for_decision(caller, id).await?;
             let now = self.clock.now();
             let outcome = match r.approve(caller, now, comment.clone()) {
                 Ok(o) => o,
@@ -325,7 +329,7 @@ impl RequestService {
         let apply =
             |r: &mut AccessRequest, now| r.deny(caller, now, comment.clone()).map_err(refusal);
         let r = match self
-            .transition(caller, id, AuditKind::RequestDenied, comment.as_deref(), apply)
+            .transition(caller, id, AuditKind::RequestDenied, comment.as_deref(), true, apply)
             .await
         {
             Ok(r) => r,
@@ -343,7 +347,10 @@ impl RequestService {
         id: &RequestId,
     ) -> Result<AccessRequest, WorkflowError> {
         let apply = |r: &mut AccessRequest, now| r.cancel(caller, now).map_err(refusal);
-        let r = match self.transition(caller, id, AuditKind::RequestCancelled, None, apply).await {
+        let r = match self
+            .transition(caller, id, AuditKind::RequestCancelled, None, false, apply)
+            .await
+        {
             Ok(r) => r,
             Err(e) => return Err(self.refused("request.cancel", caller, id, e).await),
         };
@@ -353,17 +360,23 @@ impl RequestService {
         Ok(r)
     }
 
-    /// Load, apply, compare-and-set with its audit event; retried on concurrent changes.
+    /// Load, apply, compare-and-set with its audit event; retried on concurrent changes. A
+    /// `decision` (by an approver) is made under the current policy.
     async fn transition(
         &self,
         caller: &Caller,
         id: &RequestId,
         kind: AuditKind,
         comment: Option<&str>,
+        decision: bool,
         apply: impl Fn(&mut AccessRequest, Timestamp) -> Result<(), WorkflowError>,
     ) -> Result<AccessRequest, WorkflowError> {
         for _ in 0..CAS_ATTEMPTS {
-            let Versioned { value: mut r, version } = self.load(id).await?;
+            let Versioned { value: mut r, version } = if decision {
+                self.load_for_decision(caller, id).await?
+            } else {
+                self.load(id).await?
+            };
             if !self.may_see(caller, &r) {
                 return Err(not_found(id));
             }
@@ -473,15 +486,15 @@ pub fn grant_id_for(id: &RequestId) -> GrantId {
     GrantId::parse(&format!("req-{id}")).unwrap_or_else(|_| GrantId::generate())
 }
 
-fn not_found(id: &RequestId) -> WorkflowError {
+pub(super) fn not_found(id: &RequestId) -> WorkflowError {
     WorkflowError::NotFound(format!("no request `{id}` (or it is not yours to see)"))
 }
 
-fn busy(id: &RequestId) -> WorkflowError {
+pub(super) fn busy(id: &RequestId) -> WorkflowError {
     WorkflowError::Conflict(format!("request `{id}` kept changing under us; retry"))
 }
 
-fn refusal(e: RequestError) -> WorkflowError {
+pub(super) fn refusal(e: RequestError) -> WorkflowError {
     match e {
         RequestError::SelfApproval(_)
         | RequestError::NotApprover(..)

@@ -1,6 +1,7 @@
 //! Time-driven request transitions: pending requests past their expiry become expired, and
 //! those past their escalation time escalate — each exactly once across every replica (the
-//! compare-and-set decides who records it, and only that replica notifies).
+//! compare-and-set decides who records it, and only that replica notifies). A change of the
+//! policy set wakes it too: pending requests the change no longer allows are cancelled first.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,15 +15,18 @@ use crate::audit::{AuditKind, record};
 use crate::store::Versioned;
 
 impl RequestService {
-    /// Records every due expiry and escalation; returns how many transitions were recorded.
+    /// Cancels the pending requests a policy change no longer allows (once per change), then
+    /// records every due expiry and escalation; returns how many transitions were recorded.
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
+        let mut recorded = self.reconcile_policies().await?;
         let now = self.clock.now();
-        let mut recorded = 0;
         for id in self.store.due(now).await? {
             for _ in 0..4 {
                 let Some(Versioned { value: mut r, version }) = self.store.get(&id).await? else {
                     break;
                 };
+                // An escalation names the approvers of the policy as it is now.
+                let _ = self.under_current_policy(&mut r, now);
                 let (kind, audited) = if r.expire(now) {
                     (EventKind::Expired, AuditKind::RequestExpired)
                 } else if r.escalate(now) {
@@ -50,12 +54,15 @@ impl RequestService {
     }
 }
 
-/// Runs [`RequestService::sweep`] every `every` until cancelled.
+/// Runs [`RequestService::sweep`] every `every`, and at once when the policy set changes,
+/// until cancelled.
 pub async fn run(requests: Arc<RequestService>, every: Duration, cancel: CancellationToken) {
+    let mut policies = requests.policies.watch_generation();
     loop {
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(every) => {}
+            changed = policies.changed() => if changed.is_err() { return },
         }
         if let Err(e) = requests.sweep().await {
             tracing::debug!(error = %e, "Request sweep failed; retrying next tick");

@@ -102,6 +102,6 @@ async fn bad_rest_bodies_answer_with_catalogued_errors_and_write_nothing() {
     let grants = crate::rest_workflow::run(&j, &mut tally).await;
     let (_, body) = j.call("GET", "/v1/grants", Some(&admin), None).await;
     let n = body["grants"].as_array().map_or(0, Vec::len);
-    tally.require("one grant, from the control approval", n == grants, &format!("{n} grants"));
+    tally.require("one grant per control approval", n == grants, &format!("{n} grants"));
     tally.finish(40);
 }

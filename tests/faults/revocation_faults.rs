@@ -1,12 +1,14 @@
-//! Revocation under faults (rows 30, 32): pub/sub stalled or cut between Redis and a replica (the
-//! change-counter poll still bounds revocation), with the pub/sub-working baseline; revokes racing
-//! the other replica's cache fill.
+//! Revocation under faults (rows 30, 32, 55): pub/sub stalled or cut between Redis and a replica
+//! (the change-counter poll still bounds revocation), with the pub/sub-working baseline; revokes
+//! racing the other replica's cache fill; a revoke whose answer is lost right after its write.
 
 use std::time::{Duration, Instant};
 
-use crate::common::RedisServer;
-use crate::common::fault_proxy::Mode;
-use crate::drive::{Row, Tally, ms, report, size};
+use futures_util::StreamExt;
+
+use crate::common::fault_proxy::{FaultProxy, Mode};
+use crate::common::{Jitgate, RedisServer};
+use crate::drive::{Direct, Probe, Row, Tally, after, ms, recovery, report, run, size};
 use crate::redis_faults::{BOUND, TOLERANCE, granted, no_grant_key_without_ttl, pair};
 
 /// Row 30: pub/sub stalled (subscriber looks alive) or cut: the poll still bounds revocation.
@@ -112,4 +114,95 @@ async fn revocation_during_cache_fill_is_never_resurrected() {
     });
     assert_eq!(tally.unexpected_allows, 0);
     no_grant_key_without_ttl(&p.redis).await;
+}
+
+/// Row 55: the connection of the replica serving the API is cut right after Redis ran the
+/// revoke, before anything else on it (the change counter bump and the notification, when
+/// those came after the write): the API answers an error, yet both replicas stop allowing
+/// within the bound, and a retry (409, already revoked) announces the revocation again.
+#[tokio::test]
+async fn revoke_whose_announcement_is_cut_off_still_stops_every_replica() {
+    let redis = RedisServer::start().await;
+    let proxy = FaultProxy::start(redis.port).await;
+    // `a` serves the API through the proxy; `b` reads Redis directly.
+    let a = Jitgate::start(&proxy.url()).await;
+    let b = Jitgate::replica_of(&a, &redis.url(), &[]).await;
+    let (da, db) = (Direct::to(&a).await, Direct::to(&b).await);
+    let admin = a.admin_token();
+    // A first revoke loads the script, so the cut one is a single EVALSHA.
+    let warm = a.grant("user:warm", "orders", &["GET"], &["/orders/**"], "15m").await;
+    a.revoke(&warm).await;
+    let mut tally = Tally::default();
+    for i in 0..size(3, 20) {
+        let sub = format!("cut{i}");
+        let id = a.grant(&format!("user:{sub}"), "orders", &["GET"], &["/orders/**"], "15m").await;
+        let token = a.token(&sub, &[]);
+        for d in [&da, &db] {
+            let ok =
+                recovery(Instant::now(), Duration::from_secs(10), || d.check(&token, "/orders/7"));
+            assert!(ok.await.is_some(), "{sub} never allowed");
+            assert!(d.check(&token, "/orders/7").await.allowed, "{sub}: not cached");
+        }
+        let marker = format!("cut-{}", uuid::Uuid::new_v4().simple());
+        proxy.cut_after(marker.as_bytes());
+        let revoke = format!("/v1/grants/{id}?reason={marker}");
+        let (status, reply) = a.call("DELETE", &revoke, Some(&admin), None).await;
+        let answered = Instant::now();
+        assert!(!proxy.cut_pending(), "the revoke never reached Redis");
+        assert!(status >= 500, "the cut revoke must fail, got {status} {reply}");
+        let (_, seen) = a.call("GET", &format!("/v1/grants/{id}"), Some(&admin), None).await;
+        assert_eq!(seen["status"], "revoked", "the write landed before the cut: {seen}");
+
+        let until = Some(answered + BOUND + TOLERANCE);
+        let probes = [Probe::new(&da, &token, until), Probe::new(&db, &token, until)];
+        let last = run(&probes, BOUND + Duration::from_millis(500), &mut tally).await;
+        eprintln!("{sub}: last allow {} after the failed revoke", after(answered, &last));
+        assert!(!da.check(&token, "/orders/7").await.allowed, "{sub}: a still allows");
+        assert!(!db.check(&token, "/orders/7").await.allowed, "{sub}: b still allows");
+
+        // The retry finds it revoked, and announces it again.
+        let mut changes = subscribe(&redis).await;
+        let before = epoch(&redis).await;
+        let (status, reply) = a.call("DELETE", &revoke, Some(&admin), None).await;
+        assert_eq!(status, 409, "{reply}");
+        let principal = format!("\"user:{sub}\"");
+        let heard = tokio::time::timeout(BOUND, async {
+            while let Some(msg) = changes.next().await {
+                let text: String = msg.get_payload().unwrap();
+                if text.contains(&principal) && text.contains("\"revoke\"") {
+                    return text;
+                }
+            }
+            String::new()
+        })
+        .await;
+        assert!(heard.is_ok_and(|t| !t.is_empty()), "{sub}: the retry announced nothing");
+        assert!(epoch(&redis).await > before, "{sub}: the retry left the change counter");
+    }
+    let note = format!(
+        "{} revokes whose answer was cut off after the write; {}",
+        size(3, 20),
+        tally.reasons()
+    );
+    report(Row {
+        row: "55",
+        fault: "revoke answer lost after the write",
+        tally: &tally,
+        recovery: None,
+        note,
+    });
+    assert_eq!(tally.unexpected_allows, 0);
+}
+
+async fn subscribe(redis: &RedisServer) -> impl futures_util::Stream<Item = redis::Msg> {
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.subscribe("jitgate:changes").await.unwrap();
+    pubsub.into_on_message()
+}
+
+async fn epoch(redis: &RedisServer) -> u64 {
+    let mut c = redis.client().await;
+    let v: Option<u64> = redis::cmd("GET").arg("jitgate:epoch").query_async(&mut c).await.unwrap();
+    v.unwrap_or(0)
 }

@@ -137,6 +137,7 @@ export async function requestCard(r, { onDone, heading = 'h2' } = {}) {
       ['Filed', when(r.created_at)],
       ['Decide within', r.status === 'pending' ? countdown(r.expires_at) : null],
       ['Denied', r.denied ? [r.denied.by, r.denied.comment ? [': ', h('q', {}, r.denied.comment)] : ''] : null],
+      ['Cancelled by jitgate', r.cancellation ? `its policy ${r.cancellation.cause === 'policy_deleted' ? 'was deleted' : 'no longer allows it'}: ${(r.cancellation.problems || []).join('; ')}` : null],
       ['Grant', r.grant ? [h('a', { href: `#/grants/${r.grant.id}` }, r.grant.id), ' — ', r.grant.status === 'active' ? ['live, ', countdown(r.grant.expires_at), ' left'] : r.grant.status] : null],
       ['Recent requests by them', hist],
     ]),

@@ -1,7 +1,10 @@
 //! The request workflow over the in-memory stores with an injected clock: policies, filing,
-//! approvals, expiry, escalation, one-time filing, incidents and the events they publish.
+//! approvals, expiry, escalation, one-time filing, incidents and the events they publish; and
+//! pending requests after their policy changed ([`policy_changes`]).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod policy_changes;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -11,7 +14,7 @@ use jitgate::access::PolicyDocument;
 use jitgate::decision::{Caller, CheckInput};
 use jitgate::grant::{GrantStatus, Principal, RequestPath, Scope, ScopeWire};
 use jitgate::metrics::Metrics;
-use jitgate::store::{GrantStore, MemoryPolicies, MemoryRequests, MemoryStore};
+use jitgate::store::{GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore};
 use jitgate::time::{Clock, Timestamp};
 use jitgate::workflow::{
     Admins, EventKind, GrantService, NewRequest, PolicyService, RecordedEvents, RequestFilter,
@@ -56,9 +59,15 @@ impl TestClock {
 struct World {
     clock: Arc<TestClock>,
     grants: Arc<GrantService>,
+    policies: Arc<PolicyService>,
     requests: Arc<RequestService>,
     events: Arc<RecordedEvents>,
     store: Arc<MemoryStore>,
+    audit: Arc<MemoryAuditLog>,
+}
+
+fn root() -> Caller {
+    caller("user:root", &["platform"])
 }
 
 fn caller(subject: &str, groups: &[&str]) -> Caller {
@@ -85,13 +94,14 @@ async fn world() -> World {
         )
         .with_events(events.clone()),
     );
+    let audit = Arc::new(MemoryAuditLog::default());
     let policies =
         Arc::new(PolicyService::new(Arc::new(MemoryPolicies::default()), admins.clone()));
     let doc: PolicyDocument = serde_saphyr::from_str(POLICY).unwrap();
-    policies.put(&caller("user:root", &["platform"]), "orders", doc).await.unwrap();
+    policies.put(&root(), "orders", doc).await.unwrap();
     let requests = Arc::new(RequestService::new(
-        Arc::new(MemoryRequests::default()),
-        policies,
+        Arc::new(MemoryRequests::with_audit(audit.clone())),
+        policies.clone(),
         grants.clone(),
         events.clone(),
         clock.clone(),
@@ -99,7 +109,7 @@ async fn world() -> World {
         metrics,
         Duration::from_secs(7 * 86400),
     ));
-    World { clock, grants, requests, events, store }
+    World { clock, grants, policies, requests, events, store, audit }
 }
 
 struct SharedClock(Arc<TestClock>);
