@@ -165,7 +165,7 @@ test-soak-short: deps deps-bench
 	  --stem soak-short $(SOAK_ARGS)
 
 # Fuzzing (tests/fuzz/, cargo-fuzz + libFuzzer; stable toolchain with RUSTC_BOOTSTRAP=1):
-# targets check_request, token, path and manifest, each with an oracle (see tests/fuzz/src).
+# targets check_request, token, path, manifest and filing, each with an oracle (see tests/fuzz/src).
 # `make fuzz` runs each for FUZZ_SECONDS (default 60) after one sanitizer build of the
 # dependencies (about 10 minutes on 2 cores the first time; kept in tests/fuzz/target), then
 # prints per target: executions, seconds, crashes. Crash inputs land in tests/fuzz/artifacts/.

@@ -23,6 +23,8 @@ mod jwt_shapes;
 mod manifest_cases;
 #[path = "bad_inputs/manifests.rs"]
 mod manifests;
+#[path = "bad_inputs/one_time.rs"]
+mod one_time;
 #[path = "bad_inputs/path_cases.rs"]
 mod path_cases;
 #[path = "bad_inputs/paths.rs"]

@@ -188,19 +188,18 @@ fn ttl_limit(policy: &AccessPolicy, draft: &Draft<'_>, errors: &mut Vec<String>)
     }
 }
 
-/// What an accepted request is granted: a one-time action (`one_time`: its bound resources)
-/// gets one use for at most the policy's `one_time_ttl`.
+/// What an accepted request is granted: a one-time action (`bound`: its one call, query
+/// bound) gets one use for at most the policy's `one_time_ttl`.
 fn terms(
     policy: &Arc<AccessPolicy>,
     draft: &Draft<'_>,
-    one_time: Option<Vec<Scope>>,
+    bound: Option<Vec<Scope>>,
     auto_rule: Option<String>,
 ) -> Assessment {
-    let resources = one_time;
-    let one_time = resources.is_some();
+    let one_time = bound.is_some();
     let (grant_ttl, max_uses) =
         if one_time { (draft.ttl.min(policy.one_time_ttl), Some(1)) } else { (draft.ttl, None) };
-    let resources = resources.unwrap_or_else(|| draft.resources.to_vec());
+    let resources = bound.unwrap_or_else(|| draft.resources.to_vec());
     Assessment { policy: policy.clone(), auto_rule, one_time, resources, grant_ttl, max_uses }
 }
 

@@ -3,7 +3,7 @@
 # the seconds run and the crashes found. Used by `make fuzz` and `make fuzz-smoke`; run it from
 # the repository root. Settings (environment):
 #   FUZZ_SECONDS   seconds per target (default 60)
-#   FUZZ_TARGETS   targets to run (default: all four)
+#   FUZZ_TARGETS   targets to run (default: all five)
 #   FUZZ_REPORT    where the table is also written as TSV (default target/fuzz-report.tsv)
 # The working corpus grows in tests/fuzz/corpus/<target> (git-ignored) on top of the committed
 # seeds in tests/fuzz/seeds/<target>; crashes land in tests/fuzz/artifacts/<target>/.
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/../.."
 
 FUZZ_DIR=tests/fuzz
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-TARGETS=${FUZZ_TARGETS:-check_request token path manifest}
+TARGETS=${FUZZ_TARGETS:-check_request token path manifest filing}
 REPORT=${FUZZ_REPORT:-target/fuzz-report.tsv}
 CARGO=${CARGO:-cargo}
 # cargo-fuzz needs nightly flags (-Zsanitizer); this toolchain is stable.

@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 use jitgate::access::{
-    AccessPolicy, AccessRequest, PolicyDocument, RequestId, RequestStatus, Verdict,
+    AccessPolicy, AccessRequest, CancelCause, Cancellation, PolicyDocument, RequestId,
+    RequestStatus, Verdict,
 };
 use jitgate::grant::{
     Grant, GrantId, GrantSource, MAX_PATTERN_LEN, PathPattern, Principal, Query, RequestPath,
@@ -180,6 +181,7 @@ prop_compose! {
         approvers in prop::collection::vec(principal(), 1..3),
         approvals in prop::collection::vec((principal(), timestamp(), prop::option::of(text())), 0..3),
         one_time in any::<bool>(),
+        cancellation in prop::option::of((any::<bool>(), prop::collection::vec(text(), 0..3))),
     ) -> AccessRequest {
         AccessRequest {
             id: RequestId::generate(),
@@ -205,6 +207,10 @@ prop_compose! {
             max_uses: one_time.then_some(1),
             auto_approved_by: None,
             grant_id: Some(GrantId::generate()),
+            cancellation: cancellation.map(|(deleted, problems)| Cancellation {
+                cause: if deleted { CancelCause::PolicyDeleted } else { CancelCause::PolicyChanged },
+                problems,
+            }),
         }
     }
 }

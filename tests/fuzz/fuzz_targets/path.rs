@@ -29,6 +29,10 @@ fuzz_target!(|data: &[u8]| {
         let exact = PathPattern::exact(p);
         assert!(exact.matches(p), "exact pattern of {target:?}");
         assert!(exact.is_exact());
+        // Its text reads back as the same literal segments (SECURITY row 51: a `*` in the
+        // path must not come back as a wildcard).
+        let back = PathPattern::parse(exact.as_str());
+        assert_eq!(back.as_ref(), Ok(&exact), "exact pattern text of {target:?}");
     } else {
         // Stricter than the reference is fine (look-alikes, length), looser is not.
         let _ = reference;

@@ -8,6 +8,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+pub mod filing;
 pub mod model;
 
 use std::sync::{Arc, LazyLock};

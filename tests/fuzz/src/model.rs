@@ -56,8 +56,30 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The literal a pattern segment's text stands for: `%2A` is `*`, `%25` is `%` (the only two
+/// escapes patterns have).
+pub fn unescape_literal(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix("%2A") {
+            out.push('*');
+            rest = r;
+        } else if let Some(r) = rest.strip_prefix("%25") {
+            out.push('%');
+            rest = r;
+        } else {
+            let c = rest.chars().next().unwrap_or_default();
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
 /// A grant pattern (`/a/*/b/**`) against decoded segments: `*` is one non-empty segment,
-/// a final `**` any rest (including nothing), anything else must be equal.
+/// a final `**` any rest (including nothing), anything else must be equal to the segment once
+/// its escapes are undone.
 pub fn pattern_matches(pattern: &str, segs: &[String]) -> bool {
     let Some(body) = pattern.strip_prefix('/') else { return false };
     let parts: Vec<&str> = body.split('/').collect();
@@ -67,7 +89,7 @@ pub fn pattern_matches(pattern: &str, segs: &[String]) -> bool {
             return true;
         }
         let Some(seg) = segs.get(i) else { return false };
-        let ok = if *p == "*" { !seg.is_empty() } else { seg == p };
+        let ok = if *p == "*" { !seg.is_empty() } else { *seg == unescape_literal(p) };
         if !ok {
             return false;
         }
@@ -204,4 +226,38 @@ pub fn claims_acceptable(payload: &[u8], now: i64) -> Option<String> {
         }
     }
     Some(sub)
+}
+
+/// A query string in RFC 3986 normal form, the way the model reads "the same query": each
+/// `%XX` of an unreserved character decoded, every other `%XX` upper-cased, every byte outside
+/// the query characters encoded; nothing reordered.
+pub fn normal_query(raw: &str) -> String {
+    const KEEP: &[u8] = b"-._~!$&'()*+,;=:@/?";
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || b"-._~".contains(&b);
+    let b = raw.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        let hex = b.get(i + 1..i + 3).filter(|h| h.iter().all(u8::is_ascii_hexdigit));
+        match (b[i], hex) {
+            (b'%', Some(h)) => {
+                let v = u8::from_str_radix(std::str::from_utf8(h).unwrap_or("00"), 16).unwrap_or(0);
+                if unreserved(v) {
+                    out.push(v as char);
+                } else {
+                    out.push_str(&format!("%{v:02X}"));
+                }
+                i += 3;
+            }
+            (c, _) if c != b'%' && (c.is_ascii_alphanumeric() || KEEP.contains(&c)) => {
+                out.push(c as char);
+                i += 1;
+            }
+            (c, _) => {
+                out.push_str(&format!("%{c:02X}"));
+                i += 1;
+            }
+        }
+    }
+    out
 }
