@@ -134,7 +134,7 @@ async fn one_time_calls_approve_exactly_the_call_shown() {
             &format!("{call} again: {}", twice.status),
         );
     }
-    hint_names_the_literal_path(&s, &mut tally).await;
+    hint_names_the_literal_path(s, &mut tally).await;
     let hits = s.settled_hits().await;
     tally.require("upstream requests", hits == allowed, &format!("{hits} != {allowed} allows"));
     tally.finish(30);
