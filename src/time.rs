@@ -44,14 +44,17 @@ impl Timestamp {
         Duration::from_millis(u64::try_from(ms).unwrap_or(0))
     }
 
-    /// RFC 3339 with millisecond precision, e.g. `2026-11-25T10:00:00.000Z`.
+    /// The earliest and latest instants RFC 3339 can write here: 1970-01-01T00:00:00.000Z and
+    /// 9999-12-31T23:59:59.999Z.
+    pub const MIN: Self = Self(0);
+    pub const MAX: Self = Self(253_402_300_799_999);
+
+    /// RFC 3339 with millisecond precision, e.g. `2026-11-25T10:00:00.000Z`. An instant outside
+    /// [`Self::MIN`]..=[`Self::MAX`] is written as the nearest end (the formatter cannot write
+    /// it, and formatting must never fail: it runs inside Checks and API answers).
     pub fn to_rfc3339(self) -> String {
-        let system = if self.0 >= 0 {
-            UNIX_EPOCH + Duration::from_millis(self.0.unsigned_abs())
-        } else {
-            UNIX_EPOCH - Duration::from_millis(self.0.unsigned_abs())
-        };
-        humantime::format_rfc3339_millis(system).to_string()
+        let ms = self.0.clamp(Self::MIN.0, Self::MAX.0).unsigned_abs();
+        humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(ms)).to_string()
     }
 
     pub fn parse_rfc3339(s: &str) -> Result<Self, String> {
@@ -110,7 +113,13 @@ impl Ttl {
         self.0
     }
 
-    /// Parses `15m`, `1h30m`, `250ms`. A bare number is refused: the unit must be explicit.
+    /// The longest duration accepted anywhere (configuration, policies, manifests, requests,
+    /// query parameters): 100 years, far above any real TTL, so time arithmetic on it stays
+    /// inside what a timestamp can hold.
+    pub const MAX: Self = Self(Duration::from_secs(100 * 365 * 24 * 3600));
+
+    /// Parses `15m`, `1h30m`, `250ms`. A bare number is refused: the unit must be explicit;
+    /// so is anything longer than [`Self::MAX`].
     pub fn parse(s: &str) -> Result<Self, String> {
         let trimmed = s.trim();
         if trimmed.is_empty() {
@@ -121,9 +130,15 @@ impl Ttl {
                 "`{trimmed}` has no unit: write a duration like `{trimmed}s` or `{trimmed}m`"
             ));
         }
-        humantime::parse_duration(trimmed).map(Self).map_err(|_| {
+        let d = humantime::parse_duration(trimmed).map_err(|_| {
             format!("`{trimmed}` is not a duration: write it like `30s`, `15m` or `1h30m`")
-        })
+        })?;
+        if d > Self::MAX.0 {
+            return Err(format!(
+                "`{trimmed}` is longer than the longest duration jitgate accepts (100 years, `876000h`)"
+            ));
+        }
+        Ok(Self(d))
     }
 }
 
@@ -202,6 +217,31 @@ mod tests {
         assert_eq!(Ttl::parse("15m").map(Ttl::as_duration), Ok(Duration::from_secs(900)));
         assert_eq!(Ttl::parse("1h30m").map(Ttl::as_duration), Ok(Duration::from_secs(5400)));
         assert_eq!(Ttl::parse("250ms").map(Ttl::as_duration), Ok(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn durations_past_the_bound_are_refused_and_times_always_format() {
+        // SECURITY row 64: `pending_ttl: 99999999999h` was accepted, then every request under
+        // it panicked formatting a year past 9999; `since=99999999d` panicked before 1970.
+        assert!(Ttl::parse("876000h").is_ok());
+        for big in ["876001h", "99999999999h", "99999999d", "18446744073709551615s"] {
+            let e = Ttl::parse(big).unwrap_err();
+            assert!(
+                e.contains("longer than the longest duration") || e.contains("not a duration"),
+                "{big}: {e}"
+            );
+        }
+        for ms in
+            [i64::MIN, -1, 0, Timestamp::MAX.as_millis(), Timestamp::MAX.as_millis() + 1, i64::MAX]
+        {
+            let text = Timestamp::from_millis(ms).to_rfc3339();
+            assert!(
+                text.starts_with("1970-") || text.starts_with("9999-") || ms == 0,
+                "{ms}: {text}"
+            );
+        }
+        let far = Timestamp::from_millis(0).saturating_add(Ttl::MAX.as_duration());
+        assert!(far < Timestamp::MAX, "now + the longest duration still formats exactly");
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use jitgate::decision::{Caller, CheckInput, evaluate};
-use jitgate::grant::{IndexedGrants, PathPattern, Principal, RequestPath, ScopeInterner};
+use jitgate::grant::{IndexedGrants, Naming, PathPattern, Principal, RequestPath, ScopeInterner};
 use jitgate::identity::{
     Authenticator, Issuer, IssuerRules, KeySet, StaticKeys, TokenCacheSettings, TokenRules,
 };
@@ -78,6 +78,7 @@ fn tokens(c: &mut Criterion) {
             issuer: jitgate_bench::ISSUER.into(),
             audiences: vec![jitgate_bench::AUDIENCE.into()],
             algorithms: Vec::new(),
+            naming: Naming::Default,
         },
         keys: Arc::new(StaticKeys::new(keys.clone())),
     };

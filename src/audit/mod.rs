@@ -96,5 +96,8 @@ pub trait AuditLog: Send + Sync + 'static {
 /// Parses a stream-style cursor `<ms>-<n>` (what [`Stored::cursor`] holds).
 pub fn parse_cursor(raw: &str) -> Option<(u64, u64)> {
     let (ms, n) = raw.split_once('-')?;
-    Some((ms.parse().ok()?, n.parse().ok()?))
+    let id = (ms.parse().ok()?, n.parse().ok()?);
+    // No entry has either id, and Redis refuses a range that starts after the last possible
+    // one or ends before the first (`0-0` answered 503 instead of 400).
+    (id != (0, 0) && id != (u64::MAX, u64::MAX)).then_some(id)
 }

@@ -137,7 +137,7 @@ pub fn parse_time(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
     }
     Ttl::parse(raw)
         .map(|d| now.saturating_sub(d.as_duration()))
-        .map_err(|_| format!("`{raw}` is neither an RFC 3339 time nor a duration like `1h`"))
+        .map_err(|e| format!("`{raw}` is neither an RFC 3339 time nor a duration like `1h` ({e})"))
 }
 
 // === impl AuditFilter ===

@@ -62,6 +62,8 @@ pub fn other_endpoints() -> Vec<Case> {
     };
     let policy = br#"{"apiVersion": "jitgate.dev/v1alpha1", "kind": "AccessPolicy", "metadata": {"name": "p"}, "spec": {"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "requesters": ["group:eng"], "approvers": ["group:leads"], "max_ttl": "-1h"}}"#;
     let bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e]\n";
+    let huge_pending = String::from_utf8_lossy(policy)
+        .replace(r#""max_ttl": "-1h""#, r#""max_ttl": "1h", "pending_ttl": "99999999999h""#);
     let id = "01a22bb4-c7c5-7734-8a81-367cdb2f4bfd";
     vec![
         call(
@@ -183,6 +185,44 @@ pub fn other_endpoints() -> Vec<Case> {
         ),
         call("policy: invalid JSON", "PUT", "/v1/policies/p", Who::Admin, b"{]", 400, BAD),
         call("policy: negative max_ttl", "PUT", "/v1/policies/p", Who::Admin, policy, 400, BAD),
+        // SECURITY row 64: a duration past the bound is refused where it enters, so no later
+        // request under the policy formats a year past 9999 (it panicked).
+        call(
+            "policy: pending_ttl of 99999999999h (row 64)",
+            "PUT",
+            "/v1/policies/p",
+            Who::Admin,
+            huge_pending.as_bytes(),
+            400,
+            BAD,
+        ),
+        call(
+            "report: since=99999999d (row 64)",
+            "GET",
+            "/v1/reports/access?since=99999999d",
+            Who::Admin,
+            b"",
+            400,
+            BAD,
+        ),
+        call(
+            "audit: cursor 0-0 (row 64)",
+            "GET",
+            "/v1/audit?cursor=0-0",
+            Who::Admin,
+            b"",
+            400,
+            BAD,
+        ),
+        call(
+            "request: ttl of 99999999999h (row 64)",
+            "POST",
+            "/v1/requests",
+            Who::Alice,
+            &req("ttl", json!("99999999999h")),
+            400,
+            BAD,
+        ),
         call(
             "policy: as a non-admin",
             "PUT",
