@@ -36,6 +36,9 @@ async fn dispatch(cli: Cli, env: Vec<(String, String)>) -> i32 {
         Command::Explain { args, client } => finish(cli::explain::run(&args, &client).await),
         Command::Audit { command, client } => finish(cli::audit::run(command, &client).await),
         Command::Report { command, client } => finish(cli::report::run(command, &client).await),
+        Command::Quarantine { command, opts, output } => {
+            finish(cli::quarantine::run(command, &opts, output).await)
+        }
         Command::Token { config, args } => {
             let result = load(config.as_deref(), &env)
                 .and_then(|c| cli::token::run(&args, &c, &env))

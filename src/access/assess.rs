@@ -1,6 +1,7 @@
 //! DOMAIN, pure: which policy governs a new access request, and what it decides — refused,
 //! pending with named approvers, or approved by an auto-approve rule.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use crate::time::Ttl;
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
     policies: Vec<Arc<AccessPolicy>>,
+    /// Stored policies that could not be decoded or no longer validate: they cover nothing,
+    /// and requests filed under them wait (neither decided nor cancelled) until fixed.
+    unreadable: BTreeSet<String>,
 }
 
 /// A request as asked, before any policy looked at it.
@@ -58,7 +62,18 @@ pub struct Assessment {
 impl PolicySet {
     pub fn new(mut policies: Vec<AccessPolicy>) -> Self {
         policies.sort_by(|a, b| a.name.cmp(&b.name));
-        Self { policies: policies.into_iter().map(Arc::new).collect() }
+        Self { policies: policies.into_iter().map(Arc::new).collect(), unreadable: BTreeSet::new() }
+    }
+
+    /// The same set, knowing that the stored policies `names` could not be read.
+    pub fn with_unreadable(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.unreadable.extend(names);
+        self
+    }
+
+    /// Whether policy `name` is stored but could not be read (see [`Self::with_unreadable`]).
+    pub fn is_unreadable(&self, name: &str) -> bool {
+        self.unreadable.contains(name)
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &Arc<AccessPolicy>> {

@@ -48,7 +48,7 @@ impl Direct {
 
     /// The policies stored in Redis, compiled (invalid ones skipped).
     pub async fn policy_set(&self) -> Result<PolicySet, CliError> {
-        let docs = self.policies.list().await.map_err(unavailable)?;
+        let docs = self.policies.list().await.map_err(unavailable)?.docs;
         Ok(PolicySet::new(
             docs.into_iter().filter_map(|d| AccessPolicy::from_document(d).ok()).collect(),
         ))

@@ -11,6 +11,7 @@ pub mod grants;
 pub mod manifests;
 pub mod output;
 pub mod policies;
+pub mod quarantine;
 pub mod report;
 pub mod requests;
 pub mod token;
@@ -137,6 +138,17 @@ pub enum Command {
         command: report::ReportCommand,
         #[command(flatten)]
         client: ClientOpts,
+    },
+    /// Inspect and delete request records moved aside because they could not be decoded
+    /// (straight to Redis: `--redis-url`).
+    Quarantine {
+        #[command(subcommand)]
+        command: quarantine::QuarantineCommand,
+        #[command(flatten)]
+        opts: quarantine::QuarantineOpts,
+        /// Output format.
+        #[arg(short = 'o', long = "output", value_enum, default_value = "table", global = true)]
+        output: Format,
     },
     /// Mint a development token from the configured HS256 secret (never for production).
     Token {

@@ -43,6 +43,16 @@ pub struct OpLabels {
     pub op: &'static str,
 }
 
+/// `jitgate_store_corrupt_records_total`: the kind of stored record (request, grant, policy,
+/// audit), never its key.
+/// The `kind` values of [`KindLabels`] (`crate::store::RecordKind` names the same).
+pub const RECORD_KINDS: [&str; 4] = ["request", "grant", "policy", "audit"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct SourceLabels {
     pub source: &'static str,
@@ -109,6 +119,7 @@ pub struct Metrics {
     pub audit_checkpoints: Family<ResultLabels, Counter>,
     pub audit_trimmed: Counter,
     pub usage_flushes: Family<ResultLabels, Counter>,
+    pub store_corrupt: Family<KindLabels, Counter>,
 }
 
 // === impl Metrics ===
@@ -149,6 +160,7 @@ impl Metrics {
             audit_checkpoints: Family::default(),
             audit_trimmed: Counter::default(),
             usage_flushes: Family::default(),
+            store_corrupt: Family::default(),
         };
         m.register();
         m.register_audit();

@@ -156,5 +156,11 @@ impl Metrics {
             "Usage ledger updates by result",
             self.usage_flushes.clone(),
         );
+        r.register(
+            "jitgate_store_corrupt_records",
+            "Stored records that could not be decoded, by kind: skipped by readers (and the \
+             sweeper moves requests aside to the quarantine)",
+            self.store_corrupt.clone(),
+        );
     }
 }

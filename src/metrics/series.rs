@@ -4,7 +4,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 
 use super::{
-    DecisionLabels, GrpcLabels, Metrics, OpLabels, ReasonLabels, ResultLabels, SourceLabels,
+    DecisionLabels, GrpcLabels, KindLabels, Metrics, OpLabels, ReasonLabels, ResultLabels,
+    SourceLabels,
 };
 
 impl Metrics {
@@ -59,6 +60,9 @@ impl Metrics {
         }
         for source in ["pubsub", "pubsub_gap", "poll", "local", "resync"] {
             let _ = self.cache_invalidations.get_or_create(&SourceLabels { source });
+        }
+        for kind in super::RECORD_KINDS {
+            let _ = self.store_corrupt.get_or_create(&KindLabels { kind });
         }
         for op in ["live", "get", "create", "revoke", "consume", "epoch", "ping"] {
             let _ = self.store_errors.get_or_create(&OpLabels { op });

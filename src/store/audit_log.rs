@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use redis::AsyncCommands;
 
 use super::StoreError;
+use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
 use crate::audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Head, Stored, parse_cursor};
 use crate::time::{Clock, SystemClock, Timestamp};
@@ -149,7 +150,24 @@ impl RedisAuditLog {
                     .query_async(&mut c),
             )
             .await?;
-        raw.into_iter().map(decode).collect()
+        // An entry without its chain fields is skipped (counted, logged once): the page goes
+        // on, and `jitgate audit verify` still reports the break it leaves in the chain.
+        let key = self.redis.keys().audit_log();
+        Ok(raw
+            .into_iter()
+            .filter_map(|entry| {
+                let id = entry.0.clone();
+                decode(entry)
+                    .map_err(|e| {
+                        self.redis.corrupt().found(
+                            RecordKind::Audit,
+                            &format!("{key} {id}"),
+                            &e.to_string(),
+                        )
+                    })
+                    .ok()
+            })
+            .collect())
     }
 }
 

@@ -148,6 +148,21 @@ impl Keys {
         format!("{}:{{requests}}:recent", self.prefix)
     }
 
+    /// Where the sweeper moves a request record it cannot decode (same slot as the request).
+    pub fn quarantined_request(&self, id: &str) -> String {
+        format!("{}:{{requests}}:quarantine:request:{}", self.prefix, escape(id))
+    }
+
+    /// The quarantine index: request ids by the time they were moved aside.
+    pub fn requests_quarantine(&self) -> String {
+        format!("{}:{{requests}}:quarantine", self.prefix)
+    }
+
+    /// Why each quarantined request was moved aside (a hash: id → reason).
+    pub fn requests_quarantine_reasons(&self) -> String {
+        format!("{}:{{requests}}:quarantine:why", self.prefix)
+    }
+
     pub fn audit_log(&self) -> String {
         format!("{}:{{audit}}:log", self.prefix)
     }
@@ -242,7 +257,7 @@ mod tests {
         let id = GrantId::parse("0192-abc").unwrap();
         for raw in ["user:alice", "group:on-call", "user:a}b{c%", "user:{x}"] {
             let p: Principal = raw.parse().unwrap();
-            let groups: [(&str, Vec<String>); 8] = [
+            let groups: [(&str, Vec<String>); 9] = [
                 (
                     "grant CREATE",
                     vec![
@@ -286,6 +301,18 @@ mod tests {
                         k.requests_pending(),
                         k.requests_escalations(),
                         k.requests_outbox(),
+                    ],
+                ),
+                (
+                    "request QUARANTINE",
+                    vec![
+                        k.request("r1"),
+                        k.quarantined_request("r1"),
+                        k.requests_pending(),
+                        k.requests_escalations(),
+                        k.requests_recent(),
+                        k.requests_quarantine(),
+                        k.requests_quarantine_reasons(),
                     ],
                 ),
                 ("policy PUT/DELETE", vec![k.policies(), k.policy_epoch(), k.policies_outbox()]),

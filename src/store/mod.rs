@@ -6,6 +6,7 @@
 
 pub mod audit_log;
 pub mod cache;
+pub mod corrupt;
 mod fill;
 pub mod invalidate;
 pub mod keys;
@@ -35,14 +36,15 @@ use crate::time::Timestamp;
 
 pub use audit_log::RedisAuditLog;
 pub use cache::{CacheSettings, GrantCache, GrantSet};
+pub use corrupt::{CorruptRecords, RecordKind, skip_corrupt};
 pub use memory::MemoryStore;
 pub use memory_audit::MemoryAuditLog;
-pub use policies::{MemoryPolicies, PolicyStore, PutOutcome, RedisPolicies};
+pub use policies::{MemoryPolicies, PolicyStore, PutOutcome, RedisPolicies, StoredPolicies};
 pub use redis::RedisStore;
 pub use redis_conn::{RedisConn, RedisSettings, Topology};
 pub use redis_handle::RedisHandle;
 pub use redis_requests::RedisRequests;
-pub use requests::{MemoryRequests, OpenKey, RequestStore, Versioned};
+pub use requests::{MemoryRequests, OpenKey, Quarantined, RequestStore, Versioned};
 
 /// Why a store operation failed. "Not found" is never an error: it is `None` or an outcome.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -10,6 +10,7 @@ use redis::AsyncCommands;
 
 use super::StoreError;
 use super::audit_log::RedisAuditLog;
+use super::corrupt::RecordKind;
 use super::memory_audit::MemoryAuditLog;
 use super::redis_conn::RedisConn;
 use crate::access::PolicyDocument;
@@ -29,11 +30,39 @@ pub trait PolicyStore: Send + Sync + 'static {
     async fn put(&self, doc: &PolicyDocument, event: &AuditEvent)
     -> Result<PutOutcome, StoreError>;
     async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError>;
-    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError>;
+    /// Every stored policy; one that cannot be decoded is counted, logged and named in
+    /// [`StoredPolicies::unreadable`] instead of failing the list.
+    async fn list(&self) -> Result<StoredPolicies, StoreError>;
     /// True when a policy was deleted (and `event` recorded).
     async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError>;
     /// The change counter: any put or delete that changed something increases it.
     async fn version(&self) -> Result<u64, StoreError>;
+}
+
+/// The stored policies, and the names of those that could not be decoded.
+#[derive(Clone, Debug, Default)]
+pub struct StoredPolicies {
+    pub docs: Vec<PolicyDocument>,
+    pub unreadable: Vec<String>,
+}
+
+impl StoredPolicies {
+    fn from_raw<'a>(
+        raw: impl Iterator<Item = (&'a String, &'a String)>,
+        mut corrupt: impl FnMut(&str, &str),
+    ) -> Self {
+        let mut out = Self::default();
+        for (name, json) in raw {
+            match serde_json::from_str(json) {
+                Ok(doc) => out.docs.push(doc),
+                Err(e) => {
+                    corrupt(name, &e.to_string());
+                    out.unreadable.push(name.clone());
+                }
+            }
+        }
+        out
+    }
 }
 
 fn encode(doc: &PolicyDocument) -> Result<String, StoreError> {
@@ -95,8 +124,8 @@ impl PolicyStore for MemoryPolicies {
         self.lock()?.0.get(name).map(|j| decode(name, j)).transpose()
     }
 
-    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError> {
-        self.lock()?.0.iter().map(|(n, j)| decode(n, j)).collect()
+    async fn list(&self) -> Result<StoredPolicies, StoreError> {
+        Ok(StoredPolicies::from_raw(self.lock()?.0.iter(), |_, _| {}))
     }
 
     async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError> {
@@ -189,11 +218,17 @@ impl PolicyStore for RedisPolicies {
         raw.map(|j| decode(name, &j)).transpose()
     }
 
-    async fn list(&self) -> Result<Vec<PolicyDocument>, StoreError> {
+    async fn list(&self) -> Result<StoredPolicies, StoreError> {
         let mut c = self.redis.handle();
-        let all: BTreeMap<String, String> =
-            self.redis.run("policy_list", c.hgetall(self.redis.keys().policies())).await?;
-        all.iter().map(|(n, j)| decode(n, j)).collect()
+        let key = self.redis.keys().policies();
+        let all: BTreeMap<String, String> = self.redis.run("policy_list", c.hgetall(&key)).await?;
+        Ok(StoredPolicies::from_raw(all.iter(), |name, why| {
+            let _ = self.redis.corrupt().found(
+                RecordKind::Policy,
+                &format!("{key} field `{name}`"),
+                why,
+            );
+        }))
     }
 
     async fn delete(&self, name: &str, event: &AuditEvent) -> Result<bool, StoreError> {

@@ -50,6 +50,7 @@ pub struct RedisConn {
     keys: Keys,
     op_timeout: Duration,
     metrics: Arc<Metrics>,
+    corrupt: super::corrupt::CorruptRecords,
     /// Failed operations so far (the re-assertion task watches it for outages).
     failures: Arc<AtomicU64>,
 }
@@ -84,6 +85,7 @@ impl RedisConn {
             conn,
             keys,
             op_timeout: settings.op_timeout,
+            corrupt: super::corrupt::CorruptRecords::new(metrics.clone()),
             metrics,
             failures: Arc::new(AtomicU64::new(0)),
         })
@@ -91,6 +93,11 @@ impl RedisConn {
 
     pub fn keys(&self) -> &Keys {
         &self.keys
+    }
+
+    /// Where readers report records they cannot decode.
+    pub fn corrupt(&self) -> &super::corrupt::CorruptRecords {
+        &self.corrupt
     }
 
     pub fn topology(&self) -> &Topology {
@@ -139,11 +146,14 @@ impl RedisConn {
         let result = match tokio::time::timeout(self.op_timeout, fut).instrument(span).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if e.code() == Some("OOM") => Err(StoreError::OutOfMemory(e.to_string())),
+            // A key of the wrong type (written by hand or by something else) is a bad record,
+            // not an outage: its readers skip it.
+            Ok(Err(e)) if e.code() == Some("WRONGTYPE") => Err(StoreError::Corrupt(e.to_string())),
             Ok(Err(e)) => Err(StoreError::Unavailable(e.to_string())),
             Err(_) => Err(StoreError::Timeout(self.op_timeout)),
         };
         self.metrics.observe_store(op, started.elapsed(), result.is_ok());
-        if result.is_err() {
+        if result.as_ref().is_err_and(|e| !matches!(e, StoreError::Corrupt(_))) {
             self.failures.fetch_add(1, Ordering::Relaxed);
         }
         result

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use redis::AsyncCommands;
 
 use super::StoreError;
+use super::corrupt::{RecordKind, skip_corrupt};
 use super::redis::RedisStore;
 use crate::grant::{Grant, GrantId, Principal};
 use crate::time::Timestamp;
@@ -22,13 +23,20 @@ impl RedisStore {
             .transpose()
     }
 
+    /// One grant hash; an undecodable one is counted and answered as [`StoreError::Corrupt`]
+    /// (lists skip it with [`skip_corrupt`]).
     pub(super) async fn read_hash(&self, key: String) -> Result<Option<Grant>, StoreError> {
         let mut c = self.redis.handle();
-        let fields: HashMap<String, String> = self.redis.run("get", c.hgetall(&key)).await?;
+        let corrupt = |why: &str| self.redis.corrupt().found(RecordKind::Grant, &key, why);
+        let fields: HashMap<String, String> = match self.redis.run("get", c.hgetall(&key)).await {
+            Ok(f) => f,
+            Err(StoreError::Corrupt(why)) => return Err(corrupt(&why)),
+            Err(e) => return Err(e),
+        };
         if fields.is_empty() {
             return Ok(None);
         }
-        decode(&fields).map(Some)
+        decode(&fields).map(Some).map_err(|why| corrupt(&why))
     }
 
     pub(super) async fn read_get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {
@@ -54,19 +62,24 @@ impl RedisStore {
         inv.arg(k.grant_prefix(principal)).arg(k.revoked_prefix(principal));
         let flat: Vec<String> =
             self.redis.run("live", inv.invoke_async(&mut self.redis.handle())).await?;
-        let mut out = Vec::with_capacity(flat.len() / 4);
-        for t in flat.chunks_exact(4) {
+        let mut out = Vec::with_capacity(flat.len() / 5);
+        for t in flat.chunks_exact(5) {
             let mut fields = HashMap::from([
-                ("grant".to_string(), t[0].clone()),
-                ("uses".to_string(), t[1].clone()),
+                ("grant".to_string(), t[1].clone()),
+                ("uses".to_string(), t[2].clone()),
             ]);
-            fields.insert("last_used_at".into(), t[2].clone());
-            if !t[3].is_empty() {
-                fields.insert("revoked".into(), t[3].clone());
+            fields.insert("last_used_at".into(), t[3].clone());
+            if !t[4].is_empty() {
+                fields.insert("revoked".into(), t[4].clone());
             }
-            let g = decode(&fields)?;
-            if &g.subject == principal {
-                out.push(g);
+            // An undecodable grant allows nothing: it is skipped (and counted), and the
+            // principal's other grants still answer.
+            match decode(&fields) {
+                Ok(g) if &g.subject == principal => out.push(g),
+                Ok(_) => {}
+                Err(why) => {
+                    let _ = self.redis.corrupt().found(RecordKind::Grant, &t[0], &why);
+                }
             }
         }
         Ok(out)
@@ -85,10 +98,10 @@ impl RedisStore {
             self.redis.run("live", c.zrangebyscore(k.index(principal), min, "+inf")).await?;
         let mut out = Vec::new();
         for id in ids.iter().filter_map(|s| GrantId::parse(s).ok()) {
-            let live = self.read_hash(k.grant(principal, &id)).await?;
+            let live = skip_corrupt(self.read_hash(k.grant(principal, &id)).await)?;
             let found = match live {
                 Some(g) => Some(g),
-                None => self.read_hash(k.revoked(principal, &id)).await?,
+                None => skip_corrupt(self.read_hash(k.revoked(principal, &id)).await)?,
             };
             out.extend(found.filter(|g| &g.subject == principal));
         }
@@ -110,8 +123,7 @@ impl RedisStore {
         let mut out = Vec::new();
         for id in ids.iter().filter_map(|s| GrantId::parse(s).ok()) {
             out.extend(
-                self.read_hash(k.history(principal, &id))
-                    .await?
+                skip_corrupt(self.read_hash(k.history(principal, &id)).await)?
                     .filter(|g| &g.subject == principal),
             );
         }
@@ -153,7 +165,7 @@ impl RedisStore {
             self.redis.run("incident", c.smembers(self.redis.keys().incident(incident))).await?;
         let mut out = Vec::new();
         for id in raw.iter().filter_map(|s| GrantId::parse(s).ok()) {
-            if self.read_get(&id).await?.is_some_and(|g| g.is_live(now)) {
+            if skip_corrupt(self.read_get(&id).await)?.is_some_and(|g| g.is_live(now)) {
                 out.push(id);
             }
         }
@@ -162,13 +174,11 @@ impl RedisStore {
     }
 }
 
-/// Rebuilds a grant from its hash fields (the JSON document plus the mutable counters).
-fn decode(fields: &HashMap<String, String>) -> Result<Grant, StoreError> {
-    let json = fields
-        .get("grant")
-        .ok_or_else(|| StoreError::Corrupt("grant hash without `grant` field".into()))?;
-    let mut grant: Grant =
-        serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("grant JSON: {e}")))?;
+/// Rebuilds a grant from its hash fields (the JSON document plus the mutable counters); the
+/// error says what is wrong with them.
+fn decode(fields: &HashMap<String, String>) -> Result<Grant, String> {
+    let json = fields.get("grant").ok_or("grant hash without `grant` field")?;
+    let mut grant: Grant = serde_json::from_str(json).map_err(|e| format!("grant JSON: {e}"))?;
     grant.uses = fields.get("uses").and_then(|u| u.parse().ok()).unwrap_or(0);
     let time = |name: &str| {
         fields
@@ -180,9 +190,7 @@ fn decode(fields: &HashMap<String, String>) -> Result<Grant, StoreError> {
     grant.last_used_at = time("last_used_at");
     grant.first_used_at = time("first_used_at");
     if let Some(r) = fields.get("revoked") {
-        grant.revoked = Some(
-            serde_json::from_str(r).map_err(|e| StoreError::Corrupt(format!("revocation: {e}")))?,
-        );
+        grant.revoked = Some(serde_json::from_str(r).map_err(|e| format!("revocation: {e}"))?);
     }
     Ok(grant)
 }

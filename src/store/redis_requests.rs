@@ -3,6 +3,7 @@
 //! records the audit event, all in one step: every request key shares the `{requests}` hash
 //! tag, so the scripts stay atomic in a Redis Cluster.
 
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,8 +11,9 @@ use redis::AsyncCommands;
 
 use super::StoreError;
 use super::audit_log::RedisAuditLog;
+use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
-use super::requests::{OpenKey, RequestStore, Versioned};
+use super::requests::{OpenKey, Quarantined, RequestStore, Versioned};
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
 use crate::time::Timestamp;
@@ -45,17 +47,38 @@ redis.call('RPUSH', KEYS[5], ARGV[9])
 return 1
 ";
 
+/// KEYS: request, its quarantine key, pending, escalations, recent, quarantine index,
+/// quarantine reasons. ARGV: id, now (ms), reason. Returns 1 when moved. `RENAME` keeps the
+/// record's type, value and expiry.
+const QUARANTINE: &str = r"
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('RENAME', KEYS[1], KEYS[2])
+redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
+redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
+return 1
+";
+
 pub struct RedisRequests {
     redis: RedisConn,
     cas: redis::Script,
     create: redis::Script,
+    quarantine: redis::Script,
     audit: RedisAuditLog,
 }
 
 impl RedisRequests {
     pub fn new(redis: RedisConn) -> Self {
         let audit = RedisAuditLog::new(redis.clone());
-        Self { redis, cas: redis::Script::new(CAS), create: redis::Script::new(CREATE), audit }
+        Self {
+            redis,
+            cas: redis::Script::new(CAS),
+            create: redis::Script::new(CREATE),
+            quarantine: redis::Script::new(QUARANTINE),
+            audit,
+        }
     }
 
     async fn relay(&self) {
@@ -65,8 +88,18 @@ impl RedisRequests {
     }
 }
 
-fn decode(json: &str) -> Result<AccessRequest, StoreError> {
-    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("request: {e}")))
+/// The request and version of one stored hash; the error says what is wrong with it.
+fn decode(
+    json: Option<String>,
+    version: Option<String>,
+) -> Result<Versioned<AccessRequest>, String> {
+    let json = json.ok_or("no `json` field")?;
+    let version = version
+        .ok_or("no `version` field")?
+        .parse()
+        .map_err(|e| format!("`version` is not a number: {e}"))?;
+    let value = serde_json::from_str(&json).map_err(|e| format!("`json`: {e}"))?;
+    Ok(Versioned { value, version })
 }
 
 fn encode(r: &AccessRequest) -> Result<String, StoreError> {
@@ -114,17 +147,18 @@ impl RequestStore for RedisRequests {
 
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
         let mut c = self.redis.handle();
-        let (json, version): (Option<String>, Option<u64>) = self
-            .redis
-            .run(
-                "request_get",
-                c.hmget(self.redis.keys().request(id.as_str()), &["json", "version"]),
-            )
-            .await?;
-        match (json, version) {
-            (Some(j), Some(v)) => Ok(Some(Versioned { value: decode(&j)?, version: v })),
-            _ => Ok(None),
+        let key = self.redis.keys().request(id.as_str());
+        let corrupt = |why: &str| self.redis.corrupt().found(RecordKind::Request, &key, why);
+        let read = self.redis.run("request_get", c.hmget(&key, &["json", "version"])).await;
+        let (json, version): (Option<String>, Option<String>) = match read {
+            Ok(fields) => fields,
+            Err(StoreError::Corrupt(why)) => return Err(corrupt(&why)),
+            Err(e) => return Err(e),
+        };
+        if json.is_none() && version.is_none() {
+            return Ok(None);
         }
+        decode(json, version).map(Some).map_err(|why| corrupt(&why))
     }
 
     async fn update(
@@ -190,6 +224,97 @@ impl RequestStore for RedisRequests {
             .run("request_list", c.zrevrange(self.redis.keys().requests_recent(), 0, stop))
             .await?;
         Ok(ids(raw))
+    }
+
+    async fn quarantine(
+        &self,
+        id: &RequestId,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let k = self.redis.keys();
+        let mut inv = self.quarantine.prepare_invoke();
+        inv.key(k.request(id.as_str()))
+            .key(k.quarantined_request(id.as_str()))
+            .key(k.requests_pending())
+            .key(k.requests_escalations())
+            .key(k.requests_recent())
+            .key(k.requests_quarantine())
+            .key(k.requests_quarantine_reasons());
+        inv.arg(id.as_str()).arg(now.as_millis()).arg(why);
+        let moved: i64 = self
+            .redis
+            .run("request_quarantine", inv.invoke_async(&mut self.redis.handle()))
+            .await?;
+        Ok(moved == 1)
+    }
+
+    async fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        let k = self.redis.keys();
+        let mut c = self.redis.handle();
+        let ids: Vec<(String, i64)> = self
+            .redis
+            .run("request_quarantine", c.zrange_withscores(k.requests_quarantine(), 0, -1))
+            .await?;
+        let reasons: HashMap<String, String> = self
+            .redis
+            .run("request_quarantine", c.hgetall(k.requests_quarantine_reasons()))
+            .await?;
+        let mut out = Vec::with_capacity(ids.len());
+        for (id, at) in ids {
+            let exists: bool =
+                self.redis.run("request_quarantine", c.exists(k.quarantined_request(&id))).await?;
+            if !exists {
+                // Its retention ran out: the index forgets it too.
+                let _: i64 = self
+                    .redis
+                    .run("request_quarantine", c.zrem(k.requests_quarantine(), &id))
+                    .await?;
+                let _: i64 = self
+                    .redis
+                    .run("request_quarantine", c.hdel(k.requests_quarantine_reasons(), &id))
+                    .await?;
+                continue;
+            }
+            let reason = reasons.get(&id).cloned().unwrap_or_default();
+            out.push(Quarantined { id, quarantined_at: Timestamp::from_millis(at), reason });
+        }
+        Ok(out)
+    }
+
+    async fn quarantined_record(&self, id: &RequestId) -> Result<Option<String>, StoreError> {
+        let key = self.redis.keys().quarantined_request(id.as_str());
+        let mut c = self.redis.handle();
+        let kind: String = self
+            .redis
+            .run("request_quarantine", redis::cmd("TYPE").arg(&key).query_async(&mut c))
+            .await?;
+        Ok(match kind.as_str() {
+            "none" => None,
+            "hash" => {
+                let fields: BTreeMap<String, String> =
+                    self.redis.run("request_quarantine", c.hgetall(&key)).await?;
+                Some(fields.iter().map(|(f, v)| format!("{f}: {v}\n")).collect())
+            }
+            "string" => {
+                let v: String = self.redis.run("request_quarantine", c.get(&key)).await?;
+                Some(format!("(string) {v}\n"))
+            }
+            other => Some(format!("(a Redis {other}, not a request hash)\n")),
+        })
+    }
+
+    async fn delete_quarantined(&self, id: &RequestId) -> Result<bool, StoreError> {
+        let k = self.redis.keys();
+        let mut c = self.redis.handle();
+        let mut pipe = redis::pipe();
+        pipe.atomic()
+            .del(k.quarantined_request(id.as_str()))
+            .zrem(k.requests_quarantine(), id.as_str())
+            .hdel(k.requests_quarantine_reasons(), id.as_str());
+        let (deleted, _, _): (i64, i64, i64) =
+            self.redis.run("request_quarantine", pipe.query_async(&mut c)).await?;
+        Ok(deleted == 1)
     }
 
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {

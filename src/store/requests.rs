@@ -64,6 +64,33 @@ pub trait RequestStore: Send + Sync + 'static {
 
     /// Forgets the open request for one exact call.
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError>;
+
+    /// Moves the record of request `id`, which cannot be decoded, aside to the quarantine
+    /// and out of every index (pending, escalations, recent), so lists and the sweeper go on
+    /// without it; it keeps its expiry. False when there was no such record.
+    async fn quarantine(
+        &self,
+        id: &RequestId,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+
+    /// The quarantined requests, oldest first (those whose retention ran out are dropped).
+    async fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError>;
+
+    /// What a quarantined record holds, as stored, for an admin to inspect.
+    async fn quarantined_record(&self, id: &RequestId) -> Result<Option<String>, StoreError>;
+
+    /// Deletes a quarantined record for good. False when there was none.
+    async fn delete_quarantined(&self, id: &RequestId) -> Result<bool, StoreError>;
+}
+
+/// A request record moved aside because it could not be decoded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Quarantined {
+    pub id: String,
+    pub quarantined_at: Timestamp,
+    pub reason: String,
 }
 
 /// Identifies "this requester's pending request for this exact call".
@@ -78,6 +105,7 @@ pub struct OpenKey {
 struct Inner {
     requests: HashMap<RequestId, (AccessRequest, u64)>,
     open: HashMap<OpenKey, (RequestId, Timestamp)>,
+    quarantine: HashMap<RequestId, (String, Quarantined)>,
 }
 
 /// Requests in a map.
@@ -178,6 +206,36 @@ impl RequestStore for MemoryRequests {
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {
         self.lock()?.open.remove(key);
         Ok(())
+    }
+
+    /// Typed values in memory always decode; a request moved here is kept as its JSON.
+    async fn quarantine(
+        &self,
+        id: &RequestId,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        let Some((r, _)) = inner.requests.remove(id) else { return Ok(false) };
+        let raw = serde_json::to_string(&r).unwrap_or_default();
+        let q = Quarantined { id: id.to_string(), quarantined_at: now, reason: why.to_string() };
+        inner.quarantine.insert(id.clone(), (raw, q));
+        Ok(true)
+    }
+
+    async fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        let mut out: Vec<Quarantined> =
+            self.lock()?.quarantine.values().map(|(_, q)| q.clone()).collect();
+        out.sort_by(|a, b| (a.quarantined_at, &a.id).cmp(&(b.quarantined_at, &b.id)));
+        Ok(out)
+    }
+
+    async fn quarantined_record(&self, id: &RequestId) -> Result<Option<String>, StoreError> {
+        Ok(self.lock()?.quarantine.get(id).map(|(raw, _)| raw.clone()))
+    }
+
+    async fn delete_quarantined(&self, id: &RequestId) -> Result<bool, StoreError> {
+        Ok(self.lock()?.quarantine.remove(id).is_some())
     }
 
     async fn claim_open(

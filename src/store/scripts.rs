@@ -105,18 +105,28 @@ end
 return 1
 ";
 
-/// KEYS: index. ARGV: now, grant key prefix, revoked key prefix. Returns flat quadruples
-/// (grant JSON, uses, last_used_at, revocation JSON or '') for every grant in the index that
-/// expires after now, revoked ones included (so a deny can say "revoked").
+/// KEYS: index. ARGV: now, grant key prefix, revoked key prefix. Returns flat quintuples
+/// (key, grant JSON, uses, last_used_at, revocation JSON or '') for every grant in the index
+/// that expires after now, revoked ones included (so a deny can say "revoked"). A key of the
+/// wrong type answers an empty grant JSON, so its reader skips it as corrupt rather than the
+/// whole lookup failing.
 pub const LIVE: &str = r"
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf')
 local out = {}
+local function read(key)
+  local ok, h = pcall(redis.call, 'HMGET', key, 'grant', 'uses', 'last_used_at', 'revoked')
+  if ok then return h end
+  return {'', false, false, false}
+end
 for _, id in ipairs(ids) do
-  local h = redis.call('HMGET', ARGV[2] .. id, 'grant', 'uses', 'last_used_at', 'revoked')
+  local key = ARGV[2] .. id
+  local h = read(key)
   if not h[1] then
-    h = redis.call('HMGET', ARGV[3] .. id, 'grant', 'uses', 'last_used_at', 'revoked')
+    key = ARGV[3] .. id
+    h = read(key)
   end
   if h[1] then
+    out[#out + 1] = key
     out[#out + 1] = h[1]
     out[#out + 1] = h[2] or '0'
     out[#out + 1] = h[3] or ''

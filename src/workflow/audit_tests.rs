@@ -13,8 +13,8 @@ use crate::decision::Caller;
 use crate::grant::{Principal, Scope, ScopeWire};
 use crate::metrics::Metrics;
 use crate::store::{
-    GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey, RequestStore,
-    StoreError, Versioned,
+    GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey, Quarantined,
+    RequestStore, StoreError, Versioned,
 };
 use crate::time::{SystemClock, Timestamp};
 use crate::workflow::{Admins, GrantService, NewRequest, PolicyService, RequestService};
@@ -81,6 +81,23 @@ impl RequestStore for FullRequests {
     }
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {
         self.0.release_open(key).await
+    }
+    async fn quarantine(
+        &self,
+        id: &RequestId,
+        why: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.0.quarantine(id, why, now).await
+    }
+    async fn quarantined(&self) -> Result<Vec<Quarantined>, StoreError> {
+        self.0.quarantined().await
+    }
+    async fn quarantined_record(&self, id: &RequestId) -> Result<Option<String>, StoreError> {
+        self.0.quarantined_record(id).await
+    }
+    async fn delete_quarantined(&self, id: &RequestId) -> Result<bool, StoreError> {
+        self.0.delete_quarantined(id).await
     }
 }
 

@@ -13,6 +13,7 @@ pub mod incidents;
 pub mod inputs;
 mod onetime;
 pub mod policies;
+mod quarantine;
 pub mod report;
 mod request_terms;
 pub mod requests;

@@ -40,7 +40,8 @@ impl RequestService {
         let until = now.saturating_add(policy.pending_ttl);
         for _ in 0..2 {
             let Some(existing) = self.store.claim_open(&key, &id, until).await? else { break };
-            match self.store.get(&existing).await? {
+            // An undecodable marked request is skipped (the sweeper moves it aside).
+            match crate::store::skip_corrupt(self.store.get(&existing).await)? {
                 Some(v) if v.value.status_at(now) == RequestStatus::Pending => {
                     return Ok(Some(v.value));
                 }

@@ -124,7 +124,7 @@ impl PolicyService {
 
     /// Every policy as `caller` may see it (notification targets for admins only).
     pub async fn list(&self, caller: &Caller) -> Result<Vec<PolicyDocument>, WorkflowError> {
-        let docs = self.store.list().await?;
+        let docs = self.store.list().await?.docs;
         Ok(docs.into_iter().map(|d| self.as_seen_by(caller, d)).collect())
     }
 
@@ -151,21 +151,26 @@ impl PolicyService {
         Ok(())
     }
 
-    /// Rebuilds the set from the store. Stored documents that no longer validate are skipped
-    /// (and logged) rather than taking every other policy down with them.
+    /// Rebuilds the set from the store. Stored documents that cannot be decoded or no longer
+    /// validate are skipped (and logged) rather than taking every other policy down with them;
+    /// the set remembers their names, so their pending requests are neither decided nor
+    /// cancelled as if the policy were deleted.
     pub async fn reload(&self) -> Result<(), StoreError> {
         let version = self.store.version().await?;
+        let stored = self.store.list().await?;
+        let mut unreadable = stored.unreadable;
         let mut policies = Vec::new();
-        for doc in self.store.list().await? {
+        for doc in stored.docs {
             let name = doc.metadata.name.clone();
             match AccessPolicy::from_document(doc) {
                 Ok(p) => policies.push(p),
                 Err(e) => {
-                    tracing::error!(policy.name = %name, errors = ?e, "Stored policy is invalid; ignored")
+                    tracing::error!(policy.name = %name, errors = ?e, "Stored policy is invalid; ignored (its pending requests wait until it is fixed)");
+                    unreadable.push(name);
                 }
             }
         }
-        self.current.store(Arc::new(PolicySet::new(policies)));
+        self.current.store(Arc::new(PolicySet::new(policies).with_unreadable(unreadable)));
         self.loaded_version.store(version, Ordering::Release);
         self.generation.send_modify(|g| *g = g.wrapping_add(1));
         Ok(())

@@ -149,7 +149,7 @@ impl ReportService {
     }
 
     async fn policy_set(&self) -> Result<PolicySet, WorkflowError> {
-        let docs = self.policies.list().await?;
+        let docs = self.policies.list().await?.docs;
         Ok(PolicySet::new(
             docs.into_iter().filter_map(|d| AccessPolicy::from_document(d).ok()).collect(),
         ))

@@ -36,6 +36,11 @@ impl RequestService {
             return None;
         }
         let set = self.policies.current();
+        if set.is_unreadable(&r.policy) {
+            // Its policy is stored but cannot be read: the request waits as filed (decisions
+            // on it are refused in `load_for_decision` until the policy is fixed).
+            return None;
+        }
         // Only the subject is known now; eligibility is not judged again (see `reassess`).
         let requester =
             Caller { subject: r.requester.clone(), principals: vec![r.requester.clone()] };
@@ -78,6 +83,12 @@ impl RequestService {
         self.policies.refresh().await?;
         for _ in 0..CAS_ATTEMPTS {
             let Versioned { value: mut r, version } = self.load(id).await?;
+            if self.policies.current().is_unreadable(&r.policy) && self.may_see(caller, &r) {
+                return Err(WorkflowError::Conflict(format!(
+                    "request `{id}` cannot be decided now: its policy `{}` is stored but cannot be read; an admin must re-apply the policy, then decide again",
+                    r.policy
+                )));
+            }
             let due = self.under_current_policy(&mut r, self.clock.now());
             if !self.may_see(caller, &r) {
                 return Err(not_found(id));
@@ -124,7 +135,10 @@ impl RequestService {
         let mut cancelled = 0;
         for id in self.store.pending().await? {
             for _ in 0..CAS_ATTEMPTS {
-                let Some(Versioned { value: mut r, version }) = self.store.get(&id).await? else {
+                // One bad record never stops the sweep: it is moved aside.
+                let Some(Versioned { value: mut r, version }) =
+                    self.load_or_quarantine(&id).await?
+                else {
                     break;
                 };
                 let filed = r.clone();

@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{GrantId, GrantSource, Scope};
 use crate::metrics::{Metrics, ResultLabels};
-use crate::store::{RequestStore, Versioned};
+use crate::store::{RequestStore, StoreError, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// How often a compare-and-set is retried before giving up with a conflict.
@@ -57,6 +57,8 @@ pub struct RequestService {
     pub(super) retention: Duration,
     /// The policy generation whose pending requests were last reconciled.
     pub(super) reconciled: AtomicU64,
+    /// Records readers found undecodable, for the sweeper to move aside.
+    pub(super) corrupt: super::quarantine::Found,
 }
 
 // === impl RequestService ===
@@ -74,7 +76,19 @@ impl RequestService {
         retention: Duration,
     ) -> Self {
         let reconciled = AtomicU64::new(0);
-        Self { store, policies, grants, events, clock, admins, metrics, retention, reconciled }
+        let corrupt = super::quarantine::Found::default();
+        Self {
+            store,
+            policies,
+            grants,
+            events,
+            clock,
+            admins,
+            metrics,
+            retention,
+            reconciled,
+            corrupt,
+        }
     }
 
     /// Files a request. Answers pending (with its approvers) or approved (with its grant).
@@ -217,7 +231,16 @@ impl RequestService {
         };
         let mut out = Vec::new();
         for id in ids {
-            let Some(v) = self.store.get(&id).await? else { continue };
+            let v = match self.store.get(&id).await {
+                Ok(Some(v)) => v,
+                Ok(None) => continue,
+                // Skipped (and counted by the store); the sweeper moves it aside.
+                Err(StoreError::Corrupt(why)) => {
+                    self.found_corrupt(id, why);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
             let r = self.current_view(v.value);
             let own = caller.holds(&r.requester);
             let visible = if filter.mine { own } else { self.may_see(caller, &r) };

@@ -2,6 +2,7 @@
 //! those past their escalation time escalate — each exactly once across every replica (the
 //! compare-and-set decides who records it, and only that replica notifies). A change of the
 //! policy set wakes it too: pending requests the change no longer allows are cancelled first.
+//! Request records that cannot be decoded are moved aside to the quarantine, never in the way.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,11 +19,15 @@ impl RequestService {
     /// Cancels the pending requests a policy change no longer allows (once per change), then
     /// records every due expiry and escalation; returns how many transitions were recorded.
     pub async fn sweep(&self) -> Result<usize, WorkflowError> {
+        self.quarantine_found().await?;
         let mut recorded = self.reconcile_policies().await?;
         let now = self.clock.now();
         for id in self.store.due(now).await? {
             for _ in 0..4 {
-                let Some(Versioned { value: mut r, version }) = self.store.get(&id).await? else {
+                // One bad record never stops the sweep: it is moved aside.
+                let Some(Versioned { value: mut r, version }) =
+                    self.load_or_quarantine(&id).await?
+                else {
                     break;
                 };
                 // An escalation names the approvers of the policy as it is now.
