@@ -87,6 +87,10 @@ impl From<WorkflowError> for ApiError {
 }
 
 impl IntoResponse for ApiError {
+    #[expect(
+        clippy::indexing_slicing,
+        reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
+    )]
     fn into_response(self) -> Response {
         let mut body = json!({"error": self.code, "message": self.message});
         if !self.details.is_empty() {

@@ -57,8 +57,11 @@ pub fn json_body<T: DeserializeOwned>(bytes: &[u8], example: &str) -> Result<T, 
     let value = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        if inner.is_syntax() || inner.is_eof() {
+        if (inner.is_syntax() || inner.is_eof()) && path == "." {
             ApiError::bad_body(format!("the request body is not valid JSON: {inner}"))
+        } else if inner.is_syntax() || inner.is_eof() {
+            // Also a number JSON cannot hold (`1e309`): name the field it was for.
+            ApiError::bad_body(format!("{path}: the request body is not valid JSON: {inner}"))
         } else if path == "." {
             ApiError::bad_body(format!("{inner}"))
         } else {

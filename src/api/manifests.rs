@@ -48,7 +48,7 @@ pub async fn apply(
     let mut errors = Vec::new();
     for (i, d) in body.documents.into_iter().enumerate() {
         let source = if d.source.file.is_empty() {
-            Source { file: "request".into(), doc: i + 1, line: 0 }
+            Source { file: "request".into(), doc: i.saturating_add(1), line: 0 }
         } else {
             d.source
         };
@@ -70,6 +70,10 @@ pub async fn apply(
     }
 }
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
+)]
 pub async fn explain(
     State(state): State<ApiState>,
     Auth(caller): Auth,

@@ -33,6 +33,10 @@ pub struct DecisionBody {
 
 /// A request as the API shows it: stored fields, its status now, who can approve it now,
 /// and whether the caller may decide it.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
+)]
 pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Value {
     let now = state.clock.now();
     let status = r.status_at(now);
@@ -64,6 +68,10 @@ fn decidable(r: &AccessRequest, caller: &Caller, now: crate::time::Timestamp) ->
         && !approved_by(r, caller)
 }
 
+#[expect(
+    clippy::indexing_slicing,
+    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
+)]
 async fn with_grant(state: &ApiState, caller: &Caller, r: &AccessRequest) -> Value {
     let mut v = request_json(r, state, caller);
     if let Some(id) = &r.grant_id

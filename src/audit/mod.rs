@@ -79,9 +79,14 @@ pub trait AuditLog: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Stored>, AuditError>;
 
-    /// A cursor that `read` continues from so that entries recorded at or after `at` follow.
+    /// A cursor that `read` continues from so that entries recorded at or after `at` follow
+    /// (`0-0`, before every entry, for `at` at or before the epoch: a negative stream id is
+    /// refused by Redis).
     fn cursor_at(&self, at: Timestamp) -> String {
-        format!("{}-{}", at.as_millis().saturating_sub(1), u64::MAX)
+        match u64::try_from(at.as_millis()) {
+            Ok(ms) if ms > 0 => format!("{}-{}", ms.saturating_sub(1), u64::MAX),
+            _ => BEFORE_ALL.into(),
+        }
     }
 
     /// Moves events that control-plane writes left in their outboxes into the chain (after
@@ -92,6 +97,10 @@ pub trait AuditLog: Send + Sync + 'static {
     /// where the kept chain now starts. Refuses if `through` no longer matches the log.
     async fn trim(&self, through: &Stored) -> Result<u64, AuditError>;
 }
+
+/// The position before every entry (no entry has this id). Reading on from it reads from the
+/// first entry; reading back from it reads nothing.
+pub const BEFORE_ALL: &str = "0-0";
 
 /// Parses a stream-style cursor `<ms>-<n>` (what [`Stored::cursor`] holds).
 pub fn parse_cursor(raw: &str) -> Option<(u64, u64)> {

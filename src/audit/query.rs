@@ -3,13 +3,17 @@
 //! JSON loosely, so entries written by a newer jitgate (unknown kinds or fields) still match
 //! on the fields they share.
 
+// Reached by what callers send: no arithmetic that can overflow, no indexing that can go out
+// of bounds, no `panic!` (SECURITY row 64). Checked by clippy, so a regression fails the build.
+#![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::panic)]
+
 use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::Value;
 
 use super::{AuditError, AuditLog, Stored};
-use crate::time::{Timestamp, Ttl};
+use crate::time::{Timestamp, parse_time};
 
 /// Entries reach the log shortly after their event happened (batching, relays); time
 /// filters look this far past their bounds in the log and then filter on the event's `at`.
@@ -100,7 +104,8 @@ impl AuditQuery {
             None => 100,
             Some(Ok(n)) if (1..=10_000).contains(&n) => n,
             Some(_) => {
-                errors.push("limit: a whole number from 1 to 10000".into());
+                let got = q.get("limit").map(String::as_str).unwrap_or_default();
+                errors.push(format!("limit: `{got}` is not a whole number from 1 to 10000"));
                 100
             }
         };
@@ -128,16 +133,6 @@ impl AuditQuery {
         let query = Self { filter, limit, cursor: q.get("cursor").cloned(), order };
         if errors.is_empty() { Ok(query) } else { Err(errors) }
     }
-}
-
-/// An RFC 3339 time, or a duration back from `now`.
-pub fn parse_time(raw: &str, now: Timestamp) -> Result<Timestamp, String> {
-    if let Ok(t) = Timestamp::parse_rfc3339(raw) {
-        return Ok(t);
-    }
-    Ttl::parse(raw)
-        .map(|d| now.saturating_sub(d.as_duration()))
-        .map_err(|e| format!("`{raw}` is neither an RFC 3339 time nor a duration like `1h` ({e})"))
 }
 
 // === impl AuditFilter ===
@@ -192,7 +187,7 @@ pub async fn query(log: &dyn AuditLog, q: &AuditQuery) -> Result<AuditPage, Audi
         };
         let exhausted = chunk.len() < CHUNK;
         for stored in chunk {
-            scanned += 1;
+            scanned = scanned.saturating_add(1);
             cursor = Some(stored.cursor.clone());
             if past_window(f, q.order, stored.recorded_at) {
                 return Ok(AuditPage { entries: out, next: None });
@@ -256,6 +251,18 @@ mod tests {
         };
         assert!(window("2026-11-25T09:00:00Z", "2026-11-25T10:00:00Z").keeps(&ev));
         assert!(!window("2026-11-25T10:00:01Z", "2026-11-25T11:00:00Z").keeps(&ev));
+    }
+
+    #[test]
+    fn a_cursor_at_or_before_the_epoch_is_before_every_entry() {
+        // A negative stream id (`-300001-...`) made Redis refuse `since=1970-01-01T00:00:00Z`.
+        let log = crate::store::MemoryAuditLog::default();
+        for ms in [i64::MIN, -300_000, 0] {
+            assert_eq!(log.cursor_at(Timestamp::from_millis(ms)), super::super::BEFORE_ALL);
+        }
+        assert_eq!(log.cursor_at(Timestamp::from_millis(1)), format!("0-{}", u64::MAX));
+        let last = log.cursor_at(Timestamp::from_millis(i64::MAX));
+        assert!(super::super::parse_cursor(&last).is_some(), "{last}");
     }
 
     #[test]

@@ -90,14 +90,14 @@ impl Recorder {
     pub fn record(&self, record: DecisionRecord) {
         match self.tx.try_send(record) {
             Ok(()) => {
-                let depth = self.tx.max_capacity() - self.tx.capacity();
+                let depth = self.tx.max_capacity().saturating_sub(self.tx.capacity());
                 self.metrics.audit_queue_depth.set(i64::try_from(depth).unwrap_or(i64::MAX));
                 if depth >= self.batch_size {
                     self.batch_ready.notify_one();
                 }
             }
             Err(_) => {
-                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed).saturating_add(1);
                 self.metrics
                     .audit_dropped
                     .get_or_create(&ReasonLabels { reason: "queue_full" })
@@ -197,8 +197,8 @@ impl Writer {
             }
             Err(e) => {
                 // Every decision in this batch joins the gap; the next append records it.
-                let lost = n - u64::from(dropped > 0);
-                self.dropped.fetch_add(lost + dropped, Ordering::Relaxed);
+                let lost = n.saturating_sub(u64::from(dropped > 0));
+                self.dropped.fetch_add(lost.saturating_add(dropped), Ordering::Relaxed);
                 self.gap_since.get_or_insert(now);
                 Metrics::count_result(&self.metrics.audit_appends, "error");
                 self.metrics
@@ -237,7 +237,7 @@ impl Writer {
                 };
                 (d, BTreeSet::new())
             });
-            d.uses += 1;
+            d.uses = d.uses.saturating_add(1);
             d.first = d.first.min(at);
             d.last = d.last.max(at);
             paths.insert(&hit.path);

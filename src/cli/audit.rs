@@ -16,10 +16,10 @@ use super::exit;
 use super::output::{self, Format};
 use crate::audit::checkpoint::{SignedCheckpoint, scan};
 use crate::audit::export::EntryLine;
-use crate::audit::query::{AuditFilter, AuditQuery, Order, parse_time};
+use crate::audit::query::{AuditFilter, AuditQuery, Order};
 use crate::audit::verify::{Report, Verifier};
 use crate::audit::{Head, Stored};
-use crate::time::{Clock, SystemClock};
+use crate::time::{Clock, SystemClock, parse_time};
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
@@ -135,6 +135,10 @@ pub async fn run(cmd: AuditCommand, opts: &ClientOpts) -> Result<(), CliError> {
         AuditCommand::Query { filter, limit, order, cursor } => {
             let source = open(client, &filter.direct)?;
             let order = if order == "asc" { Order::Asc } else { Order::Desc };
+            if let Some(c) = cursor.as_deref().filter(|c| crate::audit::parse_cursor(c).is_none()) {
+                let m = format!("--cursor: `{c}` is not a cursor a previous page printed");
+                return Err(CliError::new(exit::USAGE, m));
+            }
             let q = AuditQuery {
                 filter: filter.filter()?,
                 limit: limit.clamp(1, 10_000),
@@ -151,7 +155,8 @@ pub async fn run(cmd: AuditCommand, opts: &ClientOpts) -> Result<(), CliError> {
         AuditCommand::Tail { filter, lines, follow, interval } => {
             let every = crate::time::Ttl::parse(&interval)
                 .map_err(|e| CliError::new(exit::USAGE, format!("--interval: {e}")))?
-                .as_duration();
+                .as_duration()
+                .max(Duration::from_millis(100));
             tail(open(client, &filter.direct)?, filter.filter()?, lines, follow, every, opts.output)
                 .await
         }

@@ -59,7 +59,7 @@ pub fn run(
     let audience =
         args.audience.clone().or_else(|| issuer.audiences.first().cloned()).unwrap_or_default();
     let now = SystemClock.now().as_secs();
-    let exp = now + i64::try_from(ttl.as_duration().as_secs()).unwrap_or(3600);
+    let exp = SystemClock.now().saturating_add(ttl.as_duration()).as_secs();
     let claims = json!({
         "iss": issuer.issuer,
         "aud": audience,

@@ -87,7 +87,10 @@ pub(super) fn validate(a: &AuditConfig, errors: &mut Vec<String>) {
             errors.push(msg.to_string());
         }
     };
-    check(a.queue_size > 0, "`audit.queue_size` must be above zero");
+    check(
+        (1..=super::MAX_QUEUE).contains(&a.queue_size),
+        "`audit.queue_size` must be between 1 and 10000000",
+    );
     check((1..=10_000).contains(&a.batch_size), "`audit.batch_size` must be between 1 and 10000");
     check(!a.flush_interval.as_duration().is_zero(), "`audit.flush_interval` must be above zero");
     check(!a.relay_interval.as_duration().is_zero(), "`audit.relay_interval` must be above zero");

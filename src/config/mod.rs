@@ -22,6 +22,10 @@ use crate::time::Ttl;
 pub use audit::{AuditConfig, CheckpointConfig, DecisionAudit};
 pub use load::{ConfigError, load, load_str, override_names, unknown_overrides};
 
+/// Largest `audit.queue_size` and `notifications.queue_size`: the queues grow as they fill,
+/// but a channel past a few quintillion entries cannot be made at all.
+const MAX_QUEUE: usize = 10_000_000;
+
 /// jitgate's configuration. Every field has a default suitable for a laptop.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]

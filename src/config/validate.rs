@@ -11,6 +11,12 @@ use crate::store::keys::Keys;
 /// Longest Unix domain socket path the kernel accepts, in bytes.
 const MAX_UNIX_SOCKET_PATH: usize = 107;
 
+/// Largest `identity.verify_queue`.
+const MAX_VERIFY_QUEUE: usize = 1_000_000;
+
+/// Largest `identity.verify_threads`.
+const MAX_VERIFY_THREADS: usize = 1024;
+
 /// Smallest HS256 secret accepted, in bytes.
 pub const MIN_HS256_SECRET: usize = 32;
 
@@ -54,9 +60,21 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
     );
     check(!c.identity.groups_claim.is_empty(), "`identity.groups_claim` must not be empty".into());
     check(c.identity.token_cache_size > 0, "`identity.token_cache_size` must be above zero".into());
+    // The verify queue's slots are allocated up front, the other queues' as they fill; a
+    // channel past these bounds cannot be made (it panicked at start-up).
     check(
-        c.identity.verify_queue > 0,
-        "`identity.verify_queue` must be above zero (it bounds the tokens waiting for a signature check)".into(),
+        (1..=MAX_VERIFY_QUEUE).contains(&c.identity.verify_queue),
+        format!(
+            "`identity.verify_queue` must be between 1 and {MAX_VERIFY_QUEUE} (it bounds the tokens waiting for a signature check), got {}",
+            c.identity.verify_queue
+        ),
+    );
+    check(
+        c.identity.verify_threads <= MAX_VERIFY_THREADS,
+        format!(
+            "`identity.verify_threads` must be between 0 (half the CPUs) and {MAX_VERIFY_THREADS}, got {}",
+            c.identity.verify_threads
+        ),
     );
     super::identity::validate(c, env, errors);
     for (i, a) in c.admins.iter().enumerate() {
@@ -132,7 +150,10 @@ fn validate_limits(c: &Config, errors: &mut Vec<String>) {
         (1..=20).contains(&c.notifications.max_attempts),
         "`notifications.max_attempts` must be between 1 and 20",
     );
-    check(c.notifications.queue_size > 0, "`notifications.queue_size` must be above zero");
+    check(
+        (1..=super::MAX_QUEUE).contains(&c.notifications.queue_size),
+        "`notifications.queue_size` must be between 1 and 10000000",
+    );
 }
 
 /// A secret named by environment variable must be set and long enough.

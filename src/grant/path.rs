@@ -48,15 +48,14 @@ impl RequestPath {
         if raw.len() > MAX_PATH_LEN {
             return Err(PathError::TooLong(MAX_PATH_LEN));
         }
-        if !raw.starts_with('/') {
+        let Some(body) = raw.strip_prefix('/') else {
             return Err(PathError::NotAbsolute);
-        }
+        };
         check_raw(raw)?;
-        let body = &raw[1..];
         let mut segments = Vec::new();
-        let parts: Vec<&str> = body.split('/').collect();
-        for (i, part) in parts.iter().enumerate() {
-            let last = i + 1 == parts.len();
+        let mut parts = body.split('/').peekable();
+        while let Some(part) = parts.next() {
+            let last = parts.peek().is_none();
             if part.is_empty() && !last {
                 return Err(PathError::Refused("//"));
             }
@@ -102,20 +101,22 @@ fn check_raw(raw: &str) -> Result<(), PathError> {
 
 /// Percent-decodes one segment and refuses anything that could change the path's shape.
 fn decode_segment(part: &str) -> Result<String, PathError> {
-    let bytes = part.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(PathError::BadEncoding)?;
-            let hex = std::str::from_utf8(hex).map_err(|_| PathError::BadEncoding)?;
-            let byte = u8::from_str_radix(hex, 16).map_err(|_| PathError::BadEncoding)?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
+    let mut out = Vec::with_capacity(part.len());
+    let mut rest = part.as_bytes();
+    while let Some((&b, tail)) = rest.split_first() {
+        rest = tail;
+        if b != b'%' {
+            out.push(b);
+            continue;
         }
+        // Two hex digits: `from_str_radix` alone would also take `+1`.
+        let (hex, tail) = rest.split_at_checked(2).ok_or(PathError::BadEncoding)?;
+        let hex = std::str::from_utf8(hex).map_err(|_| PathError::BadEncoding)?;
+        if !hex.bytes().all(|d| d.is_ascii_hexdigit()) {
+            return Err(PathError::BadEncoding);
+        }
+        out.push(u8::from_str_radix(hex, 16).map_err(|_| PathError::BadEncoding)?);
+        rest = tail;
     }
     let decoded = String::from_utf8(out).map_err(|_| PathError::BadEncoding)?;
     for c in decoded.chars() {

@@ -70,11 +70,11 @@ impl PathPattern {
         {
             return Err(PatternError::Forbidden(owned(), c));
         }
-        let parts: Vec<&str> = body.split('/').collect();
-        let mut segments = Vec::with_capacity(parts.len());
-        for (i, part) in parts.iter().enumerate() {
-            let last = i + 1 == parts.len();
-            let seg = match *part {
+        let mut parts = body.split('/').peekable();
+        let mut segments = Vec::new();
+        while let Some(part) = parts.next() {
+            let last = parts.peek().is_none();
+            let seg = match part {
                 "**" if last => Segment::Rest,
                 "**" => return Err(PatternError::RestNotLast(owned())),
                 "*" => Segment::One,
@@ -181,7 +181,7 @@ pub fn escape_segment(literal: &str) -> Cow<'_, str> {
     if !literal.contains(['*', '%']) {
         return Cow::Borrowed(literal);
     }
-    let mut out = String::with_capacity(literal.len() + 4);
+    let mut out = String::with_capacity(literal.len().saturating_add(4));
     for c in literal.chars() {
         match c {
             '*' => out.push_str("%2A"),
@@ -197,15 +197,14 @@ pub fn escape_segment(literal: &str) -> Cow<'_, str> {
 fn unescape(text: &str) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
-    while let Some(at) = rest.find('%') {
-        out.push_str(&rest[..at]);
-        let escape = rest.get(at..at + 3)?;
-        out.push(match escape {
-            "%2A" => '*',
-            "%25" => '%',
+    while let Some((before, after)) = rest.split_once('%') {
+        out.push_str(before);
+        out.push(match after.get(..2)? {
+            "2A" => '*',
+            "25" => '%',
             _ => return None,
         });
-        rest = &rest[at + 3..];
+        rest = after.get(2..)?;
     }
     out.push_str(rest);
     Some(out)

@@ -29,19 +29,20 @@ pub enum QueryError {
 impl Query {
     /// The normal form of `raw` (a query as sent, without the `?`).
     pub fn normalize(raw: &str) -> Result<Self, QueryError> {
-        let bytes = raw.as_bytes();
         let mut out = String::with_capacity(raw.len());
-        let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            let escaped = (b == b'%').then(|| hex_pair(bytes.get(i + 1..i + 3))).flatten();
+        let mut rest = raw.as_bytes();
+        while let Some((&b, tail)) = rest.split_first() {
+            rest = tail;
+            let escaped = (b == b'%').then(|| hex_pair(rest.get(..2))).flatten();
             match escaped {
                 Some(v) if is_unreserved(v) => out.push(char::from(v)),
                 Some(v) => push_encoded(&mut out, v),
                 None if b != b'%' && is_raw_ok(b) => out.push(char::from(b)),
                 None => push_encoded(&mut out, b),
             }
-            i += if escaped.is_some() { 3 } else { 1 };
+            if escaped.is_some() {
+                rest = rest.get(2..).unwrap_or_default();
+            }
             if out.len() > MAX_QUERY_LEN {
                 return Err(QueryError::TooLong);
             }
@@ -80,10 +81,9 @@ fn is_raw_ok(b: u8) -> bool {
 }
 
 fn push_encoded(out: &mut String, b: u8) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    out.push('%');
-    out.push(char::from(HEX[usize::from(b >> 4)]));
-    out.push(char::from(HEX[usize::from(b & 0xf)]));
+    use std::fmt::Write;
+    // Writing to a `String` cannot fail.
+    let _ = write!(out, "%{b:02X}");
 }
 
 impl fmt::Display for Query {

@@ -70,10 +70,10 @@ struct Interned {
 
 impl RuleId {
     fn new(id: &str) -> Self {
-        match u8::try_from(id.len()) {
-            Ok(len) if id.len() <= INLINE_ID => {
-                let mut bytes = [0; INLINE_ID];
-                bytes[..id.len()].copy_from_slice(id.as_bytes());
+        let mut bytes = [0; INLINE_ID];
+        match (u8::try_from(id.len()), bytes.get_mut(..id.len())) {
+            (Ok(len), Some(head)) => {
+                head.copy_from_slice(id.as_bytes());
                 Self::Inline { len, bytes }
             }
             _ => Self::Heap(id.into()),
@@ -84,7 +84,8 @@ impl RuleId {
         match self {
             // Copied whole from a `str`, so always UTF-8.
             Self::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or_default()
+                let used = bytes.get(..usize::from(*len)).unwrap_or_default();
+                std::str::from_utf8(used).unwrap_or_default()
             }
             Self::Heap(s) => s,
         }
@@ -205,7 +206,7 @@ impl ScopeInterner {
         if let Some(shared) = s.lists.get(resources) {
             return shared.clone();
         }
-        if s.lists.len() >= (2 * s.swept_at).max(1024) {
+        if s.lists.len() >= s.swept_at.saturating_mul(2).max(1024) {
             s.lists.retain(|l| Arc::strong_count(l) > 1);
             s.swept_at = s.lists.len();
         }

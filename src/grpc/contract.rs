@@ -22,6 +22,10 @@ pub const HINT_TTL: &str = "15m";
 
 /// The JSON body of a deny. Forbidden denies carry a ready-made access request for exactly
 /// the call that was refused, or the pending request jitgate filed for it.
+#[expect(
+    clippy::indexing_slicing,
+    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
+)]
 pub fn deny_body(
     deny: &Deny,
     decision_id: &str,

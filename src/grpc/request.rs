@@ -52,8 +52,10 @@ fn note_header(out: &mut CheckAttributes, key: &str, value: impl FnOnce() -> Opt
         }
     } else if METHOD_OVERRIDE_HEADERS.iter().any(|h| key.eq_ignore_ascii_case(h)) {
         out.method_override = true;
-    } else if key.len() >= PREFIX.len()
-        && key.as_bytes()[..PREFIX.len()].eq_ignore_ascii_case(PREFIX.as_bytes())
+    } else if key
+        .as_bytes()
+        .get(..PREFIX.len())
+        .is_some_and(|p| p.eq_ignore_ascii_case(PREFIX.as_bytes()))
     {
         let key = key.to_ascii_lowercase();
         if !out.client_jitgate_headers.contains(&key) {

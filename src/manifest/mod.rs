@@ -77,7 +77,11 @@ pub struct GrantSpec {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub standing: bool,
     pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::grant::deserialize_max_uses"
+    )]
     pub max_uses: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,

@@ -16,7 +16,9 @@ use redis::AsyncCommands;
 use super::StoreError;
 use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
-use crate::audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Head, Stored, parse_cursor};
+use crate::audit::{
+    AuditEntry, AuditError, AuditEvent, AuditLog, BEFORE_ALL, Head, Stored, parse_cursor,
+};
 use crate::time::{Clock, SystemClock, Timestamp};
 
 /// KEYS: log, head, relayed ids. ARGV: now (ms), then (event id or '', event JSON) pairs.
@@ -236,6 +238,10 @@ impl AuditLog for RedisAuditLog {
         before: Option<&str>,
         limit: usize,
     ) -> Result<Vec<Stored>, AuditError> {
+        // Redis refuses the exclusive range before `0-0`; nothing lies there.
+        if before == Some(BEFORE_ALL) {
+            return Ok(Vec::new());
+        }
         self.range("XREVRANGE", &after(before, "+"), "-", limit).await
     }
 
@@ -252,7 +258,10 @@ impl AuditLog for RedisAuditLog {
     async fn trim(&self, through: &Stored) -> Result<u64, AuditError> {
         let (ms, n) = parse_cursor(&through.cursor)
             .ok_or_else(|| AuditError::Corrupt(format!("bad cursor `{}`", through.cursor)))?;
-        let next = if n == u64::MAX { format!("{}-0", ms + 1) } else { format!("{ms}-{}", n + 1) };
+        let next = match n.checked_add(1) {
+            Some(n) => format!("{ms}-{n}"),
+            None => format!("{}-0", ms.saturating_add(1)),
+        };
         let k = self.redis.keys();
         let mut inv = self.trim.prepare_invoke();
         inv.key(k.audit_log()).key(k.audit_head());

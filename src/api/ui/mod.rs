@@ -57,7 +57,10 @@ static ASSETS: [Asset; 10] = [
 static ETAGS: LazyLock<Vec<String>> = LazyLock::new(|| {
     ASSETS
         .iter()
-        .map(|a| format!("\"{}\"", crate::hex::encode(&Sha256::digest(a.bytes)[..12])))
+        .map(|a| {
+            let digest = Sha256::digest(a.bytes);
+            format!("\"{}\"", crate::hex::encode(digest.get(..12).unwrap_or_default()))
+        })
         .collect()
 });
 
@@ -72,11 +75,10 @@ pub fn routes() -> Router<ApiState> {
 }
 
 fn serve(name: &str, headers: &HeaderMap) -> Response {
-    let Some(i) = ASSETS.iter().position(|a| a.name == name) else {
+    let Some((asset, etag)) = ASSETS.iter().zip(ETAGS.iter()).find(|(a, _)| a.name == name) else {
         let body = "not found: the page lives at /ui/ (see the README, section \"The web page\")";
         return secured((StatusCode::NOT_FOUND, body).into_response());
     };
-    let (asset, etag) = (&ASSETS[i], &ETAGS[i]);
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
