@@ -77,6 +77,9 @@ impl From<WorkflowError> for ApiError {
             WorkflowError::Invalid(details) => Self::invalid(details),
             WorkflowError::NotFound(m) => Self::not_found(m),
             WorkflowError::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            WorkflowError::TooMany(m) => {
+                Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", m)
+            }
             WorkflowError::Unavailable(inner) => {
                 tracing::warn!(error = %inner, "Control-plane request failed on the store");
                 let message = WorkflowError::unavailable_message(&inner);

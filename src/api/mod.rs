@@ -44,8 +44,23 @@ use crate::workflow::{
 pub use error::ApiError;
 pub use session::UiSettings;
 
-/// Largest request body accepted.
+/// Largest request body accepted (policies, manifests to apply, explain).
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Largest body of a grant or access request (SECURITY row 63: what one approver reads).
+pub const MAX_GRANT_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest body of a decision on a request (approve, deny, cancel: a comment).
+pub const MAX_DECISION_BODY_BYTES: usize = 16 * 1024;
+
+/// The body limit of the route `route` (its matched path).
+pub fn body_limit(route: &str) -> usize {
+    match route {
+        "/v1/grants" | "/v1/requests" => MAX_GRANT_BODY_BYTES,
+        r if r.starts_with("/v1/requests/") => MAX_DECISION_BODY_BYTES,
+        _ => MAX_BODY_BYTES,
+    }
+}
 
 /// Everything handlers need, injected.
 #[derive(Clone)]
@@ -79,18 +94,37 @@ pub fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi::serve))
         .route("/v1/me", get(me::me))
-        .route("/v1/grants", get(grants::list).post(grants::create))
+        .route(
+            "/v1/grants",
+            get(grants::list)
+                .post(grants::create)
+                .layer(DefaultBodyLimit::max(body_limit("/v1/grants"))),
+        )
         .route("/v1/grants/{id}", get(grants::get).delete(grants::revoke))
         .route("/v1/policies", get(policies::list))
         .route(
             "/v1/policies/{name}",
             get(policies::get).put(policies::put).delete(policies::delete),
         )
-        .route("/v1/requests", get(requests::list).post(requests::create))
+        .route(
+            "/v1/requests",
+            get(requests::list)
+                .post(requests::create)
+                .layer(DefaultBodyLimit::max(body_limit("/v1/requests"))),
+        )
         .route("/v1/requests/{id}", get(requests::get))
-        .route("/v1/requests/{id}/approve", post(requests::approve))
-        .route("/v1/requests/{id}/deny", post(requests::deny))
-        .route("/v1/requests/{id}/cancel", post(requests::cancel))
+        .route(
+            "/v1/requests/{id}/approve",
+            post(requests::approve).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+        )
+        .route(
+            "/v1/requests/{id}/deny",
+            post(requests::deny).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+        )
+        .route(
+            "/v1/requests/{id}/cancel",
+            post(requests::cancel).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+        )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
         .route("/v1/apply", post(manifests::apply))
         .route("/v1/audit", get(audit::query))
@@ -98,7 +132,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/reports/access", get(reports::access))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
-        .layer(middleware::map_response(too_large_as_json))
+        .layer(middleware::from_fn(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
@@ -162,7 +196,9 @@ async fn not_found() -> ApiError {
 }
 
 /// axum answers a body over [`MAX_BODY_BYTES`] with plain text; the API promises JSON errors.
-async fn too_large_as_json(resp: Response) -> Response {
+async fn too_large_as_json(req: Request, next: Next) -> Response {
+    let limit = body_limit(req.extensions().get::<MatchedPath>().map_or("", |m| m.as_str()));
+    let resp = next.run(req).await;
     let json = resp
         .headers()
         .get(header::CONTENT_TYPE)
@@ -173,7 +209,7 @@ async fn too_large_as_json(resp: Response) -> Response {
     ApiError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
         "payload_too_large",
-        format!("the request body is larger than {MAX_BODY_BYTES} bytes: send less"),
+        format!("the request body is larger than {limit} bytes (this endpoint's limit): send less"),
     )
     .into_response()
 }

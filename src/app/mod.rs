@@ -29,12 +29,13 @@ use crate::health::Readiness;
 use crate::metrics::Metrics;
 use crate::notify::{NotifySettings, WebhookNotifier};
 use crate::store::{
-    GrantCache, GrantStore, RedisConn, RedisPolicies, RedisRequests, RedisStore, invalidate,
+    GrantCache, GrantStore, PendingLimits, RedisConn, RedisPolicies, RedisRequests, RedisStore,
+    invalidate,
 };
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{
     Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, ReportService,
-    RequestService, stats, sweeper,
+    RequestLimits, RequestService, stats, sweeper,
 };
 
 /// Runs the server until SIGTERM or Ctrl-C.
@@ -172,16 +173,25 @@ async fn wire(
         )
         .with_access(admins.clone(), readers(config)?, config.admins.clone()),
     );
-    let requests = Arc::new(RequestService::new(
-        Arc::new(RedisRequests::new(redis)),
-        policies.clone(),
-        grants.clone(),
-        events,
-        clock.clone(),
-        admins.clone(),
-        metrics.clone(),
-        config.requests.retention.as_duration(),
-    ));
+    let requests = Arc::new(
+        RequestService::new(
+            Arc::new(RedisRequests::new(redis)),
+            policies.clone(),
+            grants.clone(),
+            events,
+            clock.clone(),
+            admins.clone(),
+            metrics.clone(),
+            config.requests.retention.as_duration(),
+        )
+        .with_limits(RequestLimits {
+            pending: PendingLimits {
+                per_requester: config.requests.max_pending_per_requester,
+                per_policy: config.requests.max_pending_per_policy,
+            },
+            one_time_per_minute: config.requests.one_time_per_minute,
+        }),
+    );
     let admins_for_reader = admins.clone();
     let admins_for_apply = admins;
     let audit_readers = readers(config)?;

@@ -329,11 +329,24 @@ pub struct RequestsConfig {
     pub retention: Ttl,
     /// How often pending requests are checked for expiry and escalation.
     pub sweep_interval: Ttl,
+    /// Most requests one requester may have waiting for a decision (0: no limit).
+    pub max_pending_per_requester: u32,
+    /// Most requests waiting for a decision under one policy (0: no limit).
+    pub max_pending_per_policy: u32,
+    /// Most one-time requests jitgate files for one caller per minute from denied Checks
+    /// (0: no limit).
+    pub one_time_per_minute: u32,
 }
 
 impl Default for RequestsConfig {
     fn default() -> Self {
-        Self { retention: Ttl::from_secs(7 * 24 * 3600), sweep_interval: Ttl::from_secs(1) }
+        Self {
+            retention: Ttl::from_secs(7 * 24 * 3600),
+            sweep_interval: Ttl::from_secs(1),
+            max_pending_per_requester: 20,
+            max_pending_per_policy: 1000,
+            one_time_per_minute: 10,
+        }
     }
 }
 

@@ -146,6 +146,16 @@ fn validate_limits(c: &Config, errors: &mut Vec<String>) {
         c.requests.retention.as_duration() >= std::time::Duration::from_secs(3600),
         "`requests.retention` must be at least 1h",
     );
+    for (value, key) in [
+        (c.requests.max_pending_per_requester, "requests.max_pending_per_requester"),
+        (c.requests.max_pending_per_policy, "requests.max_pending_per_policy"),
+        (c.requests.one_time_per_minute, "requests.one_time_per_minute"),
+    ] {
+        check(
+            value <= 1_000_000,
+            &format!("`{key}` must be at most 1000000 (0 turns the limit off)"),
+        );
+    }
     check(
         (1..=20).contains(&c.notifications.max_attempts),
         "`notifications.max_attempts` must be between 1 and 20",

@@ -31,7 +31,7 @@ pub use pattern::{MAX_PATTERN_LEN, PathPattern, PatternError, escape_segment};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
 pub use query::{MAX_QUERY_LEN, Query, QueryError};
 pub use rule::{AsGrantView, GrantRule, GrantView, ScopeInterner};
-pub use scope::{Methods, Scope, ScopeWire, check_service};
+pub use scope::{MAX_PATHS, MAX_RESOURCES, Methods, Scope, ScopeWire, check_budget, check_service};
 
 use crate::time::Timestamp;
 

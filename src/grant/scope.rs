@@ -13,6 +13,34 @@ use super::query::Query;
 /// Longest service name accepted.
 pub const MAX_SERVICE_LEN: usize = 253;
 
+/// Most resources one grant or access request may hold (what one approver reads at once).
+pub const MAX_RESOURCES: usize = 32;
+
+/// Most path patterns one resource of a grant or access request may list.
+pub const MAX_PATHS: usize = 64;
+
+/// The size budget of the resources of one grant or access request, checked where they enter
+/// (REST, CLI, manifests) before anything is parsed or stored: one message per problem,
+/// prefixed by `field` (`resources`, `spec.resources`).
+pub fn check_budget(field: &str, resources: &[ScopeWire]) -> Vec<String> {
+    let mut errors = Vec::new();
+    if resources.len() > MAX_RESOURCES {
+        errors.push(format!(
+            "{field}: at most {MAX_RESOURCES} resources per grant or request (got {}); split the access into several, or use wider patterns",
+            resources.len()
+        ));
+    }
+    for (i, r) in resources.iter().enumerate().take(MAX_RESOURCES) {
+        if r.paths.len() > MAX_PATHS {
+            errors.push(format!(
+                "{field}[{i}].paths: at most {MAX_PATHS} path patterns per resource (got {}); use a wildcard such as `/orders/**`",
+                r.paths.len()
+            ));
+        }
+    }
+    errors
+}
+
 /// HTTP methods a scope covers: a set of upper-case method names, or every method (`*`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Methods {

@@ -132,8 +132,11 @@ fn grant(doc: GrantDocument) -> Result<GrantManifest, Vec<String>> {
     if s.resources.is_empty() {
         errors.push("spec.resources: at least one resource is required".into());
     }
+    let over = crate::grant::check_budget("spec.resources", &s.resources);
+    let within = if over.is_empty() { s.resources.as_slice() } else { &[] };
+    errors.extend(over);
     let mut resources = Vec::new();
-    for (i, w) in s.resources.iter().enumerate() {
+    for (i, w) in within.iter().enumerate() {
         match Scope::from_wire(w.clone()) {
             Ok(r) => resources.push(r),
             Err(es) => errors.extend(es.into_iter().map(|e| format!("spec.resources[{i}].{e}"))),

@@ -148,6 +148,21 @@ impl Keys {
         format!("{}:{{requests}}:recent", self.prefix)
     }
 
+    /// One requester's pending requests: id → expiry (ms), for the per-requester budget.
+    pub fn requests_pending_by_requester(&self, requester: &Principal) -> String {
+        format!("{}:{{requests}}:pending:requester:{}", self.prefix, escape(&requester.to_string()))
+    }
+
+    /// One policy's pending requests: id → expiry (ms), for the per-policy budget.
+    pub fn requests_pending_by_policy(&self, policy: &str) -> String {
+        format!("{}:{{requests}}:pending:policy:{}", self.prefix, escape(policy))
+    }
+
+    /// How many requests denied Checks filed for one requester in one minute.
+    pub fn auto_filed(&self, requester: &Principal, minute: i64) -> String {
+        format!("{}:{}:auto-filed:{minute}", self.prefix, Self::tag(requester))
+    }
+
     /// Where the sweeper moves a request record it cannot decode (same slot as the request).
     pub fn quarantined_request(&self, id: &str) -> String {
         format!("{}:{{requests}}:quarantine:request:{}", self.prefix, escape(id))
@@ -301,6 +316,8 @@ mod tests {
                         k.requests_pending(),
                         k.requests_escalations(),
                         k.requests_outbox(),
+                        k.requests_pending_by_requester(&p),
+                        k.requests_pending_by_policy("orders{x}"),
                     ],
                 ),
                 (

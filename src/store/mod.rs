@@ -44,7 +44,9 @@ pub use redis::RedisStore;
 pub use redis_conn::{RedisConn, RedisSettings, Topology};
 pub use redis_handle::RedisHandle;
 pub use redis_requests::RedisRequests;
-pub use requests::{MemoryRequests, OpenKey, Quarantined, RequestStore, Versioned};
+pub use requests::{
+    Filed, MemoryRequests, OpenKey, PendingLimits, Quarantined, RequestStore, Versioned,
+};
 
 /// Why a store operation failed. "Not found" is never an error: it is `None` or an outcome.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

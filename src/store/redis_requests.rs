@@ -13,28 +13,42 @@ use super::StoreError;
 use super::audit_log::RedisAuditLog;
 use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
-use super::requests::{OpenKey, Quarantined, RequestStore, Versioned};
+use super::requests::{Filed, OpenKey, PendingLimits, Quarantined, RequestStore, Versioned};
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
 use crate::time::Timestamp;
 
-/// KEYS: request, pending, escalations, outbox. ARGV: expected version, JSON, id, still
-/// pending ('1'), escalation still due ('1'), audit event JSON ('' = none).
-/// Returns 1 when written.
+/// KEYS: request, pending, escalations, outbox, the requester's pending, the policy's
+/// pending. ARGV: expected version, JSON, id, still pending ('1'), escalation still due ('1'),
+/// audit event JSON ('' = none). Returns 1 when written.
 const CAS: &str = r"
 if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', tonumber(ARGV[1]) + 1)
-if ARGV[4] ~= '1' then redis.call('ZREM', KEYS[2], ARGV[3]) end
+if ARGV[4] ~= '1' then
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZREM', KEYS[5], ARGV[3])
+  redis.call('ZREM', KEYS[6], ARGV[3])
+end
 if ARGV[5] ~= '1' then redis.call('ZREM', KEYS[3], ARGV[3]) end
 if ARGV[6] ~= '' then redis.call('RPUSH', KEYS[4], ARGV[6]) end
 return 1
 ";
 
-/// KEYS: request, recent, pending, escalations, outbox. ARGV: JSON, keep until (ms), id,
-/// created at (ms), drop recent before (ms), pending ('1'), expires at (ms), escalate at
-/// (ms, '' = never), audit event JSON. Returns 1 when created.
+/// KEYS: request, recent, pending, escalations, outbox, the requester's pending, the policy's
+/// pending. ARGV: JSON, keep until (ms), id, created at (ms), drop recent before (ms), pending
+/// ('1'), expires at (ms), escalate at (ms, '' = never), audit event JSON, most pending per
+/// requester, most pending per policy ('0' = no limit). Returns 1 when created, 0 when the id
+/// exists, -1 when the requester's budget is spent, -2 when the policy's is.
 const CREATE: &str = r"
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if ARGV[6] == '1' then
+  local function full(key, limit)
+    redis.call('ZREMRANGEBYSCORE', key, '-inf', ARGV[4])
+    return tonumber(limit) > 0 and redis.call('ZCARD', key) >= tonumber(limit)
+  end
+  if full(KEYS[6], ARGV[10]) then return -1 end
+  if full(KEYS[7], ARGV[11]) then return -2 end
+end
 redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', 1)
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
@@ -42,6 +56,12 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
 if ARGV[6] == '1' then
   redis.call('ZADD', KEYS[3], ARGV[7], ARGV[3])
   if ARGV[8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[3]) end
+  for _, key in ipairs({KEYS[6], KEYS[7]}) do
+    redis.call('ZADD', key, ARGV[7], ARGV[3])
+    if redis.call('PEXPIRETIME', key) < tonumber(ARGV[7]) then
+      redis.call('PEXPIREAT', key, ARGV[7])
+    end
+  end
 end
 redis.call('RPUSH', KEYS[5], ARGV[9])
 return 1
@@ -117,7 +137,8 @@ impl RequestStore for RedisRequests {
         r: &AccessRequest,
         retention: Duration,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
+        limits: PendingLimits,
+    ) -> Result<Filed, StoreError> {
         let k = self.redis.keys();
         let keep_until = r.created_at.saturating_add(retention).max(r.expires_at);
         let pending = r.status == RequestStatus::Pending;
@@ -126,7 +147,9 @@ impl RequestStore for RedisRequests {
             .key(k.requests_recent())
             .key(k.requests_pending())
             .key(k.requests_escalations())
-            .key(k.requests_outbox());
+            .key(k.requests_outbox())
+            .key(k.requests_pending_by_requester(&r.requester))
+            .key(k.requests_pending_by_policy(&r.policy));
         inv.arg(encode(r)?)
             .arg(keep_until.as_millis())
             .arg(r.id.as_str())
@@ -135,14 +158,19 @@ impl RequestStore for RedisRequests {
             .arg(if pending { "1" } else { "0" })
             .arg(r.expires_at.as_millis())
             .arg(r.escalate_at.map(|t| t.as_millis().to_string()).unwrap_or_default())
-            .arg(event.to_json());
+            .arg(event.to_json())
+            .arg(limits.per_requester)
+            .arg(limits.per_policy);
         let created: i64 =
             self.redis.run("request_create", inv.invoke_async(&mut self.redis.handle())).await?;
-        if created == 0 {
-            return Err(StoreError::Conflict(r.id.to_string()));
+        match created {
+            0 => return Err(StoreError::Conflict(r.id.to_string())),
+            -1 => return Ok(Filed::RequesterFull),
+            -2 => return Ok(Filed::PolicyFull),
+            _ => {}
         }
         self.relay().await;
-        Ok(())
+        Ok(Filed::Stored)
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
@@ -174,7 +202,9 @@ impl RequestStore for RedisRequests {
         inv.key(k.request(r.id.as_str()))
             .key(k.requests_pending())
             .key(k.requests_escalations())
-            .key(k.requests_outbox());
+            .key(k.requests_outbox())
+            .key(k.requests_pending_by_requester(&r.requester))
+            .key(k.requests_pending_by_policy(&r.policy));
         inv.arg(version)
             .arg(encode(r)?)
             .arg(r.id.as_str())
@@ -315,6 +345,19 @@ impl RequestStore for RedisRequests {
         let (deleted, _, _): (i64, i64, i64) =
             self.redis.run("request_quarantine", pipe.query_async(&mut c)).await?;
         Ok(deleted == 1)
+    }
+
+    async fn count_auto_filed(
+        &self,
+        requester: &crate::grant::Principal,
+        minute: i64,
+    ) -> Result<u64, StoreError> {
+        let key = self.redis.keys().auto_filed(requester, minute);
+        let mut pipe = redis::pipe();
+        pipe.atomic().incr(&key, 1).expire(&key, 120).ignore();
+        let mut c = self.redis.handle();
+        let (n,): (u64,) = self.redis.run("request_budget", pipe.query_async(&mut c)).await?;
+        Ok(n)
     }
 
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {

@@ -14,6 +14,23 @@ use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
 use crate::time::Timestamp;
 
+/// How many requests may wait for a decision at once (0: no limit).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PendingLimits {
+    pub per_requester: u32,
+    pub per_policy: u32,
+}
+
+/// What [`RequestStore::create`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Filed {
+    Stored,
+    /// The requester already has `per_requester` pending requests: nothing was written.
+    RequesterFull,
+    /// The policy already has `per_policy` pending requests: nothing was written.
+    PolicyFull,
+}
+
 /// A value and the version it was read at.
 #[derive(Clone, Debug)]
 pub struct Versioned<T> {
@@ -24,13 +41,15 @@ pub struct Versioned<T> {
 #[async_trait]
 pub trait RequestStore: Send + Sync + 'static {
     /// Stores a new request (version 1) and its audit event, kept for `retention` after it
-    /// was filed.
+    /// was filed — unless it is pending and its requester or its policy already has as many
+    /// pending requests as `limits` allow (checked and written in one atomic step).
     async fn create(
         &self,
         request: &AccessRequest,
         retention: Duration,
         event: &AuditEvent,
-    ) -> Result<(), StoreError>;
+        limits: PendingLimits,
+    ) -> Result<Filed, StoreError>;
 
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError>;
 
@@ -64,6 +83,14 @@ pub trait RequestStore: Send + Sync + 'static {
 
     /// Forgets the open request for one exact call.
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError>;
+
+    /// Counts one request filed for `requester` from a denied Check in the minute `minute`
+    /// (Unix minutes); returns the count so far in that minute, across every replica.
+    async fn count_auto_filed(
+        &self,
+        requester: &crate::grant::Principal,
+        minute: i64,
+    ) -> Result<u64, StoreError>;
 
     /// Moves the record of request `id`, which cannot be decoded, aside to the quarantine
     /// and out of every index (pending, escalations, recent), so lists and the sweeper go on
@@ -106,6 +133,7 @@ struct Inner {
     requests: HashMap<RequestId, (AccessRequest, u64)>,
     open: HashMap<OpenKey, (RequestId, Timestamp)>,
     quarantine: HashMap<RequestId, (String, Quarantined)>,
+    auto_filed: HashMap<(crate::grant::Principal, i64), u64>,
 }
 
 /// Requests in a map.
@@ -137,14 +165,32 @@ impl RequestStore for MemoryRequests {
         request: &AccessRequest,
         _retention: Duration,
         event: &AuditEvent,
-    ) -> Result<(), StoreError> {
+        limits: PendingLimits,
+    ) -> Result<Filed, StoreError> {
         let mut inner = self.lock()?;
         if inner.requests.contains_key(&request.id) {
             return Err(StoreError::Conflict(request.id.to_string()));
         }
+        if request.status == RequestStatus::Pending {
+            let waiting = |same: &dyn Fn(&AccessRequest) -> bool| {
+                inner
+                    .requests
+                    .values()
+                    .filter(|(r, _)| r.status == RequestStatus::Pending)
+                    .filter(|(r, _)| r.expires_at > request.created_at && same(r))
+                    .count()
+            };
+            let full = |limit: u32, n: usize| limit > 0 && n >= limit as usize;
+            if full(limits.per_requester, waiting(&|r| r.requester == request.requester)) {
+                return Ok(Filed::RequesterFull);
+            }
+            if full(limits.per_policy, waiting(&|r| r.policy == request.policy)) {
+                return Ok(Filed::PolicyFull);
+            }
+        }
         self.record(event)?;
         inner.requests.insert(request.id.clone(), (request.clone(), 1));
-        Ok(())
+        Ok(Filed::Stored)
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
@@ -206,6 +252,18 @@ impl RequestStore for MemoryRequests {
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {
         self.lock()?.open.remove(key);
         Ok(())
+    }
+
+    async fn count_auto_filed(
+        &self,
+        requester: &crate::grant::Principal,
+        minute: i64,
+    ) -> Result<u64, StoreError> {
+        let mut inner = self.lock()?;
+        inner.auto_filed.retain(|(_, m), _| *m >= minute.saturating_sub(1));
+        let n = inner.auto_filed.entry((requester.clone(), minute)).or_default();
+        *n = n.saturating_add(1);
+        Ok(*n)
     }
 
     /// Typed values in memory always decode; a request moved here is kept as its JSON.

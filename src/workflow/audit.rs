@@ -135,6 +135,9 @@ impl GrantService {
             WorkflowError::Conflict(_) => {
                 record::refused(action, by, now, "conflict", &err.to_string())
             }
+            WorkflowError::TooMany(_) => {
+                record::refused(action, by, now, "too_many", &err.to_string())
+            }
             WorkflowError::NotFound(_) => {
                 record::refused(action, by, now, "not_found", &err.to_string())
             }

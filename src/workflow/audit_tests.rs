@@ -13,8 +13,8 @@ use crate::decision::Caller;
 use crate::grant::{Principal, Scope, ScopeWire};
 use crate::metrics::Metrics;
 use crate::store::{
-    GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey, Quarantined,
-    RequestStore, StoreError, Versioned,
+    Filed, GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey,
+    PendingLimits, Quarantined, RequestStore, StoreError, Versioned,
 };
 use crate::time::{SystemClock, Timestamp};
 use crate::workflow::{Admins, GrantService, NewRequest, PolicyService, RequestService};
@@ -45,9 +45,10 @@ impl RequestStore for FullRequests {
         r: &AccessRequest,
         retention: Duration,
         e: &AuditEvent,
-    ) -> Result<(), StoreError> {
+        limits: PendingLimits,
+    ) -> Result<Filed, StoreError> {
         self.1.check()?;
-        self.0.create(r, retention, e).await
+        self.0.create(r, retention, e, limits).await
     }
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
         self.0.get(id).await
@@ -81,6 +82,13 @@ impl RequestStore for FullRequests {
     }
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {
         self.0.release_open(key).await
+    }
+    async fn count_auto_filed(
+        &self,
+        requester: &crate::grant::Principal,
+        minute: i64,
+    ) -> Result<u64, StoreError> {
+        self.0.count_auto_filed(requester, minute).await
     }
     async fn quarantine(
         &self,

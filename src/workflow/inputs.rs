@@ -129,6 +129,11 @@ fn resources(wire: Vec<ScopeWire>, errors: &mut Vec<String>) -> Vec<Scope> {
     if wire.is_empty() {
         errors.push("resources: at least one resource is required, e.g. {\"service\": \"orders\", \"methods\": [\"GET\"], \"paths\": [\"/orders/**\"]}".into());
     }
+    let over = crate::grant::check_budget("resources", &wire);
+    if !over.is_empty() {
+        errors.extend(over);
+        return Vec::new();
+    }
     let mut out = Vec::with_capacity(wire.len());
     for (i, w) in wire.into_iter().enumerate() {
         match Scope::from_wire(w) {

@@ -30,7 +30,7 @@ pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
 pub use grants::{GrantService, NewGrant, Provenance};
 pub use policies::PolicyService;
 pub use report::{ReportQuery, ReportService};
-pub use requests::{NewRequest, RequestFilter, RequestService};
+pub use requests::{NewRequest, RequestFilter, RequestLimits, RequestService};
 
 /// The principals allowed to administer jitgate (`admins` in the configuration).
 #[derive(Clone, Debug, Default)]
@@ -57,6 +57,9 @@ pub enum WorkflowError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A budget of the caller's is spent (429).
+    #[error("{0}")]
+    TooMany(String),
     #[error("the grant store is unavailable: {0}")]
     Unavailable(#[from] StoreError),
 }

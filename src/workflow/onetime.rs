@@ -48,6 +48,16 @@ impl RequestService {
                 _ => self.store.release_open(&key).await?,
             }
         }
+        // A new request: within the caller's budget of requests filed by denied Checks.
+        let limit = self.limits.one_time_per_minute;
+        if limit > 0 {
+            let minute = now.as_millis().div_euclid(60_000);
+            if self.store.count_auto_filed(&caller.subject, minute).await? > u64::from(limit) {
+                self.store.release_open(&key).await?;
+                tracing::warn!(caller = %caller.subject, limit, "One-time request not filed: the caller's budget for this minute is spent (`requests.one_time_per_minute`)");
+                return Ok(None);
+            }
+        }
         let assessment = Assessment {
             policy: policy.clone(),
             auto_rule: None,

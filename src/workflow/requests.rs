@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{GrantId, GrantSource, Scope};
 use crate::metrics::{Metrics, ResultLabels};
-use crate::store::{RequestStore, StoreError, Versioned};
+use crate::store::{Filed, PendingLimits, RequestStore, StoreError, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// How often a compare-and-set is retried before giving up with a conflict.
@@ -36,6 +36,21 @@ pub struct NewRequest {
     pub ttl: Duration,
     pub reason: String,
     pub incident: Option<String>,
+}
+
+/// The budgets of one caller (SECURITY row 63): how many requests may wait at once, per
+/// requester and per policy, and how many one-time requests denied Checks may file per minute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestLimits {
+    pub pending: PendingLimits,
+    pub one_time_per_minute: u32,
+}
+
+impl Default for RequestLimits {
+    /// No limits (unit tests); the server takes `requests.*` from its configuration.
+    fn default() -> Self {
+        Self { pending: PendingLimits::default(), one_time_per_minute: 0 }
+    }
 }
 
 /// What the list shows.
@@ -59,6 +74,7 @@ pub struct RequestService {
     pub(super) reconciled: AtomicU64,
     /// Records readers found undecodable, for the sweeper to move aside.
     pub(super) corrupt: super::quarantine::Found,
+    pub(super) limits: RequestLimits,
 }
 
 // === impl RequestService ===
@@ -88,7 +104,14 @@ impl RequestService {
             retention,
             reconciled,
             corrupt,
+            limits: RequestLimits::default(),
         }
+    }
+
+    /// The same service with these budgets.
+    pub fn with_limits(mut self, limits: RequestLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     /// Files a request. Answers pending (with its approvers) or approved (with its grant).
@@ -182,7 +205,7 @@ impl RequestService {
             request.grant_id = Some(grant_id_for(&request.id));
             let event =
                 record::request_changed(AuditKind::RequestApproved, &request, None, now, None);
-            self.store.create(&request, self.retention, &event).await?;
+            self.store.create(&request, self.retention, &event, self.limits.pending).await?;
             let grant = self.issue_grant(&request).await?;
             self.count("auto_approved");
             self.announce(EventKind::Approved, &request, None, Some(grant));
@@ -194,12 +217,35 @@ impl RequestService {
                 now,
                 None,
             );
-            self.store.create(&request, self.retention, &event).await?;
+            let filed =
+                self.store.create(&request, self.retention, &event, self.limits.pending).await?;
+            if let Some(e) = self.over_budget(&request, filed) {
+                self.count("refused");
+                return Err(e);
+            }
             self.count("filed");
             self.announce(EventKind::Requested, &request, Some(request.requester.clone()), None);
         }
         tracing::info!(request.id = %request.id, request.requester = %request.requester, request.policy = %request.policy, request.status = %request.status, "Access request filed");
         Ok(request)
+    }
+
+    /// The error for a request the store refused because a pending budget was spent.
+    fn over_budget(&self, r: &AccessRequest, filed: Filed) -> Option<WorkflowError> {
+        let limits = self.limits.pending;
+        let message = match filed {
+            Filed::Stored => return None,
+            Filed::RequesterFull => format!(
+                "{} already has {} access requests waiting for a decision (the limit, `requests.max_pending_per_requester`): cancel one no longer needed (`jitgate request cancel <id>`) or wait for a decision",
+                r.requester, limits.per_requester
+            ),
+            Filed::PolicyFull => format!(
+                "policy `{}` already has {} access requests waiting for a decision (the limit, `requests.max_pending_per_policy`): ask its approvers to decide them, or retry later",
+                r.policy, limits.per_policy
+            ),
+        };
+        tracing::warn!(request.requester = %r.requester, request.policy = %r.policy, "Access request refused: {message}");
+        Some(WorkflowError::TooMany(message))
     }
 
     /// A request the caller may see: the requester, its approvers, admins. Others get 404.

@@ -71,6 +71,7 @@ fn status(e: WorkflowError) -> Status {
         WorkflowError::Invalid(details) => Status::invalid_argument(details.join("; ")),
         WorkflowError::NotFound(m) => Status::not_found(m),
         WorkflowError::Conflict(m) => Status::failed_precondition(m),
+        WorkflowError::TooMany(m) => Status::resource_exhausted(m),
         WorkflowError::Unavailable(e) => {
             Status::unavailable(WorkflowError::unavailable_message(&e))
         }
