@@ -10,10 +10,13 @@
 //! names the service can be shadowed ([`Modes::for_route`]): one whose service comes from
 //! `Host` is enforced, since the client picked that service.
 
+mod decision_log;
+mod fold;
 pub mod input;
 mod log;
 mod method_override;
 pub mod recorder;
+mod usage;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -33,8 +36,10 @@ use crate::store::{GrantCache, UseOutcome};
 use crate::time::{Clock, Timestamp};
 use crate::workflow::RequestService;
 
+pub use fold::FoldLimits;
 pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
-pub use recorder::{DecisionRecord, Recorder, RecorderSettings, UsageHit};
+pub use recorder::{DecisionRecord, Recorder, RecorderSettings};
+pub use usage::UsageHit;
 
 /// The outcome of one Check, ready for a transport to encode.
 #[derive(Clone, Debug)]
