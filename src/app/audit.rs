@@ -8,7 +8,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::audit::AuditLog;
 use crate::audit::tasks::{Checkpointer, Retention, relay_loop};
-use crate::authz::{Recorder, RecorderSettings};
+use crate::authz::{FoldLimits, Recorder, RecorderSettings};
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::store::{GrantStore, RedisAuditLog, RedisConn};
@@ -46,6 +46,12 @@ pub(super) fn wire(
         queue_size: a.queue_size,
         batch_size: a.batch_size,
         flush_interval: a.flush_interval.as_duration(),
+        fold: FoldLimits {
+            path_max_bytes: a.path_max_bytes,
+            anonymous_path_bytes: a.anonymous.path_bytes,
+            window: a.anonymous.window.as_duration(),
+            max_groups: a.anonymous.max_groups,
+        },
     };
     let recorder =
         Recorder::spawn(settings, log.clone(), store, metrics.clone(), tracker, cancel.clone());

@@ -136,6 +136,13 @@ pub struct AuditEvent {
     pub method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// When `path` holds only the start of a longer path: SHA-256 (hex) of the whole path, so
+    /// an investigator can still match a known URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_sha256: Option<String>,
+    /// When `path` was cut: the whole path's length in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_bytes: Option<u64>,
     /// A deny reason code, or a human reason for control-plane changes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -168,6 +175,8 @@ impl AuditEvent {
             service: None,
             method: None,
             path: None,
+            path_sha256: None,
+            path_bytes: None,
             reason: None,
             details: Value::Null,
         }
@@ -210,6 +219,13 @@ impl AuditEvent {
 
     pub fn details(mut self, details: Value) -> Self {
         self.details = details;
+        self
+    }
+
+    /// Details from a typed struct: the struct is the wire contract.
+    pub fn typed_details<T: Serialize>(mut self, details: &T) -> Self {
+        // Plain structs of strings and numbers always serialize; `Null` would be visible.
+        self.details = serde_json::to_value(details).unwrap_or(Value::Null);
         self
     }
 

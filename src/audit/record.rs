@@ -1,7 +1,9 @@
 //! DOMAIN, pure: the audit event each change records, built from the domain objects so every
 //! interface (REST, gRPC, CLI, manifests, the sweeper) records the same thing.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::event::{AuditEvent, AuditKind};
 use crate::access::AccessRequest;
@@ -96,7 +98,6 @@ pub fn policy_changed(
 ) -> AuditEvent {
     let mut e = AuditEvent::new(kind, at).actor(by).policy(name);
     if let Some(doc) = doc_json {
-        use sha2::{Digest, Sha256};
         let digest: String = crate::hex::encode(&Sha256::digest(doc.as_bytes()));
         e.details = json!({ "sha256": digest });
     }
@@ -134,8 +135,55 @@ pub fn decision(
         e.method = Some(i.method.clone());
         e.path = Some(i.path.as_str().to_string());
     }
-    e.details = json!({ "took_us": took_us, "mode": mode });
-    e
+    e.typed_details(&DecisionDetails { mode, took_us })
+}
+
+/// `details` of one `decision.allow` / `decision.deny`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionDetails {
+    /// `enforce`, or `shadow`: the event holds the would-be decision and Envoy was told allow.
+    pub mode: Mode,
+    /// How long the Check took, in microseconds.
+    pub took_us: u64,
+}
+
+/// `details` of a folded `decision.deny`: denies of callers jitgate could not identify, of one
+/// mode, reason and call, counted over one window (see [`crate::authz::recorder`]). The
+/// event's `at` and `decision_id` are the first folded deny's.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FoldedDenies {
+    /// How many denies the record stands for.
+    pub count: u64,
+    /// When the last of them was decided.
+    pub last_at: Timestamp,
+    pub last_decision_id: String,
+    pub mode: Mode,
+    /// The window already held `audit.anonymous.max_groups` groups: this record counts every
+    /// further deny of its mode and reason, whatever the call (so it has no service, method
+    /// or path).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub overflow: bool,
+}
+
+/// Keeps at most `max` bytes of the event's path, cut on a character boundary; a cut path
+/// gets `path_sha256` and `path_bytes` of the whole, so it can still be matched. Every
+/// decision record's path goes through here.
+pub fn cut_path(e: &mut AuditEvent, max: usize) {
+    let Some(path) = e.path.as_mut() else { return };
+    if path.len() <= max {
+        return;
+    }
+    // Cut before: the digest and length already describe the whole path.
+    if e.path_sha256.is_none() {
+        e.path_sha256 = Some(crate::hex::encode(&Sha256::digest(path.as_bytes())));
+        e.path_bytes = Some(u64::try_from(path.len()).unwrap_or(u64::MAX));
+    }
+    let mut cut = path.floor_char_boundary(max);
+    // Never end inside a `%XX` escape: the cut path stays a path prefix that parses.
+    if let Some(i) = path[..cut].rfind('%').filter(|i| cut - i < 3) {
+        cut = i;
+    }
+    path.truncate(cut);
 }
 
 /// `control.refused`: who tried what on which object, and why it was refused.

@@ -84,7 +84,11 @@ impl Authorizer {
             }),
             _ => None,
         };
-        DecisionRecord { event, usage }
+        let deny = match &outcome.decision {
+            Decision::Deny(d) => Some(d.reason),
+            Decision::Allow(_) => None,
+        };
+        DecisionRecord { event, mode, deny, usage }
     }
 }
 

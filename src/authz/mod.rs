@@ -14,10 +14,13 @@
 // of bounds, no `panic!` (SECURITY row 64). Checked by clippy, so a regression fails the build.
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::panic)]
 
+mod decision_log;
+mod fold;
 pub mod input;
 mod log;
 mod method_override;
 pub mod recorder;
+mod usage;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -37,8 +40,10 @@ use crate::store::{GrantCache, UseOutcome};
 use crate::time::{Clock, Timestamp};
 use crate::workflow::RequestService;
 
+pub use fold::FoldLimits;
 pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
-pub use recorder::{DecisionRecord, Recorder, RecorderSettings, UsageHit};
+pub use recorder::{DecisionRecord, Recorder, RecorderSettings};
+pub use usage::UsageHit;
 
 /// The outcome of one Check, ready for a transport to encode.
 #[derive(Clone, Debug)]

@@ -3,9 +3,11 @@
 //! into the audit chain, folds allowed uses into each grant's usage ledger, and prints the
 //! OPA-style decision log line. When the queue is full the record is dropped, counted and
 //! logged, and the next batch starts with an `audit.gap` event saying how many went missing.
+//!
+//! Before a batch is appended, [`fold`](super::fold) bounds what each decision costs: an
+//! identified caller's decision keeps its own record (its path cut to `audit.path_max_bytes`);
+//! denies of callers jitgate could not identify are counted into a few records per window.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -15,27 +17,26 @@ use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::decision_log;
+use super::fold::{FoldLimits, Folder, Offered};
+use super::usage::{self, UsageHit};
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::config::DecisionAudit;
-use crate::grant::{GrantId, Principal};
+use crate::decision::DenyReason;
 use crate::metrics::{Metrics, ReasonLabels};
-use crate::store::{GrantStore, UsageDelta};
+use crate::mode::Mode;
+use crate::store::GrantStore;
 use crate::time::{Clock, SystemClock, Timestamp};
-
-/// One allowed use, for the usage ledger.
-#[derive(Clone, Debug)]
-pub struct UsageHit {
-    pub grant: GrantId,
-    pub subject: Principal,
-    pub expires_at: Timestamp,
-    pub limited: bool,
-    pub path: String,
-}
 
 /// What one Check leaves behind.
 #[derive(Clone, Debug)]
 pub struct DecisionRecord {
+    /// The decision event, with the whole path (the writer cuts it).
     pub event: AuditEvent,
+    /// How Envoy was answered.
+    pub mode: Mode,
+    /// The deny's reason; `None` for an allow.
+    pub deny: Option<DenyReason>,
     pub usage: Option<UsageHit>,
 }
 
@@ -46,6 +47,7 @@ pub struct RecorderSettings {
     pub queue_size: usize,
     pub batch_size: usize,
     pub flush_interval: Duration,
+    pub fold: FoldLimits,
 }
 
 /// The hot-path end of the queue.
@@ -75,6 +77,7 @@ impl Recorder {
         let batch_ready = Arc::new(Notify::new());
         let batch_size = settings.batch_size.max(1);
         let writer = Writer {
+            folder: Folder::new(settings.fold),
             settings,
             log,
             store,
@@ -122,6 +125,7 @@ struct Writer {
     dropped: Arc<AtomicU64>,
     /// When the first record of the current unrecorded gap went missing.
     gap_since: Option<Timestamp>,
+    folder: Folder,
 }
 
 impl Writer {
@@ -155,31 +159,32 @@ impl Writer {
                 if waiting > 0 {
                     rx.recv_many(&mut batch, size).await;
                 }
-                self.flush(batch, rx.len()).await;
+                self.flush(batch, rx.len(), false).await;
             }
         }
         rx.close();
         let mut rest = Vec::new();
         while rx.recv_many(&mut rest, size).await > 0 {}
-        self.flush(rest, 0).await;
+        self.flush(rest, 0, true).await;
     }
 
-    async fn flush(&mut self, batch: Vec<DecisionRecord>, waiting: usize) {
+    /// Appends the batch's own records, plus the folded ones when their window is over (or
+    /// this is the `last` flush).
+    async fn flush(&mut self, batch: Vec<DecisionRecord>, waiting: usize, last: bool) {
         self.metrics.audit_queue_depth.set(i64::try_from(waiting).unwrap_or(i64::MAX));
         if self.settings.stdout && !batch.is_empty() {
-            print_decision_log(&batch);
+            decision_log::print(&batch);
         }
-        self.write_usage(&batch).await;
-        let mut events: Vec<AuditEvent> = batch
-            .into_iter()
-            .map(|r| r.event)
-            .filter(|e| match self.settings.decisions {
-                DecisionAudit::All => true,
-                DecisionAudit::Denies => e.kind == AuditKind::DecisionDeny,
-                DecisionAudit::None => false,
-            })
-            .collect();
+        usage::write(self.store.as_ref(), &self.metrics, &batch).await;
         let now = SystemClock.now();
+        let mut events = self.sort(batch, now);
+        // Decisions this append stands for: what goes missing if it fails.
+        let mut decisions = u64::try_from(events.len()).unwrap_or(u64::MAX);
+        if last || self.folder.due(now) {
+            let closed = self.folder.close();
+            decisions = decisions.saturating_add(closed.denies);
+            events.extend(closed.events);
+        }
         let dropped = self.dropped.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             self.gap_since.get_or_insert(now);
@@ -196,18 +201,44 @@ impl Writer {
                 self.metrics.audit_events.inc_by(n);
             }
             Err(e) => {
-                // Every decision in this batch joins the gap; the next append records it.
-                let lost = n.saturating_sub(u64::from(dropped > 0));
-                self.dropped.fetch_add(lost.saturating_add(dropped), Ordering::Relaxed);
+                // Every decision in this append joins the gap; the next append records it.
+                self.dropped.fetch_add(decisions.saturating_add(dropped), Ordering::Relaxed);
                 self.gap_since.get_or_insert(now);
                 Metrics::count_result(&self.metrics.audit_appends, "error");
                 self.metrics
                     .audit_dropped
                     .get_or_create(&ReasonLabels { reason: "log_unavailable" })
-                    .inc_by(lost);
-                tracing::warn!(error = %e, lost, "Audit append failed; the gap will be recorded");
+                    .inc_by(decisions);
+                tracing::warn!(error = %e, lost = decisions, "Audit append failed; the gap will be recorded");
             }
         }
+    }
+
+    /// The events of the batch that `audit.decisions` records and that keep their own
+    /// record; unidentified denies are folded (and counted).
+    fn sort(&mut self, batch: Vec<DecisionRecord>, now: Timestamp) -> Vec<AuditEvent> {
+        let mut pass = Vec::with_capacity(batch.len());
+        for r in batch {
+            let recorded = match self.settings.decisions {
+                DecisionAudit::All => true,
+                DecisionAudit::Denies => r.deny.is_some(),
+                DecisionAudit::None => false,
+            };
+            if !recorded {
+                continue;
+            }
+            match self.folder.offer(r.event, r.mode, r.deny, now) {
+                Offered::Pass(e) => pass.push(e),
+                Offered::Folded { reason, overflow } => {
+                    let labels = ReasonLabels { reason: reason.code() };
+                    self.metrics.audit_folded.get_or_create(&labels).inc();
+                    if overflow {
+                        self.metrics.audit_fold_overflows.inc();
+                    }
+                }
+            }
+        }
+        pass
     }
 
     fn gap_event(&self, dropped: u64, now: Timestamp) -> AuditEvent {
@@ -218,80 +249,8 @@ impl Writer {
             "until": now,
         }))
     }
-
-    async fn write_usage(&self, batch: &[DecisionRecord]) {
-        let mut by_grant: HashMap<&GrantId, (UsageDelta, BTreeSet<&str>)> = HashMap::new();
-        for r in batch {
-            let Some(hit) = &r.usage else { continue };
-            let at = r.event.at;
-            let (d, paths) = by_grant.entry(&hit.grant).or_insert_with(|| {
-                let d = UsageDelta {
-                    grant: hit.grant.clone(),
-                    subject: hit.subject.clone(),
-                    expires_at: hit.expires_at,
-                    limited: hit.limited,
-                    uses: 0,
-                    first: at,
-                    last: at,
-                    paths: Vec::new(),
-                };
-                (d, BTreeSet::new())
-            });
-            d.uses = d.uses.saturating_add(1);
-            d.first = d.first.min(at);
-            d.last = d.last.max(at);
-            paths.insert(&hit.path);
-        }
-        if by_grant.is_empty() {
-            return;
-        }
-        let deltas: Vec<UsageDelta> = by_grant
-            .into_values()
-            .map(|(mut d, paths)| {
-                d.paths = paths.into_iter().map(String::from).collect();
-                d
-            })
-            .collect();
-        let result = self.store.record_usage(&deltas).await;
-        Metrics::count_result(
-            &self.metrics.usage_flushes,
-            if result.is_ok() { "ok" } else { "error" },
-        );
-        if let Err(e) = result {
-            tracing::warn!(error = %e, grants = deltas.len(), "Usage ledger update failed; these uses are not in it");
-        }
-    }
 }
 
-/// One line per decision, shaped like OPA's decision log so existing pipelines parse it.
-fn print_decision_log(batch: &[DecisionRecord]) {
-    let mut out = std::io::stdout().lock();
-    for r in batch {
-        let e = &r.event;
-        let line = json!({
-            "type": "jitgate.dev/decision_log",
-            "decision_id": e.decision_id,
-            "timestamp": e.at,
-            "input": {
-                "principal": e.subject,
-                "service": e.service,
-                "method": e.method,
-                "path": e.path,
-            },
-            "result": {
-                "allowed": e.kind == AuditKind::DecisionAllow,
-                "reason": e.reason,
-                "grant_id": e.grant_id,
-            },
-            // `shadow`: the result is the would-be decision; Envoy was told allow.
-            "mode": e.details.get("mode"),
-            "metrics": { "timer_check_us": e.details.get("took_us") },
-            "labels": { "app": "jitgate", "version": env!("CARGO_PKG_VERSION") },
-        });
-        // stdout gone (closed pipe): nothing sensible to do but stop printing this batch.
-        if writeln!(out, "{line}").is_err() {
-            return;
-        }
-    }
-    let _ = out.flush();
-}
+#[cfg(test)]
+#[path = "recorder_tests.rs"]
+mod tests;

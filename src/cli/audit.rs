@@ -424,13 +424,18 @@ fn or_dash(s: &str) -> String {
     if s.is_empty() { "-".into() } else { s.to_string() }
 }
 
-/// Service, method, path and reason, as far as the event has them.
+/// Service, method, path and reason, as far as the event has them, and how many denies a
+/// folded record counts.
 fn detail(e: &Value) -> String {
-    ["service", "method", "path", "reason"]
+    let mut parts: Vec<String> = ["service", "method", "path", "reason"]
         .iter()
-        .filter_map(|k| e.get(*k).and_then(Value::as_str))
-        .collect::<Vec<_>>()
-        .join(" ")
+        .filter_map(|k| e.get(*k).and_then(Value::as_str).map(String::from))
+        .collect();
+    let folded = e["kind"] == "decision.deny" && e["details"]["count"].is_u64();
+    if folded {
+        parts.push(format!("×{}", e["details"]["count"]));
+    }
+    parts.join(" ")
 }
 
 fn summary(e: &Value) -> String {

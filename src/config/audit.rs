@@ -1,10 +1,13 @@
 //! The `audit` section: what decisions are recorded, the decision log on stdout, how the
-//! batches flow, retention with export, and signed checkpoints.
+//! batches flow, what one decision may cost (cut paths, folded unidentified denies),
+//! retention with export, and signed checkpoints.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::grant::MAX_PATH_LEN;
 use crate::time::Ttl;
 
 /// Which decisions enter the audit chain (control-plane changes always do).
@@ -33,6 +36,12 @@ pub struct AuditConfig {
     pub batch_size: usize,
     /// Longest a decision event waits before its batch is written.
     pub flush_interval: Ttl,
+    /// A decision record keeps at most this many bytes of the path (the query string is never
+    /// recorded), cut on a character boundary; a cut path comes with `path_sha256` and `path_bytes` of the whole.
+    pub path_max_bytes: usize,
+    /// Denies of callers jitgate could not identify (no token, a bad or expired one, a call
+    /// refused before identity was checked): folded into counted records.
+    pub anonymous: AnonymousAudit,
     /// How often outboxes left behind by a crash are relayed into the chain.
     pub relay_interval: Ttl,
     /// Entries older than this are exported and trimmed; unset keeps everything.
@@ -53,12 +62,33 @@ impl Default for AuditConfig {
             queue_size: 10_000,
             batch_size: 500,
             flush_interval: Ttl::from_millis(200),
+            path_max_bytes: 2048,
+            anonymous: AnonymousAudit::default(),
             relay_interval: Ttl::from_secs(10),
             retention: None,
             export_dir: None,
             trim_interval: Ttl::from_secs(3600),
             checkpoints: CheckpointConfig::default(),
         }
+    }
+}
+
+/// How denies of unidentified callers are recorded: per window, one `decision.deny` record
+/// per mode, reason, service, method and path, with `details.count`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AnonymousAudit {
+    /// Bytes of the path such a record keeps (plus `path_sha256` of the whole when cut).
+    pub path_bytes: usize,
+    /// How long denies are counted before their records are written.
+    pub window: Ttl,
+    /// Distinct calls counted apart per window; beyond, one overflow record per reason.
+    pub max_groups: usize,
+}
+
+impl Default for AnonymousAudit {
+    fn default() -> Self {
+        Self { path_bytes: 256, window: Ttl::from_secs(10), max_groups: 32 }
     }
 }
 
@@ -93,6 +123,7 @@ pub(super) fn validate(a: &AuditConfig, errors: &mut Vec<String>) {
     );
     check((1..=10_000).contains(&a.batch_size), "`audit.batch_size` must be between 1 and 10000");
     check(!a.flush_interval.as_duration().is_zero(), "`audit.flush_interval` must be above zero");
+    validate_costs(a, &mut check);
     check(!a.relay_interval.as_duration().is_zero(), "`audit.relay_interval` must be above zero");
     check(!a.trim_interval.as_duration().is_zero(), "`audit.trim_interval` must be above zero");
     check(
@@ -101,7 +132,7 @@ pub(super) fn validate(a: &AuditConfig, errors: &mut Vec<String>) {
     );
     if let Some(r) = a.retention {
         check(
-            r.as_duration() >= std::time::Duration::from_secs(3600),
+            r.as_duration() >= Duration::from_secs(3600),
             "`audit.retention` must be at least 1h",
         );
         check(
@@ -117,4 +148,38 @@ pub(super) fn validate(a: &AuditConfig, errors: &mut Vec<String>) {
     if let Some(dir) = &a.export_dir {
         check(dir.is_dir(), "`audit.export_dir` must be an existing directory");
     }
+}
+
+/// The limits on what one decision may cost the audit log.
+fn validate_costs(a: &AuditConfig, check: &mut impl FnMut(bool, &str)) {
+    let n = &a.anonymous;
+    check(
+        (16..=1024).contains(&n.path_bytes),
+        &format!(
+            "`audit.anonymous.path_bytes` must be between 16 and 1024, got `{}`",
+            n.path_bytes
+        ),
+    );
+    check(
+        (n.path_bytes..=MAX_PATH_LEN).contains(&a.path_max_bytes),
+        &format!(
+            "`audit.path_max_bytes` must be between `audit.anonymous.path_bytes` ({}) and {MAX_PATH_LEN}, got `{}`",
+            n.path_bytes, a.path_max_bytes
+        ),
+    );
+    let window = n.window.as_duration();
+    check(
+        !window.is_zero() && window <= Duration::from_secs(60),
+        &format!(
+            "`audit.anonymous.window` must be above zero and at most 60s (time queries look 5m past their bounds), got `{}`",
+            n.window
+        ),
+    );
+    check(
+        (1..=10_000).contains(&n.max_groups),
+        &format!(
+            "`audit.anonymous.max_groups` must be between 1 and 10000, got `{}`",
+            n.max_groups
+        ),
+    );
 }

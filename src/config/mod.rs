@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::mode::{Mode, Modes};
 use crate::time::Ttl;
 
-pub use audit::{AuditConfig, CheckpointConfig, DecisionAudit};
+pub use audit::{AnonymousAudit, AuditConfig, CheckpointConfig, DecisionAudit};
 pub use load::{ConfigError, load, load_str, override_names, unknown_overrides};
 
 /// Largest `audit.queue_size` and `notifications.queue_size`: the queues grow as they fill,

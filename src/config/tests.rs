@@ -235,3 +235,36 @@ fn redis_cluster_and_sentinel_settings_come_from_the_environment() {
     assert_eq!(c.redis.sentinels.len(), 2);
     assert_eq!(c.redis.master_name, "jitgate");
 }
+
+#[test]
+fn audit_cost_limits_default_and_come_from_the_environment() {
+    let c = load_str("", "test", &[]).unwrap();
+    let a = &c.audit;
+    assert_eq!((a.path_max_bytes, a.anonymous.path_bytes, a.anonymous.max_groups), (2048, 256, 32));
+    assert_eq!(a.anonymous.window.as_duration().as_secs(), 10);
+    let e =
+        env(&[("JITGATE_AUDIT_ANONYMOUS_WINDOW", "1s"), ("JITGATE_AUDIT_PATH_MAX_BYTES", "512")]);
+    let c = load_str("", "test", &e).unwrap();
+    assert_eq!(c.audit.anonymous.window.as_duration().as_secs(), 1);
+    assert_eq!(c.audit.path_max_bytes, 512);
+}
+
+#[test]
+fn bad_audit_cost_limits_are_all_reported() {
+    let yaml = r#"
+audit:
+  path_max_bytes: 100
+  anonymous: { path_bytes: 4096, window: 5m, max_groups: 0, typo: 1 }
+"#;
+    let err = load_str(yaml, "test", &[]).unwrap_err();
+    let all = err.errors.join("\n");
+    for expected in [
+        "`audit.anonymous.path_bytes` must be between 16 and 1024, got `4096`",
+        "`audit.path_max_bytes` must be between `audit.anonymous.path_bytes` (4096) and 8192, got `100`",
+        "`audit.anonymous.window` must be above zero and at most 60s",
+        "`audit.anonymous.max_groups` must be between 1 and 10000, got `0`",
+        "unknown key `audit.anonymous.typo`",
+    ] {
+        assert!(all.contains(expected), "missing `{expected}` in:\n{all}");
+    }
+}

@@ -137,6 +137,16 @@ impl Metrics {
             self.audit_events.clone(),
         );
         r.register(
+            "jitgate_audit_folded",
+            "Denies of unidentified callers counted into folded audit records, by deny reason",
+            self.audit_folded.clone(),
+        );
+        r.register(
+            "jitgate_audit_fold_overflows",
+            "Folded denies counted in their reason's overflow record (the window held audit.anonymous.max_groups calls)",
+            self.audit_fold_overflows.clone(),
+        );
+        r.register(
             "jitgate_audit_relayed",
             "Control-plane events relayed from outboxes by the periodic relay (after a crash)",
             self.audit_relayed.clone(),

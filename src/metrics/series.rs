@@ -21,6 +21,7 @@ impl Metrics {
                 .decisions
                 .get_or_create(&DecisionLabels { decision: "deny", reason: r.code() });
             let _ = self.shadowed.get_or_create(&ReasonLabels { reason: r.code() });
+            let _ = self.audit_folded.get_or_create(&ReasonLabels { reason: r.code() });
         }
         self.set_modes(&crate::mode::Modes::default());
         let results: [(&Family<ResultLabels, Counter>, &[&'static str]); 9] = [

@@ -13,10 +13,11 @@ pub mod unused;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::access::PolicySet;
+use crate::audit::record::FoldedDenies;
 use crate::grant::RequestPath;
 use crate::time::Timestamp;
 use fold::Seg;
@@ -133,7 +134,10 @@ impl Tally {
             return;
         }
         let reason = field("reason").unwrap_or("unknown").to_string();
-        *self.shadowed.entry(reason.clone()).or_default() += 1;
+        // A folded record (unidentified callers) stands for `details.count` calls.
+        let folded = event.get("details").and_then(|d| FoldedDenies::deserialize(d).ok());
+        let (count, last) = folded.map_or((1, at), |f| (f.count, f.last_at.max(at)));
+        *self.shadowed.entry(reason.clone()).or_default() += count;
         let (Some(service), Some(method), Some(raw)) =
             (field("service"), field("method"), field("path"))
         else {
@@ -161,10 +165,10 @@ impl Tally {
         if entry.examples.len() < EXAMPLES && !entry.examples.iter().any(|e| e == path.as_str()) {
             entry.examples.push(path.as_str().to_string());
         }
-        entry.calls += 1;
+        entry.calls += count;
         entry.first = entry.first.min(at);
-        entry.last = entry.last.max(at);
-        *entry.reasons.entry(reason).or_default() += 1;
+        entry.last = entry.last.max(last);
+        *entry.reasons.entry(reason).or_default() += count;
     }
 
     /// The shadowed would-be denies by reason.

@@ -267,3 +267,24 @@ fn a_thousand_ids_are_one_row_with_a_few_examples() {
     assert_eq!((r.unmet[0].pattern.as_str(), r.unmet[0].calls), ("/orders/*", 1000));
     assert_eq!(r.unmet[0].examples, ["/orders/0", "/orders/1", "/orders/2"]);
 }
+
+#[test]
+fn a_folded_record_counts_every_call_it_stands_for() {
+    let mut folded = deny(None, "GET", "orders", "/orders/9", "token_missing", "shadow");
+    folded["details"] = json!({"count": 40, "last_at": at(70).to_rfc3339(),
+        "last_decision_id": "d40", "mode": "shadow"});
+    let mut overflow = deny(None, "GET", "orders", "/orders/9", "token_invalid", "shadow");
+    overflow["details"] = json!({"count": 7, "last_at": at(20).to_rfc3339(),
+        "last_decision_id": "d7", "mode": "shadow", "overflow": true});
+    for k in ["service", "method", "path"] {
+        overflow.as_object_mut().unwrap().remove(k);
+    }
+    let events =
+        [folded, overflow, deny(None, "GET", "orders", "/orders/9", "token_missing", "shadow")];
+    let r = report(&events, &PolicySet::default(), &[]);
+    assert_eq!(r.shadowed["token_missing"], 41);
+    assert_eq!(r.shadowed["token_invalid"], 7, "an overflow record counts, without a row");
+    assert_eq!(r.unauthenticated.len(), 1);
+    let row = &r.unauthenticated[0];
+    assert_eq!((row.calls, row.first_seen, row.last_seen), (41, at(10), at(70)));
+}

@@ -145,6 +145,7 @@ incidents: {{ resolve_token_env: JITGATE_TEST_INCIDENT_TOKEN }}
 audit:
   readers: ["group:security"]
   flush_interval: 50ms
+  anonymous: {{ window: 200ms }}
   checkpoints: {{ key_env: JITGATE_TEST_CHECKPOINT_KEY, file: "{checkpoints}", interval: 500ms }}
 "#,
             checkpoints = dir.path().join("checkpoints.log").display(),
