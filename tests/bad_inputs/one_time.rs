@@ -75,7 +75,14 @@ const CASES: &[Case] = &[
 
 #[tokio::test]
 async fn one_time_calls_approve_exactly_the_call_shown() {
-    let s = Stack::start().await;
+    // One caller files dozens of one-time requests here on purpose; the budgets this passes
+    // (`requests.one_time_per_minute`, `requests.max_pending_per_requester`) are proven in
+    // `tests/budgets.rs`.
+    let budgets_off = [
+        ("JITGATE_REQUESTS_ONE_TIME_PER_MINUTE", "0"),
+        ("JITGATE_REQUESTS_MAX_PENDING_PER_REQUESTER", "0"),
+    ];
+    let s = Stack::start_with(&budgets_off).await;
     let j = &s.jitgate;
     let policy: Value = serde_json::from_str(POLICY).unwrap();
     let (status, _) =

@@ -17,8 +17,13 @@ pub struct Stack {
 
 impl Stack {
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// A stack whose jitgate sees extra environment (configuration overrides).
+    pub async fn start_with(env: &[(&str, &str)]) -> Self {
         let redis = RedisServer::start().await;
-        let jitgate = Jitgate::start(&redis.url()).await;
+        let jitgate = Jitgate::start_with(&redis.url(), env, true).await;
         let upstream = Upstream::start().await;
         let envoy = Envoy::start(jitgate.grpc, upstream.port).await;
         Self { _redis: redis, jitgate, upstream, envoy }
