@@ -141,3 +141,43 @@ async fn denied_checks_file_a_bounded_number_of_one_time_requests() {
     let (_, v) = j.call("GET", "/v1/requests?mine=true", Some(&alice), None).await;
     assert_eq!(v["requests"].as_array().map_or(0, Vec::len), 1, "{v}");
 }
+
+/// How many `request_get` store operations jitgate has run so far.
+async fn request_reads(j: &Jitgate) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", j.base())).await.unwrap().text().await.unwrap();
+    let series = "jitgate_store_op_duration_seconds_count{op=\"request_get\"} ";
+    text.lines().find_map(|l| l.strip_prefix(series)).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn an_approvers_queue_costs_what_it_holds_not_what_the_store_holds() {
+    let (_redis, j) = started().await;
+    let doc = json!({"apiVersion": "jitgate.dev/v1alpha1", "kind": "AccessPolicy",
+        "metadata": {"name": "orders"},
+        "spec": {
+            "resources": [{"service": "orders", "methods": ["GET"], "paths": ["/**"]}],
+            "requesters": ["group:eng"], "approvers": ["group:sre"], "max_ttl": "1h"}});
+    let (s, v) = j.call("PUT", "/v1/policies/orders", Some(&j.admin_token()), Some(doc)).await;
+    assert_eq!(s, 201, "{v}");
+    // Five requests under `billing` (the policy's budget), one under `orders`.
+    for (who, path) in [("u1", "/1"), ("u2", "/2"), ("u3", "/3"), ("u1", "/4"), ("u2", "/5")] {
+        let (s, v) = file(&j, who, path).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let token = j.token("olga", &["eng"]);
+    let body = json!({"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/o"]}], "ttl": "10m", "reason": "INC-2"});
+    let (s, v) = j.call("POST", "/v1/requests", Some(&token), Some(body)).await;
+    assert_eq!(s, 201, "{v}");
+    let sre = j.token("sam", &["sre"]);
+    let before = request_reads(&j).await;
+    let (s, v) = j.call("GET", "/v1/requests?status=pending", Some(&sre), None).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1), "{v}");
+    let reads = request_reads(&j).await - before;
+    assert_eq!(reads, 1, "the queue read only the one request it shows, not all six");
+    // A requester's own list reads only their own.
+    let before = request_reads(&j).await;
+    let (_, v) = j.call("GET", "/v1/requests?status=pending&mine=true", Some(&token), None).await;
+    assert_eq!(v["requests"].as_array().map(Vec::len), Some(1), "{v}");
+    assert_eq!(request_reads(&j).await - before, 1);
+}

@@ -207,6 +207,12 @@ impl AccessPolicy {
         self.requesters.iter().any(|r| principals.contains(r))
     }
 
+    /// True when `principals` hold an approver (or escalation approver) of this policy: the
+    /// policy's pending requests belong in their queue.
+    pub fn may_approve(&self, principals: &[Principal]) -> bool {
+        self.approvers.iter().chain(&self.escalate_to).any(|a| principals.contains(a))
+    }
+
     /// True when every requested scope lies inside one of the policy's resources.
     pub fn covers(&self, scopes: &[Scope]) -> bool {
         scopes.iter().all(|s| self.resources.iter().any(|r| s.is_within(r)))

@@ -13,7 +13,9 @@ use super::StoreError;
 use super::audit_log::RedisAuditLog;
 use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
-use super::requests::{Filed, OpenKey, PendingLimits, Quarantined, RequestStore, Versioned};
+use super::requests::{
+    Filed, OpenKey, PendingIndex, PendingLimits, Quarantined, RequestStore, Versioned,
+};
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
 use crate::time::Timestamp;
@@ -67,6 +69,17 @@ redis.call('RPUSH', KEYS[5], ARGV[9])
 return 1
 ";
 
+/// KEYS: pending, the requester's pending, the policy's pending. ARGV: id, expires at (ms).
+/// Indexes a request only while it is still pending.
+const INDEX_PENDING: &str = r"
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+for _, key in ipairs({KEYS[2], KEYS[3]}) do
+  redis.call('ZADD', key, 'NX', ARGV[2], ARGV[1])
+  if redis.call('PEXPIRETIME', key) < tonumber(ARGV[2]) then redis.call('PEXPIREAT', key, ARGV[2]) end
+end
+return 1
+";
+
 /// KEYS: request, its quarantine key, pending, escalations, recent, quarantine index,
 /// quarantine reasons. ARGV: id, now (ms), reason. Returns 1 when moved. `RENAME` keeps the
 /// record's type, value and expiry.
@@ -86,6 +99,7 @@ pub struct RedisRequests {
     cas: redis::Script,
     create: redis::Script,
     quarantine: redis::Script,
+    index_pending: redis::Script,
     audit: RedisAuditLog,
 }
 
@@ -97,6 +111,7 @@ impl RedisRequests {
             cas: redis::Script::new(CAS),
             create: redis::Script::new(CREATE),
             quarantine: redis::Script::new(QUARANTINE),
+            index_pending: redis::Script::new(INDEX_PENDING),
             audit,
         }
     }
@@ -244,6 +259,29 @@ impl RequestStore for RedisRequests {
         raw.sort();
         raw.dedup();
         Ok(ids(raw))
+    }
+
+    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
+        let k = self.redis.keys();
+        let key = match index {
+            PendingIndex::Requester(p) => k.requests_pending_by_requester(p),
+            PendingIndex::Policy(name) => k.requests_pending_by_policy(name),
+        };
+        let mut c = self.redis.handle();
+        let raw: Vec<String> = self.redis.run("request_list", c.zrange(key, 0, -1)).await?;
+        Ok(ids(raw))
+    }
+
+    async fn index_pending(&self, r: &AccessRequest) -> Result<(), StoreError> {
+        let k = self.redis.keys();
+        let mut inv = self.index_pending.prepare_invoke();
+        inv.key(k.requests_pending())
+            .key(k.requests_pending_by_requester(&r.requester))
+            .key(k.requests_pending_by_policy(&r.policy));
+        inv.arg(r.id.as_str()).arg(r.expires_at.as_millis());
+        let _: i64 =
+            self.redis.run("request_index", inv.invoke_async(&mut self.redis.handle())).await?;
+        Ok(())
     }
 
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {

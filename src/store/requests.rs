@@ -21,6 +21,13 @@ pub struct PendingLimits {
     pub per_policy: u32,
 }
 
+/// One of the pending indexes [`RequestStore::pending_in`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum PendingIndex<'a> {
+    Requester(&'a crate::grant::Principal),
+    Policy(&'a str),
+}
+
 /// What [`RequestStore::create`] did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Filed {
@@ -71,6 +78,14 @@ pub trait RequestStore: Send + Sync + 'static {
 
     /// The most recent requests, newest first.
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError>;
+
+    /// Ids of the pending requests of one requester or of one policy (their budget indexes),
+    /// so a queue costs what it holds, not what the store holds.
+    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError>;
+
+    /// Puts pending `request` in its requester's and its policy's pending index, if it is not
+    /// there yet (requests filed before those indexes existed).
+    async fn index_pending(&self, request: &AccessRequest) -> Result<(), StoreError>;
 
     /// Records `id` as the open request for one exact call by one requester, unless another
     /// is already recorded: returns the recorded one in that case.
@@ -240,6 +255,27 @@ impl RequestStore for MemoryRequests {
             })
             .map(|(r, _)| r.id.clone())
             .collect())
+    }
+
+    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
+        let inner = self.lock()?;
+        let mut ids: Vec<RequestId> = inner
+            .requests
+            .values()
+            .filter(|(r, _)| r.status == RequestStatus::Pending)
+            .filter(|(r, _)| match index {
+                PendingIndex::Requester(p) => &r.requester == p,
+                PendingIndex::Policy(name) => r.policy == name,
+            })
+            .map(|(r, _)| r.id.clone())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// The map is its own index.
+    async fn index_pending(&self, _request: &AccessRequest) -> Result<(), StoreError> {
+        Ok(())
     }
 
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {

@@ -14,7 +14,7 @@ use crate::grant::{Principal, Scope, ScopeWire};
 use crate::metrics::Metrics;
 use crate::store::{
     Filed, GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey,
-    PendingLimits, Quarantined, RequestStore, StoreError, Versioned,
+    PendingIndex, PendingLimits, Quarantined, RequestStore, StoreError, Versioned,
 };
 use crate::time::{SystemClock, Timestamp};
 use crate::workflow::{Admins, GrantService, NewRequest, PolicyService, RequestService};
@@ -70,6 +70,12 @@ impl RequestStore for FullRequests {
     }
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
         self.0.recent(limit).await
+    }
+    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
+        self.0.pending_in(index).await
+    }
+    async fn index_pending(&self, r: &AccessRequest) -> Result<(), StoreError> {
+        self.0.index_pending(r).await
     }
     async fn claim_open(
         &self,

@@ -141,6 +141,9 @@ impl RequestService {
                 else {
                     break;
                 };
+                // Requests filed before the per-requester and per-policy pending indexes
+                // existed join them here (a no-op for the others).
+                self.store.index_pending(&r).await?;
                 let filed = r.clone();
                 match self.under_current_policy(&mut r, self.clock.now()) {
                     None if r == filed => break,

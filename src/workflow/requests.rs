@@ -20,7 +20,7 @@ use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{GrantId, GrantSource, Scope};
 use crate::metrics::{Metrics, ResultLabels};
-use crate::store::{Filed, PendingLimits, RequestStore, StoreError, Versioned};
+use crate::store::{Filed, PendingIndex, PendingLimits, RequestStore, StoreError, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// How often a compare-and-set is retried before giving up with a conflict.
@@ -262,21 +262,30 @@ impl RequestService {
         caller.holds(&r.requester) || r.is_approver(caller) || self.admins.includes(caller)
     }
 
-    /// Requests the caller may see, newest first. With `status: pending`, approvers see those
-    /// they may decide and requesters their own.
+    /// Requests the caller may see, newest first, at most [`LIST_LIMIT`]. With `status:
+    /// pending`, approvers see those they may decide and requesters their own — read from the
+    /// store's per-policy and per-requester pending indexes, so the queue costs what it holds
+    /// rather than every pending request in the store; no more than [`LIST_LIMIT`] visible
+    /// records are ever loaded for one list.
     pub async fn list(
         &self,
         caller: &Caller,
         filter: RequestFilter,
     ) -> Result<Vec<AccessRequest>, WorkflowError> {
         let now = self.clock.now();
-        let ids = if filter.status == Some(RequestStatus::Pending) {
-            self.store.pending().await?
+        let mut ids = if filter.status == Some(RequestStatus::Pending) {
+            self.pending_ids(caller, filter.mine).await?
         } else {
             self.store.recent(LIST_LIMIT).await?
         };
+        // Request ids are UUIDv7: newest first is descending id order.
+        ids.sort_by(|a, b| b.cmp(a));
+        ids.dedup();
         let mut out = Vec::new();
         for id in ids {
+            if out.len() >= LIST_LIMIT {
+                break;
+            }
             let v = match self.store.get(&id).await {
                 Ok(Some(v)) => v,
                 Ok(None) => continue,
@@ -294,9 +303,27 @@ impl RequestService {
                 out.push(r);
             }
         }
-        out.sort_by(|a, b| b.id.cmp(&a.id));
-        out.truncate(LIST_LIMIT);
         Ok(out)
+    }
+
+    /// The pending requests `caller` may see: every one for an admin; otherwise their own and
+    /// those of the policies they approve (or are escalated to).
+    async fn pending_ids(
+        &self,
+        caller: &Caller,
+        mine: bool,
+    ) -> Result<Vec<RequestId>, WorkflowError> {
+        if !mine && self.admins.includes(caller) {
+            return Ok(self.store.pending().await?);
+        }
+        let mut ids = self.store.pending_in(PendingIndex::Requester(&caller.subject)).await?;
+        if !mine {
+            let set = self.policies.current();
+            for p in set.iter().filter(|p| p.may_approve(&caller.principals)) {
+                ids.extend(self.store.pending_in(PendingIndex::Policy(&p.name)).await?);
+            }
+        }
+        Ok(ids)
     }
 
     pub async fn approve(
