@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod error;
 pub mod extract;
+pub mod fair;
 pub mod grants;
 pub mod incidents;
 pub mod manifests;
@@ -87,6 +88,7 @@ pub struct ApiState {
 /// The whole HTTP surface, as a router tests can call with `oneshot`.
 pub fn router(state: ApiState) -> Router {
     let pages = if state.ui.enabled { ui::routes() } else { Router::new() };
+    let fair = fair::FairShare::new(state.ui.token_header.as_ref().map(|h| h.as_str().to_string()));
     Router::new()
         .merge(pages)
         .route("/healthz", get(healthz))
@@ -132,6 +134,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/reports/access", get(reports::access))
         .route("/v1/explain", post(manifests::explain))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(fair, fair::fair_share))
         .layer(middleware::from_fn(too_large_as_json))
         .layer(middleware::from_fn_with_state(state.clone(), count_requests))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -72,8 +72,15 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     let listeners = grpc::GrpcListeners { tcp: grpc_listener, unix: unix_listener };
     let grpc_task = tokio::spawn(grpc::serve(listeners, services, cancel.clone()));
     let router = api::router(wired.state);
-    let http_task =
-        tokio::spawn(api::serve(http_listener, router, cancel.clone().cancelled_owned()));
+    // The control plane (REST API, web page) runs on a runtime of its own, two threads: a
+    // caller's large listing or body uses those (at most `api::fair::PER_CALLER` of them at
+    // once), never the Check workers.
+    let control = ControlPlane::start()?;
+    let http_listener = http_listener.into_std().context("HTTP listener")?;
+    let shutdown = cancel.clone().cancelled_owned();
+    let http_task = control.spawn(async move {
+        api::serve(TcpListener::from_std(http_listener)?, router, shutdown).await
+    });
     tracing::info!(
         listen.grpc = %config.listen.grpc,
         listen.grpc_unix = config.listen.grpc_unix.as_ref().map(|p| p.display().to_string()),
@@ -99,6 +106,42 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     http_task.await?.context("HTTP server failed")?;
     tracing::info!("jitgate stopped");
     Ok(())
+}
+
+/// The runtime the REST API runs on (SECURITY row 63: one caller's control-plane work, however
+/// heavy, cannot hold up Checks on their workers). Shut down in the background when dropped, so
+/// dropping it inside the main runtime is safe.
+struct ControlPlane(Option<tokio::runtime::Runtime>);
+
+impl ControlPlane {
+    fn start() -> anyhow::Result<Self> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("jitgate-api")
+            .enable_all()
+            .build()
+            .context("cannot start the control-plane runtime")?;
+        Ok(Self(Some(rt)))
+    }
+
+    fn spawn<F>(&self, task: F) -> tokio::task::JoinHandle<F::Output>
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        match &self.0 {
+            Some(rt) => rt.spawn(task),
+            None => tokio::spawn(task),
+        }
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Everything the servers need, built from the configuration.

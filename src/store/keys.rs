@@ -153,6 +153,11 @@ impl Keys {
         format!("{}:{{requests}}:pending:requester:{}", self.prefix, escape(&requester.to_string()))
     }
 
+    /// One requester's requests of any status: id → filing time (ms), for their own list.
+    pub fn requests_recent_by_requester(&self, requester: &Principal) -> String {
+        format!("{}:{{requests}}:recent:requester:{}", self.prefix, escape(&requester.to_string()))
+    }
+
     /// One policy's pending requests: id → expiry (ms), for the per-policy budget.
     pub fn requests_pending_by_policy(&self, policy: &str) -> String {
         format!("{}:{{requests}}:pending:policy:{}", self.prefix, escape(policy))
@@ -318,6 +323,7 @@ mod tests {
                         k.requests_outbox(),
                         k.requests_pending_by_requester(&p),
                         k.requests_pending_by_policy("orders{x}"),
+                        k.requests_recent_by_requester(&p),
                     ],
                 ),
                 (

@@ -37,7 +37,7 @@ return 1
 ";
 
 /// KEYS: request, recent, pending, escalations, outbox, the requester's pending, the policy's
-/// pending. ARGV: JSON, keep until (ms), id, created at (ms), drop recent before (ms), pending
+/// pending, the requester's recent. ARGV: JSON, keep until (ms), id, created at (ms), drop recent before (ms), pending
 /// ('1'), expires at (ms), escalate at (ms, '' = never), audit event JSON, most pending per
 /// requester, most pending per policy ('0' = no limit). Returns 1 when created, 0 when the id
 /// exists, -1 when the requester's budget is spent, -2 when the policy's is.
@@ -55,6 +55,9 @@ redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', 1)
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('ZADD', KEYS[8], ARGV[4], ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[8], '-inf', ARGV[5])
+if redis.call('PEXPIRETIME', KEYS[8]) < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[8], ARGV[2]) end
 if ARGV[6] == '1' then
   redis.call('ZADD', KEYS[3], ARGV[7], ARGV[3])
   if ARGV[8] ~= '' then redis.call('ZADD', KEYS[4], ARGV[8], ARGV[3]) end
@@ -69,14 +72,16 @@ redis.call('RPUSH', KEYS[5], ARGV[9])
 return 1
 ";
 
-/// KEYS: pending, the requester's pending, the policy's pending. ARGV: id, expires at (ms).
-/// Indexes a request only while it is still pending.
+/// KEYS: pending, the requester's pending, the policy's pending, the requester's recent.
+/// ARGV: id, expires at (ms), filed at (ms). Indexes a request only while it is still pending.
 const INDEX_PENDING: &str = r"
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 for _, key in ipairs({KEYS[2], KEYS[3]}) do
   redis.call('ZADD', key, 'NX', ARGV[2], ARGV[1])
   if redis.call('PEXPIRETIME', key) < tonumber(ARGV[2]) then redis.call('PEXPIREAT', key, ARGV[2]) end
 end
+redis.call('ZADD', KEYS[4], 'NX', ARGV[3], ARGV[1])
+if redis.call('PEXPIRETIME', KEYS[4]) < tonumber(ARGV[2]) then redis.call('PEXPIREAT', KEYS[4], ARGV[2]) end
 return 1
 ";
 
@@ -114,6 +119,14 @@ impl RedisRequests {
             index_pending: redis::Script::new(INDEX_PENDING),
             audit,
         }
+    }
+
+    /// The newest `limit` ids of a recent index.
+    async fn newest(&self, key: String, limit: usize) -> Result<Vec<RequestId>, StoreError> {
+        let mut c = self.redis.handle();
+        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
+        let raw: Vec<String> = self.redis.run("request_list", c.zrevrange(key, 0, stop)).await?;
+        Ok(ids(raw))
     }
 
     async fn relay(&self) {
@@ -164,7 +177,8 @@ impl RequestStore for RedisRequests {
             .key(k.requests_escalations())
             .key(k.requests_outbox())
             .key(k.requests_pending_by_requester(&r.requester))
-            .key(k.requests_pending_by_policy(&r.policy));
+            .key(k.requests_pending_by_policy(&r.policy))
+            .key(k.requests_recent_by_requester(&r.requester));
         inv.arg(encode(r)?)
             .arg(keep_until.as_millis())
             .arg(r.id.as_str())
@@ -277,21 +291,24 @@ impl RequestStore for RedisRequests {
         let mut inv = self.index_pending.prepare_invoke();
         inv.key(k.requests_pending())
             .key(k.requests_pending_by_requester(&r.requester))
-            .key(k.requests_pending_by_policy(&r.policy));
-        inv.arg(r.id.as_str()).arg(r.expires_at.as_millis());
+            .key(k.requests_pending_by_policy(&r.policy))
+            .key(k.requests_recent_by_requester(&r.requester));
+        inv.arg(r.id.as_str()).arg(r.expires_at.as_millis()).arg(r.created_at.as_millis());
         let _: i64 =
             self.redis.run("request_index", inv.invoke_async(&mut self.redis.handle())).await?;
         Ok(())
     }
 
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
-        let mut c = self.redis.handle();
-        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
-        let raw: Vec<String> = self
-            .redis
-            .run("request_list", c.zrevrange(self.redis.keys().requests_recent(), 0, stop))
-            .await?;
-        Ok(ids(raw))
+        self.newest(self.redis.keys().requests_recent(), limit).await
+    }
+
+    async fn recent_of(
+        &self,
+        requester: &crate::grant::Principal,
+        limit: usize,
+    ) -> Result<Vec<RequestId>, StoreError> {
+        self.newest(self.redis.keys().requests_recent_by_requester(requester), limit).await
     }
 
     async fn quarantine(

@@ -79,6 +79,13 @@ pub trait RequestStore: Send + Sync + 'static {
     /// The most recent requests, newest first.
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError>;
 
+    /// The most recent requests of one requester, newest first.
+    async fn recent_of(
+        &self,
+        requester: &crate::grant::Principal,
+        limit: usize,
+    ) -> Result<Vec<RequestId>, StoreError>;
+
     /// Ids of the pending requests of one requester or of one policy (their budget indexes),
     /// so a queue costs what it holds, not what the store holds.
     async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError>;
@@ -276,6 +283,23 @@ impl RequestStore for MemoryRequests {
     /// The map is its own index.
     async fn index_pending(&self, _request: &AccessRequest) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    async fn recent_of(
+        &self,
+        requester: &crate::grant::Principal,
+        limit: usize,
+    ) -> Result<Vec<RequestId>, StoreError> {
+        let inner = self.lock()?;
+        let mut ids: Vec<RequestId> = inner
+            .requests
+            .values()
+            .filter(|(r, _)| &r.requester == requester)
+            .map(|(r, _)| r.id.clone())
+            .collect();
+        ids.sort_by(|a, b| b.cmp(a));
+        ids.truncate(limit);
+        Ok(ids)
     }
 
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {

@@ -71,6 +71,13 @@ impl RequestStore for FullRequests {
     async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
         self.0.recent(limit).await
     }
+    async fn recent_of(
+        &self,
+        requester: &crate::grant::Principal,
+        limit: usize,
+    ) -> Result<Vec<RequestId>, StoreError> {
+        self.0.recent_of(requester, limit).await
+    }
     async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
         self.0.pending_in(index).await
     }

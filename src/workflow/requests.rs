@@ -275,6 +275,8 @@ impl RequestService {
         let now = self.clock.now();
         let mut ids = if filter.status == Some(RequestStatus::Pending) {
             self.pending_ids(caller, filter.mine).await?
+        } else if filter.mine {
+            self.store.recent_of(&caller.subject, LIST_LIMIT).await?
         } else {
             self.store.recent(LIST_LIMIT).await?
         };
