@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::jitgate::{check_request, checkpoint_key};
-use common::{Jitgate, RedisServer, wait_until};
+use common::{Jitgate, RedisServer, used_memory, wait_until};
 use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -51,14 +51,6 @@ async fn stream_bytes(c: &mut redis::aio::MultiplexedConnection) -> u64 {
         .await
         .unwrap();
     n.unwrap_or(0)
-}
-
-async fn used_memory(c: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO").arg("memory").query_async(c).await.unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix("used_memory:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
 }
 
 /// Every `decision.deny` event, oldest first.

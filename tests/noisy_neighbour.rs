@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::jitgate::check_request;
-use common::{Jitgate, RedisServer};
+use common::{Jitgate, RedisServer, rss_kib, used_memory};
 use envoy_types::pb::envoy::service::auth::v3::authorization_client::AuthorizationClient;
 use serde_json::{Value, json};
 use tonic::transport::Channel;
@@ -61,20 +61,6 @@ fn p99_ms(samples: &mut [Duration]) -> f64 {
     samples.sort();
     let i = (samples.len() * 99).div_ceil(100).saturating_sub(1);
     samples[i.min(samples.len() - 1)].as_secs_f64() * 1000.0
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
-}
-
-async fn used_memory(c: &mut redis::aio::MultiplexedConnection) -> u64 {
-    let info: String = redis::cmd("INFO").arg("memory").query_async(c).await.unwrap();
-    info.lines().find_map(|l| l.strip_prefix("used_memory:")).unwrap().trim().parse().unwrap()
 }
 
 /// Victor's latencies in one phase: Checks, listings, approvals.

@@ -117,15 +117,17 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/requests/{id}", get(requests::get))
         .route(
             "/v1/requests/{id}/approve",
-            post(requests::approve).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+            post(requests::approve)
+                .layer(DefaultBodyLimit::max(body_limit("/v1/requests/{id}/approve"))),
         )
         .route(
             "/v1/requests/{id}/deny",
-            post(requests::deny).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+            post(requests::deny).layer(DefaultBodyLimit::max(body_limit("/v1/requests/{id}/deny"))),
         )
         .route(
             "/v1/requests/{id}/cancel",
-            post(requests::cancel).layer(DefaultBodyLimit::max(MAX_DECISION_BODY_BYTES)),
+            post(requests::cancel)
+                .layer(DefaultBodyLimit::max(body_limit("/v1/requests/{id}/cancel"))),
         )
         .route("/v1/incidents/{id}/resolve", post(incidents::resolve))
         .route("/v1/apply", post(manifests::apply))

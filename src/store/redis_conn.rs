@@ -158,6 +158,25 @@ impl RedisConn {
         }
         result
     }
+    /// Reads one stored record (`key`, of `kind`) with `fut` and decodes the reply with
+    /// `decode` (`Ok(None)`: no such record). A key of the wrong type, or a reply `decode`
+    /// refuses, is counted and logged once ([`super::corrupt::CorruptRecords`]) and answered
+    /// as [`StoreError::Corrupt`], which lists skip.
+    pub async fn read_record<R, T>(
+        &self,
+        op: &'static str,
+        kind: super::corrupt::RecordKind,
+        key: &str,
+        fut: impl Future<Output = redis::RedisResult<R>>,
+        decode: impl FnOnce(R) -> Result<Option<T>, String>,
+    ) -> Result<Option<T>, StoreError> {
+        let reply = match self.run(op, fut).await {
+            Ok(reply) => reply,
+            Err(StoreError::Corrupt(why)) => return Err(self.corrupt.found(kind, key, &why)),
+            Err(e) => return Err(e),
+        };
+        decode(reply).map_err(|why| self.corrupt.found(kind, key, &why))
+    }
 }
 
 /// The clients for pub/sub, the Sentinel client (Sentinel mode) and the shared connection.

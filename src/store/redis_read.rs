@@ -27,16 +27,12 @@ impl RedisStore {
     /// (lists skip it with [`skip_corrupt`]).
     pub(super) async fn read_hash(&self, key: String) -> Result<Option<Grant>, StoreError> {
         let mut c = self.redis.handle();
-        let corrupt = |why: &str| self.redis.corrupt().found(RecordKind::Grant, &key, why);
-        let fields: HashMap<String, String> = match self.redis.run("get", c.hgetall(&key)).await {
-            Ok(f) => f,
-            Err(StoreError::Corrupt(why)) => return Err(corrupt(&why)),
-            Err(e) => return Err(e),
-        };
-        if fields.is_empty() {
-            return Ok(None);
-        }
-        decode(&fields).map(Some).map_err(|why| corrupt(&why))
+        let read = c.hgetall(&key);
+        self.redis
+            .read_record("get", RecordKind::Grant, &key, read, |fields: HashMap<String, String>| {
+                if fields.is_empty() { Ok(None) } else { decode(&fields).map(Some) }
+            })
+            .await
     }
 
     pub(super) async fn read_get(&self, id: &GrantId) -> Result<Option<Grant>, StoreError> {

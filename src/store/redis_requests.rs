@@ -205,17 +205,13 @@ impl RequestStore for RedisRequests {
     async fn get(&self, id: &RequestId) -> Result<Option<Versioned<AccessRequest>>, StoreError> {
         let mut c = self.redis.handle();
         let key = self.redis.keys().request(id.as_str());
-        let corrupt = |why: &str| self.redis.corrupt().found(RecordKind::Request, &key, why);
-        let read = self.redis.run("request_get", c.hmget(&key, &["json", "version"])).await;
-        let (json, version): (Option<String>, Option<String>) = match read {
-            Ok(fields) => fields,
-            Err(StoreError::Corrupt(why)) => return Err(corrupt(&why)),
-            Err(e) => return Err(e),
-        };
-        if json.is_none() && version.is_none() {
-            return Ok(None);
-        }
-        decode(json, version).map(Some).map_err(|why| corrupt(&why))
+        let read = c.hmget(&key, &["json", "version"]);
+        self.redis
+            .read_record("request_get", RecordKind::Request, &key, read, |fields| match fields {
+                (None, None) => Ok(None),
+                (json, version) => decode(json, version).map(Some),
+            })
+            .await
     }
 
     async fn update(

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::common::{Envoy, Jitgate, RedisServer, Upstream};
+use crate::common::{Envoy, Jitgate, RedisServer, Upstream, rss_kib};
 use crate::drive::{Answer, Direct, Row, Tally, get_url, ms, report, size, via_envoy};
 
 struct Stack {
@@ -119,15 +119,6 @@ async fn jitgate_killed_and_restarted_under_load() {
     assert!(all_503 && !during.is_empty());
     assert!(recovered.is_some(), "{}", s.jitgate.log());
     assert_eq!(s.envoy.stat("http.ingress.ext_authz.failure_mode_allowed").await, 0);
-}
-
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0)
 }
 
 #[tokio::test]
