@@ -101,8 +101,12 @@ async fn victor_phase(j: &Jitgate, grpc: &mut AuthorizationClient<Channel>, out:
     }
 }
 
-/// The hostile user and the anonymous flood, until `stop`.
+/// The hostile user and the anonymous flood, until `stop`, on `rt`: a runtime of their own
+/// whose threads run at the lowest CPU priority. On this one machine they stand for clients on
+/// other machines, so victor's client never waits behind the attackers' own work and what he
+/// feels is jitgate's (and Redis') doing.
 fn attack(
+    rt: &tokio::runtime::Runtime,
     j: &Jitgate,
     stop: Arc<AtomicBool>,
     sent: Arc<AtomicU64>,
@@ -111,16 +115,17 @@ fn attack(
     let mallory = j.token("mallory", &["eng"]);
     let base = j.base();
     let (stop2, sent2) = (stop.clone(), sent.clone());
-    tasks.push(tokio::spawn(async move {
+    tasks.push(rt.spawn(async move {
         let client = reqwest::Client::new();
         // Just under the 64 KiB body limit: 60 paths of ~1 KB.
         let paths: Vec<String> = (0..60).map(|i| format!("/{i}/{}", "p".repeat(1000))).collect();
-        let body = ask(paths);
+        let body = serde_json::to_vec(&ask(paths)).unwrap();
         while !stop2.load(Ordering::Relaxed) {
             let _ = client
                 .post(format!("{base}/v1/requests"))
                 .bearer_auth(&mallory)
-                .json(&body)
+                .header("content-type", "application/json")
+                .body(body.clone())
                 .send()
                 .await;
             let _ = client
@@ -135,11 +140,12 @@ fn attack(
     for t in 0..FLOOD_TASKS {
         let (stop, sent) = (stop.clone(), sent.clone());
         let url = format!("http://127.0.0.1:{}", j.grpc);
-        tasks.push(tokio::spawn(async move {
+        tasks.push(rt.spawn(async move {
             let mut grpc = AuthorizationClient::connect(url).await.unwrap();
             let mut n = 0u64;
+            let tail = "a".repeat(8 * 1024 - 32);
             while !stop.load(Ordering::Relaxed) {
-                let path = format!("/{t}/{n}/{}", "a".repeat(8 * 1024 - 32));
+                let path = format!("/{t}/{n}/{tail}");
                 let _ = grpc.check(check_request("GET", &path, "orders", &[])).await;
                 sent.fetch_add(1, Ordering::Relaxed);
                 n += 1;
@@ -156,6 +162,15 @@ async fn a_hostile_caller_does_not_slow_the_others() {
         std::env::var("JITGATE_NOISY_ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let max_ratio: f64 =
         std::env::var("JITGATE_NOISY_MAX_RATIO").ok().and_then(|r| r.parse().ok()).unwrap_or(5.0);
+    let floors: Vec<f64> = std::env::var("JITGATE_NOISY_FLOORS_MS")
+        .ok()
+        .map(|f| f.split(',').map(|n| n.trim().parse().expect("JITGATE_NOISY_FLOORS_MS")).collect())
+        .unwrap_or_else(|| FLOORS_MS.to_vec());
+    assert_eq!(
+        floors.len(),
+        3,
+        "JITGATE_NOISY_FLOORS_MS: three numbers (Check, listing, approval)"
+    );
     let redis = RedisServer::start().await;
     let j = Jitgate::start(&redis.url()).await;
     let (s, v) = j.call("PUT", "/v1/policies/orders", Some(&j.admin_token()), Some(policy())).await;
@@ -178,10 +193,20 @@ async fn a_hostile_caller_does_not_slow_the_others() {
     let (rss_before, redis_before) = (rss_kib(j.pid()), used_memory(&mut c).await);
     let (mut quiet, mut noisy) = (Samples::default(), Samples::default());
     let sent = Arc::new(AtomicU64::new(0));
+    let attackers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("attacker")
+        .on_thread_start(|| {
+            // Raising one's own nice value needs no privilege.
+            let _ = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 19);
+        })
+        .enable_all()
+        .build()
+        .unwrap();
     for _ in 0..rounds {
         victor_phase(&j, &mut grpc, &mut quiet).await;
         let stop = Arc::new(AtomicBool::new(false));
-        let tasks = attack(&j, stop.clone(), sent.clone());
+        let tasks = attack(&attackers, &j, stop.clone(), sent.clone());
         tokio::time::sleep(Duration::from_millis(300)).await;
         victor_phase(&j, &mut grpc, &mut noisy).await;
         stop.store(true, Ordering::Relaxed);
@@ -189,16 +214,18 @@ async fn a_hostile_caller_does_not_slow_the_others() {
             t.await.unwrap();
         }
     }
+    attackers.shutdown_background();
     let (rss_after, redis_after) = (rss_kib(j.pid()), used_memory(&mut c).await);
     let mut report = Vec::new();
     let mut over = Vec::new();
     for (i, what) in ["Check", "listing", "approval"].iter().enumerate() {
         let q = p99_ms(&mut quiet.0[i]);
         let n = p99_ms(&mut noisy.0[i]);
-        let ratio = n / q.max(FLOORS_MS[i]);
+        let ratio = n / q.max(floors[i]);
         report.push(format!(
-            "{what}: quiet p99 {q:.2} ms, noisy p99 {n:.2} ms, ratio {ratio:.2} (floor {} ms)",
-            FLOORS_MS[i]
+            "{what}: quiet p99 {q:.2} ms, noisy p99 {n:.2} ms, raw ratio {:.2}, ratio {ratio:.2} (floor {} ms)",
+            n / q,
+            floors[i]
         ));
         if ratio > max_ratio {
             over.push(what.to_string());

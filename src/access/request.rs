@@ -194,6 +194,20 @@ impl AccessRequest {
             || (self.escalated && self.escalate_to.iter().any(|a| caller.holds(a)))
     }
 
+    /// Has `caller` already approved this request?
+    pub fn approved_by(&self, caller: &Caller) -> bool {
+        self.approvals.iter().any(|a| caller.holds(&a.by))
+    }
+
+    /// May `caller` decide this request now: pending, an approver, not the requester, and not
+    /// already counted among its approvals (the approver's queue).
+    pub fn decidable_by(&self, caller: &Caller, now: Timestamp) -> bool {
+        self.status_at(now) == RequestStatus::Pending
+            && self.is_approver(caller)
+            && !caller.holds(&self.requester)
+            && !self.approved_by(caller)
+    }
+
     fn check_pending(&self, now: Timestamp) -> Result<(), RequestError> {
         match self.status_at(now) {
             RequestStatus::Pending => Ok(()),

@@ -18,9 +18,8 @@ use super::grants::grant_json;
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::decision::Caller;
 use crate::grant::Principal;
-use crate::workflow::RequestFilter;
 use crate::workflow::inputs::RequestInput;
-use crate::workflow::requests::LIST_LIMIT;
+use crate::workflow::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter};
 
 const EXAMPLE: &str = r#"{"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "30m", "reason": "INC-4312 latency"}"#;
 
@@ -46,26 +45,13 @@ pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Val
     v["can_approve"] = json!(
         status == RequestStatus::Pending && r.is_approver(caller) && !caller.holds(&r.requester)
     );
-    v["approved_by_you"] = json!(approved_by(r, caller));
+    v["approved_by_you"] = json!(r.approved_by(caller));
     if status == RequestStatus::Pending {
         v["expires_in_seconds"] = json!(r.expires_at.remaining_after(now).as_secs());
         let have = u32::try_from(r.approvals.len()).unwrap_or(u32::MAX);
         v["approvals_needed"] = json!(r.min_approvals.saturating_sub(have));
     }
     v
-}
-
-fn approved_by(r: &AccessRequest, caller: &Caller) -> bool {
-    r.approvals.iter().any(|a| caller.holds(&a.by))
-}
-
-/// Whether `caller` may decide `r` now: pending, an approver, not the requester, and not
-/// already counted.
-fn decidable(r: &AccessRequest, caller: &Caller, now: crate::time::Timestamp) -> bool {
-    r.status_at(now) == RequestStatus::Pending
-        && r.is_approver(caller)
-        && !caller.holds(&r.requester)
-        && !approved_by(r, caller)
 }
 
 #[expect(
@@ -95,11 +81,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view)).into_response())
 }
 
-const LIST_PARAMS: [&str; 5] = ["status", "mine", "decidable", "requester", "limit"];
+const LIST_PARAMS: [&str; 6] = ["status", "mine", "decidable", "requester", "limit", "cursor"];
 
-/// `GET /v1/requests?status=&mine=&decidable=&requester=&limit=`: what the caller may see;
-/// `decidable=true` keeps those the caller may decide now (the approver's queue),
-/// `requester=` one requester's (an approver's view of their history).
+/// `GET /v1/requests?status=&mine=&decidable=&requester=&limit=&cursor=`: one page of what
+/// the caller may see (pending lists soonest-to-expire first, others newest first), and the
+/// cursor of the next page (`next`, null at the end). `decidable=true` keeps those the caller
+/// may decide now (the approver's queue), `requester=` one requester's (an approver's view of
+/// their history).
 pub async fn list(
     State(state): State<ApiState>,
     Auth(caller): Auth,
@@ -120,12 +108,12 @@ pub async fn list(
             .ok(),
     };
     let mine = flag(&query, "mine", &mut errors);
-    let decidable_only = flag(&query, "decidable", &mut errors);
+    let decidable = flag(&query, "decidable", &mut errors);
     let requester = query.get("requester").and_then(|p| {
         p.parse::<Principal>().map_err(|e| errors.push(format!("requester: {e}"))).ok()
     });
     let limit = match query.get("limit") {
-        None => LIST_LIMIT,
+        None => DEFAULT_PAGE,
         Some(n) => {
             n.parse::<usize>().ok().filter(|n| (1..=LIST_LIMIT).contains(n)).unwrap_or_else(|| {
                 errors.push(format!("limit: `{n}` must be a number from 1 to {LIST_LIMIT}"));
@@ -133,18 +121,17 @@ pub async fn list(
             })
         }
     };
+    let cursor = query.get("cursor").and_then(|c| {
+        c.parse::<ListCursor>().map_err(|e| errors.push(format!("cursor: {e}"))).ok()
+    });
     if !errors.is_empty() {
         return Err(ApiError::invalid(errors));
     }
-    let mut items = state.requests.list(&caller, RequestFilter { status, mine }).await?;
-    let now = state.clock.now();
-    items.retain(|r| {
-        requester.as_ref().is_none_or(|p| r.requester == *p)
-            && (!decidable_only || decidable(r, &caller, now))
-    });
-    items.truncate(limit);
-    let items: Vec<Value> = items.iter().map(|r| request_json(r, &state, &caller)).collect();
-    Ok(Json(json!({ "requests": items })))
+    let filter = RequestFilter { status, mine, requester, decidable };
+    let page = state.requests.list(&caller, &filter, cursor.as_ref(), limit).await?;
+    let items: Vec<Value> =
+        page.requests.iter().map(|r| request_json(r, &state, &caller)).collect();
+    Ok(Json(json!({ "requests": items, "next": page.next.map(|c| c.to_string()) })))
 }
 
 fn flag(query: &HashMap<String, String>, key: &str, errors: &mut Vec<String>) -> bool {

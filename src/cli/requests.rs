@@ -14,6 +14,7 @@ use super::grants::encode;
 use super::output::{self, Format};
 use crate::grant::ScopeWire;
 use crate::time::{Clock, SystemClock, Ttl};
+use crate::workflow::LIST_LIMIT;
 
 #[derive(Debug, Subcommand)]
 pub enum RequestCommand {
@@ -27,6 +28,18 @@ pub enum RequestCommand {
         /// Only requests you filed.
         #[arg(long)]
         mine: bool,
+        /// Only this requester's requests, e.g. `user:alice` (yours, or those you approve).
+        #[arg(long)]
+        requester: Option<String>,
+        /// Only requests you may decide now (your approval queue).
+        #[arg(long)]
+        decidable: bool,
+        /// Most requests to show; the server is asked a page (up to 500) at a time.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Continue from the cursor a previous list printed.
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Show one request.
     Get { id: String },
@@ -85,13 +98,22 @@ pub async fn run(cmd: RequestCommand, opts: &ClientOpts) -> Result<(), CliError>
     let (client, format) = (&Client::new(&opts.server, opts.token.clone())?, opts.output);
     match cmd {
         RequestCommand::Create(a) => create(a, client, format).await,
-        RequestCommand::List { status, mine } => {
-            let body =
-                client.get(&format!("/v1/requests?status={}&mine={mine}", encode(&status))).await?;
-            let items = body.get("requests").and_then(Value::as_array).cloned().unwrap_or_default();
+        RequestCommand::List { status, mine, requester, decidable, limit, cursor } => {
+            let mut query = format!("status={}&mine={mine}&decidable={decidable}", encode(&status));
+            if let Some(p) = requester {
+                query.push_str(&format!("&requester={}", encode(&p)));
+            }
+            let (items, next) = list_pages(client, &query, limit, cursor).await?;
             match format {
-                Format::Json | Format::Yaml => output::print(&body, format),
-                Format::Table => table(&items),
+                Format::Json | Format::Yaml => {
+                    output::print(&json!({ "requests": items, "next": next }), format);
+                }
+                Format::Table => {
+                    table(&items);
+                    if let Some(next) = next {
+                        eprintln!("More requests: --cursor {next}");
+                    }
+                }
             }
             Ok(())
         }
@@ -106,6 +128,31 @@ pub async fn run(cmd: RequestCommand, opts: &ClientOpts) -> Result<(), CliError>
             &client.post(&format!("/v1/requests/{}/cancel", encode(&id)), &json!({})).await?,
             format,
         ),
+    }
+}
+
+/// Up to `limit` requests from `/v1/requests?<query>`, page after page from `cursor`, and the
+/// cursor after the last one shown (`None` when the server has nothing more).
+async fn list_pages(
+    client: &Client,
+    query: &str,
+    limit: usize,
+    mut cursor: Option<String>,
+) -> Result<(Vec<Value>, Option<String>), CliError> {
+    let limit = limit.max(1);
+    let mut items = Vec::new();
+    loop {
+        let want = limit.saturating_sub(items.len()).min(LIST_LIMIT);
+        let mut path = format!("/v1/requests?{query}&limit={want}");
+        if let Some(c) = &cursor {
+            path.push_str(&format!("&cursor={}", encode(c)));
+        }
+        let body = client.get(&path).await?;
+        items.extend(body.get("requests").and_then(Value::as_array).cloned().unwrap_or_default());
+        cursor = body.get("next").and_then(Value::as_str).map(str::to_owned);
+        if cursor.is_none() || items.len() >= limit {
+            return Ok((items, cursor));
+        }
     }
 }
 

@@ -45,8 +45,8 @@ pub use redis_conn::{RedisConn, RedisSettings, Topology};
 pub use redis_handle::RedisHandle;
 pub use redis_requests::RedisRequests;
 pub use requests::{
-    Filed, MemoryRequests, OpenKey, PendingIndex, PendingLimits, Quarantined, RequestStore,
-    Versioned,
+    Filed, IndexPosition, MemoryRequests, OpenKey, PendingLimits, Quarantined, RequestIndex,
+    RequestStore, Versioned,
 };
 
 /// Why a store operation failed. "Not found" is never an error: it is `None` or an outcome.

@@ -14,7 +14,8 @@ use super::audit_log::RedisAuditLog;
 use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
 use super::requests::{
-    Filed, OpenKey, PendingIndex, PendingLimits, Quarantined, RequestStore, Versioned,
+    Filed, IndexPosition, OpenKey, PendingLimits, Quarantined, RequestIndex, RequestStore,
+    Versioned,
 };
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
@@ -119,14 +120,6 @@ impl RedisRequests {
             index_pending: redis::Script::new(INDEX_PENDING),
             audit,
         }
-    }
-
-    /// The newest `limit` ids of a recent index.
-    async fn newest(&self, key: String, limit: usize) -> Result<Vec<RequestId>, StoreError> {
-        let mut c = self.redis.handle();
-        let stop = isize::try_from(limit).unwrap_or(isize::MAX).saturating_sub(1);
-        let raw: Vec<String> = self.redis.run("request_list", c.zrevrange(key, 0, stop)).await?;
-        Ok(ids(raw))
     }
 
     async fn relay(&self) {
@@ -271,15 +264,58 @@ impl RequestStore for RedisRequests {
         Ok(ids(raw))
     }
 
-    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
+    async fn page(
+        &self,
+        index: RequestIndex<'_>,
+        after: Option<&IndexPosition>,
+        count: usize,
+    ) -> Result<Vec<IndexPosition>, StoreError> {
         let k = self.redis.keys();
         let key = match index {
-            PendingIndex::Requester(p) => k.requests_pending_by_requester(p),
-            PendingIndex::Policy(name) => k.requests_pending_by_policy(name),
+            RequestIndex::Recent => k.requests_recent(),
+            RequestIndex::RecentOf(p) => k.requests_recent_by_requester(p),
+            RequestIndex::Pending => k.requests_pending(),
+            RequestIndex::PendingOf(p) => k.requests_pending_by_requester(p),
+            RequestIndex::PendingFor(name) => k.requests_pending_by_policy(name),
         };
+        let newest_first = index.newest_first();
+        // Scores are inclusive bounds, so members sharing the cursor's score are read again
+        // and skipped by id; a run of them longer than a batch takes another batch.
+        let bound = after.map_or_else(
+            || if newest_first { "+inf".to_owned() } else { "-inf".to_owned() },
+            |a| a.score.to_string(),
+        );
+        let batch = isize::try_from(count.max(1)).unwrap_or(isize::MAX);
+        let mut out = Vec::new();
+        let mut offset: isize = 0;
         let mut c = self.redis.handle();
-        let raw: Vec<String> = self.redis.run("request_list", c.zrange(key, 0, -1)).await?;
-        Ok(ids(raw))
+        loop {
+            let raw: Vec<(String, f64)> = if newest_first {
+                let q = c.zrevrangebyscore_limit_withscores(&key, &bound, "-inf", offset, batch);
+                self.redis.run("request_list", q).await?
+            } else {
+                let q = c.zrangebyscore_limit_withscores(&key, &bound, "+inf", offset, batch);
+                self.redis.run("request_list", q).await?
+            };
+            let full = raw.len() >= count.max(1);
+            for (member, score) in raw {
+                let Ok(id) = RequestId::parse(&member) else { continue };
+                #[expect(
+                    clippy::cast_possible_truncation,
+                    reason = "scores are whole milliseconds"
+                )]
+                let here = IndexPosition { score: score as i64, id };
+                if after.is_none_or(|a| here.is_after(a, newest_first)) {
+                    out.push(here);
+                }
+            }
+            if out.len() >= count || !full {
+                break;
+            }
+            offset = offset.saturating_add(batch);
+        }
+        out.truncate(count);
+        Ok(out)
     }
 
     async fn index_pending(&self, r: &AccessRequest) -> Result<(), StoreError> {
@@ -293,18 +329,6 @@ impl RequestStore for RedisRequests {
         let _: i64 =
             self.redis.run("request_index", inv.invoke_async(&mut self.redis.handle())).await?;
         Ok(())
-    }
-
-    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
-        self.newest(self.redis.keys().requests_recent(), limit).await
-    }
-
-    async fn recent_of(
-        &self,
-        requester: &crate::grant::Principal,
-        limit: usize,
-    ) -> Result<Vec<RequestId>, StoreError> {
-        self.newest(self.redis.keys().requests_recent_by_requester(requester), limit).await
     }
 
     async fn quarantine(

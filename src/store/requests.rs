@@ -21,11 +21,43 @@ pub struct PendingLimits {
     pub per_policy: u32,
 }
 
-/// One of the pending indexes [`RequestStore::pending_in`] reads.
+/// One of the request indexes [`RequestStore::page`] reads. The recent ones are scored by
+/// filing time and read newest first; the pending ones by expiry, read soonest first.
 #[derive(Clone, Copy, Debug)]
-pub enum PendingIndex<'a> {
-    Requester(&'a crate::grant::Principal),
-    Policy(&'a str),
+pub enum RequestIndex<'a> {
+    /// Every request filed within the retention.
+    Recent,
+    /// One requester's requests filed within the retention.
+    RecentOf(&'a crate::grant::Principal),
+    /// Every pending request.
+    Pending,
+    /// One requester's pending requests (their budget index).
+    PendingOf(&'a crate::grant::Principal),
+    /// One policy's pending requests (its budget index).
+    PendingFor(&'a str),
+}
+
+impl RequestIndex<'_> {
+    /// Whether the index is read from its highest score down.
+    pub fn newest_first(&self) -> bool {
+        matches!(self, Self::Recent | Self::RecentOf(_))
+    }
+}
+
+/// Where one request sits in a [`RequestIndex`]: its score (milliseconds: filing time or
+/// expiry) and its id, which breaks ties. A page resumes strictly after a position.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IndexPosition {
+    pub score: i64,
+    pub id: RequestId,
+}
+
+impl IndexPosition {
+    /// Whether `self` comes after `other` in an index read in the given direction.
+    pub fn is_after(&self, other: &Self, newest_first: bool) -> bool {
+        let order = (self.score, &self.id).cmp(&(other.score, &other.id));
+        if newest_first { order.is_lt() } else { order.is_gt() }
+    }
 }
 
 /// What [`RequestStore::create`] did.
@@ -76,19 +108,14 @@ pub trait RequestStore: Send + Sync + 'static {
     /// Ids of pending requests whose expiry or escalation time has come.
     async fn due(&self, now: Timestamp) -> Result<Vec<RequestId>, StoreError>;
 
-    /// The most recent requests, newest first.
-    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError>;
-
-    /// The most recent requests of one requester, newest first.
-    async fn recent_of(
+    /// At most `count` positions of `index` strictly after `after` (from its start when
+    /// `None`), in the index's order: a page costs what it returns, not what the store holds.
+    async fn page(
         &self,
-        requester: &crate::grant::Principal,
-        limit: usize,
-    ) -> Result<Vec<RequestId>, StoreError>;
-
-    /// Ids of the pending requests of one requester or of one policy (their budget indexes),
-    /// so a queue costs what it holds, not what the store holds.
-    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError>;
+        index: RequestIndex<'_>,
+        after: Option<&IndexPosition>,
+        count: usize,
+    ) -> Result<Vec<IndexPosition>, StoreError>;
 
     /// Puts pending `request` in its requester's and its policy's pending index, if it is not
     /// there yet (requests filed before those indexes existed).
@@ -264,49 +291,42 @@ impl RequestStore for MemoryRequests {
             .collect())
     }
 
-    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
+    async fn page(
+        &self,
+        index: RequestIndex<'_>,
+        after: Option<&IndexPosition>,
+        count: usize,
+    ) -> Result<Vec<IndexPosition>, StoreError> {
         let inner = self.lock()?;
-        let mut ids: Vec<RequestId> = inner
+        let pending = |r: &AccessRequest| r.status == RequestStatus::Pending;
+        let mut out: Vec<IndexPosition> = inner
             .requests
             .values()
-            .filter(|(r, _)| r.status == RequestStatus::Pending)
-            .filter(|(r, _)| match index {
-                PendingIndex::Requester(p) => &r.requester == p,
-                PendingIndex::Policy(name) => r.policy == name,
+            .map(|(r, _)| r)
+            .filter(|r| match index {
+                RequestIndex::Recent => true,
+                RequestIndex::RecentOf(p) => &r.requester == p,
+                RequestIndex::Pending => pending(r),
+                RequestIndex::PendingOf(p) => pending(r) && &r.requester == p,
+                RequestIndex::PendingFor(name) => pending(r) && r.policy == name,
             })
-            .map(|(r, _)| r.id.clone())
+            .map(|r| IndexPosition {
+                score: if index.newest_first() { r.created_at } else { r.expires_at }.as_millis(),
+                id: r.id.clone(),
+            })
+            .filter(|p| after.is_none_or(|a| p.is_after(a, index.newest_first())))
             .collect();
-        ids.sort();
-        Ok(ids)
+        out.sort_by(|a, b| {
+            let order = (a.score, &a.id).cmp(&(b.score, &b.id));
+            if index.newest_first() { order.reverse() } else { order }
+        });
+        out.truncate(count);
+        Ok(out)
     }
 
     /// The map is its own index.
     async fn index_pending(&self, _request: &AccessRequest) -> Result<(), StoreError> {
         Ok(())
-    }
-
-    async fn recent_of(
-        &self,
-        requester: &crate::grant::Principal,
-        limit: usize,
-    ) -> Result<Vec<RequestId>, StoreError> {
-        let inner = self.lock()?;
-        let mut ids: Vec<RequestId> = inner
-            .requests
-            .values()
-            .filter(|(r, _)| &r.requester == requester)
-            .map(|(r, _)| r.id.clone())
-            .collect();
-        ids.sort_by(|a, b| b.cmp(a));
-        ids.truncate(limit);
-        Ok(ids)
-    }
-
-    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
-        let mut ids: Vec<RequestId> = self.lock()?.requests.keys().cloned().collect();
-        ids.sort_by(|a, b| b.cmp(a));
-        ids.truncate(limit);
-        Ok(ids)
     }
 
     async fn release_open(&self, key: &OpenKey) -> Result<(), StoreError> {

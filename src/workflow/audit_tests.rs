@@ -13,8 +13,8 @@ use crate::decision::Caller;
 use crate::grant::{Principal, Scope, ScopeWire};
 use crate::metrics::Metrics;
 use crate::store::{
-    Filed, GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore, OpenKey,
-    PendingIndex, PendingLimits, Quarantined, RequestStore, StoreError, Versioned,
+    Filed, GrantStore, IndexPosition, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore,
+    OpenKey, PendingLimits, Quarantined, RequestIndex, RequestStore, StoreError, Versioned,
 };
 use crate::time::{SystemClock, Timestamp};
 use crate::workflow::{Admins, GrantService, NewRequest, PolicyService, RequestService};
@@ -68,18 +68,13 @@ impl RequestStore for FullRequests {
     async fn due(&self, now: Timestamp) -> Result<Vec<RequestId>, StoreError> {
         self.0.due(now).await
     }
-    async fn recent(&self, limit: usize) -> Result<Vec<RequestId>, StoreError> {
-        self.0.recent(limit).await
-    }
-    async fn recent_of(
+    async fn page(
         &self,
-        requester: &crate::grant::Principal,
-        limit: usize,
-    ) -> Result<Vec<RequestId>, StoreError> {
-        self.0.recent_of(requester, limit).await
-    }
-    async fn pending_in(&self, index: PendingIndex<'_>) -> Result<Vec<RequestId>, StoreError> {
-        self.0.pending_in(index).await
+        index: RequestIndex<'_>,
+        after: Option<&IndexPosition>,
+        count: usize,
+    ) -> Result<Vec<IndexPosition>, StoreError> {
+        self.0.page(index, after, count).await
     }
     async fn index_pending(&self, r: &AccessRequest) -> Result<(), StoreError> {
         self.0.index_pending(r).await

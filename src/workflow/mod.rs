@@ -15,6 +15,7 @@ mod onetime;
 pub mod policies;
 mod quarantine;
 pub mod report;
+pub mod request_list;
 mod request_terms;
 pub mod requests;
 pub mod stats;
@@ -30,7 +31,8 @@ pub use events::{Event, EventKind, EventSink, NoEvents, RecordedEvents};
 pub use grants::{GrantService, NewGrant, Provenance};
 pub use policies::PolicyService;
 pub use report::{ReportQuery, ReportService};
-pub use requests::{NewRequest, RequestFilter, RequestLimits, RequestService};
+pub use request_list::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter, RequestPage};
+pub use requests::{NewRequest, RequestLimits, RequestService};
 
 /// The principals allowed to administer jitgate (`admins` in the configuration).
 #[derive(Clone, Debug, Default)]

@@ -20,14 +20,11 @@ use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{GrantId, GrantSource, Scope};
 use crate::metrics::{Metrics, ResultLabels};
-use crate::store::{Filed, PendingIndex, PendingLimits, RequestStore, StoreError, Versioned};
+use crate::store::{Filed, PendingLimits, RequestStore, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
 
 /// How often a compare-and-set is retried before giving up with a conflict.
 pub(super) const CAS_ATTEMPTS: usize = 8;
-
-/// Longest list returned.
-pub const LIST_LIMIT: usize = 500;
 
 /// A request as asked for.
 #[derive(Clone, Debug)]
@@ -51,14 +48,6 @@ impl Default for RequestLimits {
     fn default() -> Self {
         Self { pending: PendingLimits::default(), one_time_per_minute: 0 }
     }
-}
-
-/// What the list shows.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct RequestFilter {
-    pub status: Option<RequestStatus>,
-    /// Only the caller's own requests.
-    pub mine: bool,
 }
 
 pub struct RequestService {
@@ -260,72 +249,6 @@ impl RequestService {
 
     pub(super) fn may_see(&self, caller: &Caller, r: &AccessRequest) -> bool {
         caller.holds(&r.requester) || r.is_approver(caller) || self.admins.includes(caller)
-    }
-
-    /// Requests the caller may see, newest first, at most [`LIST_LIMIT`]. With `status:
-    /// pending`, approvers see those they may decide and requesters their own — read from the
-    /// store's per-policy and per-requester pending indexes, so the queue costs what it holds
-    /// rather than every pending request in the store; no more than [`LIST_LIMIT`] visible
-    /// records are ever loaded for one list.
-    pub async fn list(
-        &self,
-        caller: &Caller,
-        filter: RequestFilter,
-    ) -> Result<Vec<AccessRequest>, WorkflowError> {
-        let now = self.clock.now();
-        let mut ids = if filter.status == Some(RequestStatus::Pending) {
-            self.pending_ids(caller, filter.mine).await?
-        } else if filter.mine {
-            self.store.recent_of(&caller.subject, LIST_LIMIT).await?
-        } else {
-            self.store.recent(LIST_LIMIT).await?
-        };
-        // Request ids are UUIDv7: newest first is descending id order.
-        ids.sort_by(|a, b| b.cmp(a));
-        ids.dedup();
-        let mut out = Vec::new();
-        for id in ids {
-            if out.len() >= LIST_LIMIT {
-                break;
-            }
-            let v = match self.store.get(&id).await {
-                Ok(Some(v)) => v,
-                Ok(None) => continue,
-                // Skipped (and counted by the store); the sweeper moves it aside.
-                Err(StoreError::Corrupt(why)) => {
-                    self.found_corrupt(id, why);
-                    continue;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            let r = self.current_view(v.value);
-            let own = caller.holds(&r.requester);
-            let visible = if filter.mine { own } else { self.may_see(caller, &r) };
-            if visible && filter.status.is_none_or(|s| r.status_at(now) == s) {
-                out.push(r);
-            }
-        }
-        Ok(out)
-    }
-
-    /// The pending requests `caller` may see: every one for an admin; otherwise their own and
-    /// those of the policies they approve (or are escalated to).
-    async fn pending_ids(
-        &self,
-        caller: &Caller,
-        mine: bool,
-    ) -> Result<Vec<RequestId>, WorkflowError> {
-        if !mine && self.admins.includes(caller) {
-            return Ok(self.store.pending().await?);
-        }
-        let mut ids = self.store.pending_in(PendingIndex::Requester(&caller.subject)).await?;
-        if !mine {
-            let set = self.policies.current();
-            for p in set.iter().filter(|p| p.may_approve(&caller.principals)) {
-                ids.extend(self.store.pending_in(PendingIndex::Policy(&p.name)).await?);
-            }
-        }
-        Ok(ids)
     }
 
     pub async fn approve(

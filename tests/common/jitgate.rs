@@ -173,7 +173,11 @@ audit:
                 .open(self.dir.path().join(name))
                 .expect("log file")
         };
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_jitgate"));
+        // `JITGATE_SERVER_BIN` runs another build of the server (`make soak-noisy` measures the
+        // release binary users run); the CLI is always the one under test.
+        let bin = std::env::var_os("JITGATE_SERVER_BIN")
+            .map_or_else(|| env!("CARGO_BIN_EXE_jitgate").into(), std::path::PathBuf::from);
+        let mut cmd = Command::new(bin);
         cmd.arg("serve")
             .arg("--config")
             .arg(self.dir.path().join("jitgate.yaml"))

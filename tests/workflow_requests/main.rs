@@ -17,8 +17,8 @@ use jitgate::metrics::Metrics;
 use jitgate::store::{GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore};
 use jitgate::time::{Clock, Timestamp};
 use jitgate::workflow::{
-    Admins, EventKind, GrantService, NewRequest, PolicyService, RecordedEvents, RequestFilter,
-    RequestService, WorkflowError,
+    Admins, EventKind, GrantService, LIST_LIMIT, NewRequest, PolicyService, RecordedEvents,
+    RequestFilter, RequestService, WorkflowError,
 };
 
 const POLICY: &str = r#"
@@ -246,16 +246,21 @@ async fn listing_shows_approvers_what_they_may_decide_and_requesters_their_own()
     let w = world().await;
     let alice = caller("user:alice", &["eng"]);
     w.requests.create(&alice, new_request(30)).await.unwrap();
-    let pending =
-        RequestFilter { status: Some(jitgate::access::RequestStatus::Pending), mine: false };
-    assert_eq!(w.requests.list(&caller("user:bob", &["leads"]), pending).await.unwrap().len(), 1);
-    assert_eq!(w.requests.list(&alice, pending).await.unwrap().len(), 1);
-    assert_eq!(w.requests.list(&caller("user:eve", &["sales"]), pending).await.unwrap().len(), 0);
+    let pending = RequestFilter {
+        status: Some(jitgate::access::RequestStatus::Pending),
+        ..RequestFilter::default()
+    };
+    let count = async |who: &Caller| {
+        w.requests.list(who, &pending, None, LIST_LIMIT).await.unwrap().requests.len()
+    };
+    assert_eq!(count(&caller("user:bob", &["leads"])).await, 1);
+    assert_eq!(count(&alice).await, 1);
+    assert_eq!(count(&caller("user:eve", &["sales"])).await, 0);
     assert!(
         w.requests
             .get(
                 &caller("user:eve", &["sales"]),
-                &w.requests.list(&alice, pending).await.unwrap()[0].id
+                &w.requests.list(&alice, &pending, None, LIST_LIMIT).await.unwrap().requests[0].id
             )
             .await
             .is_err()

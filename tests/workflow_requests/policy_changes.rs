@@ -6,7 +6,7 @@
 use jitgate::access::{AccessRequest, PolicyDocument, RequestStatus};
 use jitgate::audit::AuditKind;
 use jitgate::store::GrantStore;
-use jitgate::workflow::{RequestFilter, WorkflowError};
+use jitgate::workflow::{LIST_LIMIT, RequestFilter, WorkflowError};
 
 use super::{POLICY, World, caller, new_request, root, world};
 
@@ -63,8 +63,8 @@ async fn new_approvers_decide_under_the_current_policy() {
     let r = pending(&w).await;
     put_policy(&w, &replaced_approvers()).await;
     let sam = caller("user:sam", &["security"]);
-    let queue = RequestFilter { status: Some(RequestStatus::Pending), mine: false };
-    let listed = w.requests.list(&sam, queue).await.unwrap();
+    let queue = RequestFilter { status: Some(RequestStatus::Pending), ..RequestFilter::default() };
+    let listed = w.requests.list(&sam, &queue, None, LIST_LIMIT).await.unwrap().requests;
     assert_eq!(listed.iter().map(|l| &l.id).collect::<Vec<_>>(), [&r.id], "in sam's queue");
     assert_eq!(listed[0].min_approvals, 1);
     // One approval is enough now (the policy asks for one instead of two).

@@ -12,12 +12,12 @@ use tonic::{Request, Response, Status};
 use crate::access::{RequestId, RequestStatus};
 use crate::api::ApiState;
 use crate::decision::Caller;
-use crate::grant::GrantId;
+use crate::grant::{GrantId, Principal};
 use crate::identity::bearer_token;
 use crate::workflow::explain::explain;
 use crate::workflow::grants::GrantFilter;
 use crate::workflow::inputs::{ExplainInput, GrantInput, RequestInput};
-use crate::workflow::{RequestFilter, WorkflowError};
+use crate::workflow::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter, WorkflowError};
 
 /// Generated from `proto/jitgate/admin/v1/admin.proto` by `build.rs`.
 #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -198,15 +198,44 @@ impl AdminService for AdminApi {
                 ))
             })?),
         };
-        let items = self
+        let limit = match r.page_size {
+            0 => DEFAULT_PAGE,
+            n => usize::try_from(n).ok().filter(|n| *n <= LIST_LIMIT).ok_or_else(|| {
+                Status::invalid_argument(format!(
+                    "page_size: `{n}` must be a number from 1 to {LIST_LIMIT} (0 for {DEFAULT_PAGE})"
+                ))
+            })?,
+        };
+        let cursor = match r.page_token.as_str() {
+            "" => None,
+            t => Some(
+                t.parse::<ListCursor>()
+                    .map_err(|e| Status::invalid_argument(format!("page_token: {e}")))?,
+            ),
+        };
+        let requester = match r.requester.as_str() {
+            "" => None,
+            p => Some(
+                p.parse::<Principal>()
+                    .map_err(|e| Status::invalid_argument(format!("requester: {e}")))?,
+            ),
+        };
+        let filter = RequestFilter {
+            status: status_filter,
+            mine: r.mine,
+            requester,
+            decidable: r.decidable,
+        };
+        let page = self
             .state
             .requests
-            .list(&caller, RequestFilter { status: status_filter, mine: r.mine })
+            .list(&caller, &filter, cursor.as_ref(), limit)
             .await
             .map_err(status)?;
         let now = self.state.clock.now();
         Ok(Response::new(pb::ListAccessRequestsResponse {
-            requests: items.iter().map(|r| convert::request(r, now)).collect(),
+            requests: page.requests.iter().map(|r| convert::request(r, now)).collect(),
+            next_page_token: page.next.map(|c| c.to_string()).unwrap_or_default(),
         }))
     }
 

@@ -38,7 +38,7 @@ async function route() {
 
 async function home() {
   const waiting = await queueCount();
-  location.replace(waiting > 0 ? '#/queue' : '#/mine');
+  location.replace(waiting ? '#/queue' : '#/mine');
 }
 
 /** Loads the caller; false when there is no usable credential (then the sign-in form shows). */
@@ -103,8 +103,7 @@ async function renderNav(hash) {
   const out = me.token_source === 'proxy_header' ? null
     : h('button', { type: 'button', class: 'link', onclick: () => { setToken(null); session.me = null; location.hash = '#/signin'; } }, 'Sign out');
   document.getElementById('who').replaceChildren(h('span', { title: me.principals.join(' ') }, me.subject), ' ', out);
-  const n = await queueCount();
-  badge.textContent = n ? String(n) : '';
+  badge.textContent = await queueCount();
 }
 
 // A token that expires mid-session: back to sign-in, then to where the user was.
