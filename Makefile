@@ -154,12 +154,17 @@ soak: deps deps-bench build-bench
 	  --flood $(SOAK_FLOOD) $(SOAK_ARGS)
 	$(MAKE) --no-print-directory soak-noisy
 
-# The noisy-neighbour test (issue 16) with more rounds, at the issue's 2x: a hostile requester
-# at his budgets and an anonymous 8 KiB-path flood beside a second user's Checks, listings and
-# approvals. `make test` runs it with 3 rounds, asserting 5x (see tests/noisy_neighbour.rs).
+# The noisy-neighbour test (issue 16) at the issue's 2x, against the release server users run:
+# a hostile requester at his budgets and an anonymous 8 KiB-path flood beside a second user's
+# Checks, listings and approvals, ten rounds. p99s under 1.5 ms (Checks) and 5 ms (approvals)
+# are compared as those: below them the figure is this 2-vCPU machine's scheduling, not
+# jitgate. `make test` runs it with 3 rounds on the debug build, asserting 5x (see
+# tests/noisy_neighbour.rs).
 NOISY_ROUNDS ?= 10
 soak-noisy: deps
-	JITGATE_NOISY_ROUNDS=$(NOISY_ROUNDS) JITGATE_NOISY_MAX_RATIO=2 \
+	$(CARGO) build --release --locked -p jitgate --bins
+	JITGATE_SERVER_BIN=$(CURDIR)/target/release/jitgate JITGATE_NOISY_ROUNDS=$(NOISY_ROUNDS) \
+	  JITGATE_NOISY_MAX_RATIO=2 JITGATE_NOISY_FLOORS_MS=1.5,10,5 \
 	  $(CARGO) test --locked --test noisy_neighbour -- --nocapture
 
 # The short forms `make test` runs: a 60-second soak and a 30,000-token flood (about 3 minutes),

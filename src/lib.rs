@@ -33,6 +33,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod mode;
 pub mod notify;
+pub mod priority;
 pub mod report;
 pub mod store;
 pub mod telemetry;

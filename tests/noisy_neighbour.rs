@@ -11,8 +11,11 @@
 //!
 //! Latency on a shared 2-core machine, with a debug build and the rest of the suite running
 //! beside it, is noise-prone, so `make test` asserts the ratios at `JITGATE_NOISY_MAX_RATIO`
-//! (default 5: the regression this guards against was 7–20×) and `make soak` runs more rounds
-//! (`JITGATE_NOISY_ROUNDS`) at the 2×. The figures are printed for the README.
+//! (default 5: the regression this guards against was 7–20×) with floors for a debug build,
+//! and `make soak` (`make soak-noisy`) runs ten rounds (`JITGATE_NOISY_ROUNDS`) against the
+//! release server (`JITGATE_SERVER_BIN`) at the 2×, with floors of 1.5 ms for Checks
+//! and 5 ms for approvals (`JITGATE_NOISY_FLOORS_MS`). The figures, raw ratios included, are
+//! printed for the README.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -251,4 +254,34 @@ async fn a_hostile_caller_does_not_slow_the_others() {
         .filter(|r| r["requester"] == "user:mallory")
         .count();
     assert_eq!(mallorys, 20, "the per-requester budget");
+}
+
+/// The control plane's threads run at `control_plane.nice` (10 by default) above the Check
+/// workers, so under contention Checks get the CPU first; `0` keeps them level.
+#[tokio::test]
+async fn the_control_plane_runs_below_the_check_workers() {
+    let redis = RedisServer::start().await;
+    for (env, expected) in [(None, 10), (Some("0"), 0)] {
+        let j = match env {
+            None => Jitgate::start(&redis.url()).await,
+            Some(n) => {
+                Jitgate::start_with(&redis.url(), &[("JITGATE_CONTROL_PLANE_NICE", n)], true).await
+            }
+        };
+        let mut seen = Vec::new();
+        for task in std::fs::read_dir(format!("/proc/{}/task", j.pid())).unwrap() {
+            let dir = task.unwrap().path();
+            let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+            let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+            // Field 19 is the niceness; fields are counted after the `(comm)` one.
+            let nice: i32 =
+                stat.rsplit_once(") ").unwrap().1.split(' ').nth(16).unwrap().parse().unwrap();
+            seen.push((comm.trim().to_owned(), nice));
+        }
+        let api: Vec<_> = seen.iter().filter(|(c, _)| c == "jitgate-api").collect();
+        assert!(!api.is_empty(), "{seen:?}");
+        assert!(api.iter().all(|(_, n)| *n == expected), "control plane at {expected}: {seen:?}");
+        let workers: Vec<_> = seen.iter().filter(|(c, _)| c == "tokio-rt-worker").collect();
+        assert!(!workers.is_empty() && workers.iter().all(|(_, n)| *n == 0), "{seen:?}");
+    }
 }

@@ -22,7 +22,7 @@ use tonic_health::server::HealthReporter;
 
 use crate::api::{self, ApiState, UiSettings};
 use crate::authz::Authorizer;
-use crate::config::Config;
+use crate::config::{Config, ControlPlaneConfig};
 use crate::grant::Principal;
 use crate::grpc::{self, CheckService};
 use crate::health::Readiness;
@@ -75,7 +75,7 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     // The control plane (REST API, web page) runs on a runtime of its own, two threads: a
     // caller's large listing or body uses those (at most `api::fair::PER_CALLER` of them at
     // once), never the Check workers.
-    let control = ControlPlane::start()?;
+    let control = ControlPlane::start(&config.control_plane)?;
     let http_listener = http_listener.into_std().context("HTTP listener")?;
     let shutdown = cancel.clone().cancelled_owned();
     let http_task = control.spawn(async move {
@@ -114,10 +114,13 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
 struct ControlPlane(Option<tokio::runtime::Runtime>);
 
 impl ControlPlane {
-    fn start() -> anyhow::Result<Self> {
+    fn start(config: &ControlPlaneConfig) -> anyhow::Result<Self> {
+        let nice = config.nice;
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(config.threads)
             .thread_name("jitgate-api")
+            // Lower CPU priority than the Check workers: when both want the CPU, Checks get it.
+            .on_thread_start(move || crate::priority::lower_priority(nice))
             .enable_all()
             .build()
             .context("cannot start the control-plane runtime")?;

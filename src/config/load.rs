@@ -28,7 +28,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-const SECTIONS: [&str; 17] = [
+const SECTIONS: [&str; 18] = [
     "mode",
     "service_modes",
     "listen",
@@ -46,6 +46,7 @@ const SECTIONS: [&str; 17] = [
     "grpc_admin",
     "audit",
     "ui",
+    "control_plane",
 ];
 
 /// Lists that may be overridden from the environment, comma-separated.
@@ -115,6 +116,7 @@ fn typed(tree: &Value, errors: &mut Vec<String>) -> Config {
         grpc_admin: section(tree, "grpc_admin", errors),
         audit: section(tree, "audit", errors),
         ui: section(tree, "ui", errors),
+        control_plane: section(tree, "control_plane", errors),
     }
 }
 

@@ -65,6 +65,8 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The web page for requesters, approvers and SREs (`/ui/`).
     pub ui: UiConfig,
+    /// The runtime the REST API and the web page run on, apart from the Check workers.
+    pub control_plane: ControlPlaneConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -306,6 +308,22 @@ pub struct LogConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self { format: "text".into(), allows: false }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ControlPlaneConfig {
+    /// Threads of the control-plane runtime (the REST API and the web page).
+    pub threads: usize,
+    /// The CPU niceness of those threads (0–19; Linux): above 0, Checks get the CPU first
+    /// when both want it, so heavy control-plane work cannot slow the data plane.
+    pub nice: i32,
+}
+
+impl Default for ControlPlaneConfig {
+    fn default() -> Self {
+        Self { threads: 2, nice: 10 }
     }
 }
 

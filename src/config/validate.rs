@@ -47,6 +47,17 @@ pub fn validate(c: &Config, env: &[(String, String)], errors: &mut Vec<String>) 
             errors.push(msg);
         }
     };
+    check(
+        (1..=64).contains(&c.control_plane.threads),
+        format!("`control_plane.threads` is {}: use 1 to 64", c.control_plane.threads),
+    );
+    check(
+        (0..=19).contains(&c.control_plane.nice),
+        format!(
+            "`control_plane.nice` is {}: use 0 (same priority as Checks) to 19 (lowest)",
+            c.control_plane.nice
+        ),
+    );
     if let Err(e) = Keys::new(&c.redis.key_prefix) {
         check(false, format!("`redis.key_prefix`: {e}"));
     }
