@@ -5,12 +5,16 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Dependencies first, so source edits do not rebuild them.
+# The workspace's other members must be present for Cargo to read it (the domain crate is
+# built with the dependencies; the benchmark crate is not built).
 COPY Cargo.toml Cargo.lock rust-toolchain.toml build.rs ./
 COPY proto ./proto
+COPY crates ./crates
+COPY bench ./bench
 RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
-    && cargo build --release --locked && rm -rf src target/release/.fingerprint/jitgate-*
+    && cargo build --release --locked -p jitgate && rm -rf src target/release/.fingerprint/jitgate-[0-9a-f]*
 COPY src ./src
-RUN cargo build --release --locked && strip target/release/jitgate
+RUN cargo build --release --locked -p jitgate && strip target/release/jitgate
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/jitgate /usr/local/bin/jitgate

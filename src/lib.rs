@@ -12,18 +12,17 @@
 //! ```
 //!
 //! Layers point one way: transport (`grpc`, `api`, `cli`) → application (`authz`, `workflow`)
-//! → domain (`grant`, `decision`, `time`). Infrastructure (`store`, `identity`) sits behind
-//! traits the application holds as `Arc<dyn ...>`.
+//! → domain (`grant`, `decision`, `access`, `time`, audit events). The domain is its own crate,
+//! `jitgate-core`, with no I/O dependency, re-exported here under the same paths.
+//! Infrastructure (`store`, `identity`) sits behind traits the application holds as
+//! `Arc<dyn ...>`.
 
-pub mod access;
 pub mod api;
 pub mod app;
 pub mod audit;
 pub mod authz;
 pub mod cli;
 pub mod config;
-pub mod decision;
-pub mod grant;
 pub mod grpc;
 pub mod health;
 pub mod hex;
@@ -37,5 +36,7 @@ pub mod priority;
 pub mod report;
 pub mod store;
 pub mod telemetry;
-pub mod time;
 pub mod workflow;
+
+// The domain lives in its own crate (no I/O dependencies); its modules keep their paths here.
+pub use jitgate_core::{access, decision, grant, time};

@@ -269,7 +269,7 @@ async fn wire(
         config.check.deadline.as_duration(),
         config.log.allows,
     )
-    .with_workflow(policies.handle(), requests.clone())
+    .with_one_time_filing(policies.handle(), requests.clone())
     .with_recorder(audit.recorder.clone())
     .with_modes(modes.clone());
     let public_url =

@@ -9,7 +9,7 @@
 
 pub mod chain;
 pub mod checkpoint;
-pub mod event;
+pub use jitgate_core::audit as event;
 pub mod export;
 pub mod query;
 pub mod record;

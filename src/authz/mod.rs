@@ -30,7 +30,7 @@ use arc_swap::ArcSwap;
 use futures_util::FutureExt;
 use prometheus_client::metrics::counter::Counter;
 
-use crate::access::{AccessRequest, PolicySet};
+use crate::access::{AccessRequest, OneTimeFiler, PolicySet};
 use crate::decision::{Caller, CheckInput, Decision, Deny, DenyReason, DenyStatus, evaluate};
 use crate::grant::{GrantRule, Principal};
 use crate::identity::{Authenticator, bearer_token};
@@ -38,7 +38,6 @@ use crate::metrics::{DecisionLabels, Metrics};
 use crate::mode::{Mode, Modes};
 use crate::store::{GrantCache, UseOutcome};
 use crate::time::{Clock, Timestamp};
-use crate::workflow::RequestService;
 
 pub use fold::FoldLimits;
 pub use input::{CheckAttributes, METHOD_OVERRIDE_HEADERS};
@@ -98,7 +97,7 @@ pub struct Authorizer {
     deadline: Duration,
     log_allows: bool,
     policies: Arc<ArcSwap<PolicySet>>,
-    requests: Option<Arc<RequestService>>,
+    requests: Option<Arc<dyn OneTimeFiler>>,
     recorder: Option<Arc<Recorder>>,
     /// `jitgate_decisions_total{decision="allow"}`, resolved once for the hot path.
     allows: Counter,
@@ -149,10 +148,10 @@ impl Authorizer {
     }
 
     /// Lets policies mark one-time actions and file their requests automatically.
-    pub fn with_workflow(
+    pub fn with_one_time_filing(
         mut self,
         policies: Arc<ArcSwap<PolicySet>>,
-        requests: Arc<RequestService>,
+        requests: Arc<dyn OneTimeFiler>,
     ) -> Self {
         self.policies = policies;
         self.requests = Some(requests);
@@ -241,8 +240,8 @@ impl Authorizer {
             (Decision::Deny(d), Some(requests))
                 if input.one_time && !shadow && d.reason.status() == DenyStatus::Forbidden =>
             {
-                // Rare and large: boxed, so every other Check carries a small future.
-                match Box::pin(requests.file_one_time(&caller, &input, decision_id)).await {
+                // Rare and large: boxed by the trait, so every other Check carries a small future.
+                match requests.file(&caller, &input, decision_id).await {
                     Ok(filed) => filed,
                     Err(e) => {
                         tracing::warn!(error = %e, "Could not file the one-time request; the deny stands");

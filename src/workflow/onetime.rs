@@ -7,10 +7,29 @@ use sha2::{Digest, Sha256};
 
 use super::WorkflowError;
 use super::requests::{NewRequest, RequestService};
-use crate::access::{AccessRequest, Assessment, RequestId, RequestStatus};
+use crate::access::filing::BoxFuture;
+use crate::access::{
+    AccessRequest, Assessment, FilingError, OneTimeFiler, RequestId, RequestStatus,
+};
 use crate::decision::{Caller, CheckInput};
 use crate::grant::{Principal, Scope};
 use crate::store::OpenKey;
+
+/// The Check path's port into the workflow.
+impl OneTimeFiler for RequestService {
+    fn file<'a>(
+        &'a self,
+        caller: &'a Caller,
+        input: &'a CheckInput,
+        decision_id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<AccessRequest>, FilingError>> {
+        Box::pin(async move {
+            self.file_one_time(caller, input, decision_id)
+                .await
+                .map_err(|e| FilingError(e.to_string()))
+        })
+    }
+}
 
 impl RequestService {
     /// Files or finds the caller's pending request for this exact call; `None` when the call

@@ -17,8 +17,9 @@ mod query;
 mod rule;
 mod scope;
 
-#[cfg(test)]
-pub(crate) mod fixtures;
+#[cfg(any(test, feature = "fixtures"))]
+#[doc(hidden)]
+pub mod fixtures;
 
 use std::fmt;
 

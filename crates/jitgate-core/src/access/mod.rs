@@ -3,12 +3,14 @@
 //! follows changes to its policy ([`policy_change`]). No I/O.
 
 pub mod assess;
+pub mod filing;
 pub mod policy;
 pub mod policy_change;
 pub mod request;
 mod validate;
 
 pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe, reassess};
+pub use filing::{FilingError, OneTimeFiler};
 pub use policy::{
     API_VERSION, AccessPolicy, AutoRule, EVENTS, KIND, Metadata, NotifyFormat, NotifySpec,
     PolicyDocument, PolicySpec, ReasonSpec,

@@ -1,4 +1,8 @@
-//! Builders for unit tests: a scope from string slices and a plain API grant.
+//! Builders for unit tests: a scope from string slices and a plain API grant. Built for this
+//! crate's tests and, with the `fixtures` feature, for the other crates' (never the binary).
+
+// A literal that does not parse is a bug in the test that wrote it.
+#![allow(clippy::expect_used)]
 
 use super::{Grant, GrantId, Scope, ScopeWire};
 use crate::time::Timestamp;

@@ -1,0 +1,83 @@
+//! The layering held by crate boundaries (issue 17): `jitgate-core`, the domain, depends on no
+//! I/O crate, directly or through anything it pulls in. Read from `cargo metadata`, so a new
+//! dependency that drags tokio or a client library into the domain fails here.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Crates that do I/O, or exist for it: none of them may be reachable from the domain.
+const IO_CRATES: [&str; 10] =
+    ["tokio", "mio", "redis", "tonic", "hyper", "axum", "reqwest", "h2", "rustls", "socket2"];
+
+/// Every package `root` reaches through normal (non-dev, non-build) dependencies.
+fn reachable(meta: &Value, root: &str) -> BTreeSet<String> {
+    let name_of: HashMap<&str, &str> = meta["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    let nodes: HashMap<&str, &Value> = meta["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["id"].as_str().unwrap(), n))
+        .collect();
+    let start = name_of.iter().find(|(_, n)| **n == root).map(|(id, _)| *id).expect(root);
+    let (mut seen, mut todo) = (BTreeSet::new(), vec![start]);
+    while let Some(id) = todo.pop() {
+        for dep in nodes[id]["deps"].as_array().unwrap() {
+            let normal = dep["dep_kinds"].as_array().unwrap().iter().any(|k| k["kind"].is_null());
+            let dep_id = dep["pkg"].as_str().unwrap();
+            if normal && seen.insert(name_of[dep_id].to_owned()) {
+                todo.push(dep_id);
+            }
+        }
+    }
+    seen
+}
+
+#[test]
+fn the_domain_crate_depends_on_no_io_crate() {
+    // The host's dependency graph only (others' packages may not be downloaded here).
+    let rustc = Command::new("rustc").arg("-vV").output().expect("run rustc -vV");
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .expect("rustc -vV names the host");
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+        .args(["--filter-platform", &host])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run cargo metadata");
+    assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let core = reachable(&meta, "jitgate-core");
+    let io: Vec<_> = IO_CRATES.iter().filter(|c| core.contains(**c)).collect();
+    assert!(io.is_empty(), "jitgate-core reaches I/O crates {io:?} (all: {core:?})");
+    // The check itself works: the server does reach them.
+    let server = reachable(&meta, "jitgate");
+    assert!(server.contains("jitgate-core") && server.contains("tokio"), "{server:?}");
+}
+
+/// The Check path (`src/authz/`) reaches the request workflow only through the domain's
+/// `OneTimeFiler` port: no module of it names `crate::workflow`.
+#[test]
+fn the_check_path_does_not_reach_into_the_workflow() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/authz");
+    let mut offenders = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        if text.lines().any(|l| !l.trim_start().starts_with("//") && l.contains("crate::workflow"))
+        {
+            offenders.push(path.display().to_string());
+        }
+    }
+    assert!(offenders.is_empty(), "the Check path imports the workflow: {offenders:?}");
+}
