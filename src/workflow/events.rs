@@ -1,7 +1,6 @@
 //! Workflow events and the seam they leave through ([`EventSink`]): requested, approved,
 //! denied, expired, escalated, revoked. Publishing never blocks and never fails the workflow.
 
-use std::fmt;
 use std::sync::Mutex;
 
 use serde::Serialize;
@@ -10,35 +9,7 @@ use crate::access::AccessRequest;
 use crate::grant::{Grant, Principal};
 use crate::time::Timestamp;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventKind {
-    Requested,
-    Approved,
-    Denied,
-    Expired,
-    Escalated,
-    Revoked,
-}
-
-impl EventKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Requested => "requested",
-            Self::Approved => "approved",
-            Self::Denied => "denied",
-            Self::Expired => "expired",
-            Self::Escalated => "escalated",
-            Self::Revoked => "revoked",
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+pub use crate::access::EventKind;
 
 /// Something that happened to a request or a grant governed by a policy.
 #[derive(Clone, Debug, Serialize)]

@@ -2,8 +2,6 @@
 //! decision. They are data, not log lines: the chain stores their JSON, queries filter on
 //! their fields, and `v` lets readers handle older shapes.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -12,97 +10,43 @@ use crate::time::Timestamp;
 /// The current event schema version.
 pub const VERSION: u32 = 1;
 
-/// What happened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum AuditKind {
-    #[serde(rename = "grant.created")]
-    GrantCreated,
-    /// A manifest replaced a grant (its spec changed).
-    #[serde(rename = "grant.replaced")]
-    GrantReplaced,
-    #[serde(rename = "grant.revoked")]
-    GrantRevoked,
-    #[serde(rename = "request.filed")]
-    RequestFiled,
-    /// One approval recorded; more are needed.
-    #[serde(rename = "request.approval")]
-    RequestApproval,
-    #[serde(rename = "request.approved")]
-    RequestApproved,
-    #[serde(rename = "request.denied")]
-    RequestDenied,
-    #[serde(rename = "request.cancelled")]
-    RequestCancelled,
-    #[serde(rename = "request.expired")]
-    RequestExpired,
-    #[serde(rename = "request.escalated")]
-    RequestEscalated,
-    #[serde(rename = "policy.put")]
-    PolicyPut,
-    #[serde(rename = "policy.deleted")]
-    PolicyDeleted,
-    #[serde(rename = "manifest.applied")]
-    ManifestApplied,
-    #[serde(rename = "incident.resolved")]
-    IncidentResolved,
-    /// A control-plane action was refused (not allowed, conflicting, unknown target).
-    #[serde(rename = "control.refused")]
-    Refused,
-    /// A control-plane action failed because the store could not take the change (Redis
-    /// down, out of memory, too slow); nothing was changed unless `details.error` is
-    /// `timeout`. Recorded once the audit log takes writes again.
-    #[serde(rename = "control.failed")]
-    Failed,
-    #[serde(rename = "decision.allow")]
-    DecisionAllow,
-    #[serde(rename = "decision.deny")]
-    DecisionDeny,
-    /// Decision events were dropped (queue full); `details.dropped` says how many.
-    #[serde(rename = "audit.gap")]
-    Gap,
-    /// Old entries were exported and trimmed by retention.
-    #[serde(rename = "audit.trimmed")]
-    Trimmed,
+crate::named_enum! {
+    /// What happened.
+    pub enum AuditKind {
+        GrantCreated = "grant.created",
+        /// A manifest replaced a grant (its spec changed).
+        GrantReplaced = "grant.replaced",
+        GrantRevoked = "grant.revoked",
+        RequestFiled = "request.filed",
+        /// One approval recorded; more are needed.
+        RequestApproval = "request.approval",
+        RequestApproved = "request.approved",
+        RequestDenied = "request.denied",
+        RequestCancelled = "request.cancelled",
+        RequestExpired = "request.expired",
+        RequestEscalated = "request.escalated",
+        PolicyPut = "policy.put",
+        PolicyDeleted = "policy.deleted",
+        ManifestApplied = "manifest.applied",
+        IncidentResolved = "incident.resolved",
+        /// A control-plane action was refused (not allowed, conflicting, unknown target).
+        Refused = "control.refused",
+        /// A control-plane action failed because the store could not take the change (Redis
+        /// down, out of memory, too slow); nothing was changed unless `details.error` is
+        /// `timeout`. Recorded once the audit log takes writes again.
+        Failed = "control.failed",
+        DecisionAllow = "decision.allow",
+        DecisionDeny = "decision.deny",
+        /// Decision events were dropped (queue full); `details.dropped` says how many.
+        Gap = "audit.gap",
+        /// Old entries were exported and trimmed by retention.
+        Trimmed = "audit.trimmed",
+    }
 }
 
 impl AuditKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::GrantCreated => "grant.created",
-            Self::GrantReplaced => "grant.replaced",
-            Self::GrantRevoked => "grant.revoked",
-            Self::RequestFiled => "request.filed",
-            Self::RequestApproval => "request.approval",
-            Self::RequestApproved => "request.approved",
-            Self::RequestDenied => "request.denied",
-            Self::RequestCancelled => "request.cancelled",
-            Self::RequestExpired => "request.expired",
-            Self::RequestEscalated => "request.escalated",
-            Self::PolicyPut => "policy.put",
-            Self::PolicyDeleted => "policy.deleted",
-            Self::ManifestApplied => "manifest.applied",
-            Self::IncidentResolved => "incident.resolved",
-            Self::Refused => "control.refused",
-            Self::Failed => "control.failed",
-            Self::DecisionAllow => "decision.allow",
-            Self::DecisionDeny => "decision.deny",
-            Self::Gap => "audit.gap",
-            Self::Trimmed => "audit.trimmed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        serde_json::from_value(Value::String(s.to_string())).ok()
-    }
-
     pub fn is_decision(self) -> bool {
         matches!(self, Self::DecisionAllow | Self::DecisionDeny)
-    }
-}
-
-impl fmt::Display for AuditKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

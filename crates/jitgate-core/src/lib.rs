@@ -10,4 +10,5 @@ pub mod access;
 pub mod audit;
 pub mod decision;
 pub mod grant;
+mod named;
 pub mod time;

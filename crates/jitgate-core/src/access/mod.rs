@@ -12,7 +12,7 @@ mod validate;
 pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe, reassess};
 pub use filing::{FilingError, OneTimeFiler};
 pub use policy::{
-    API_VERSION, AccessPolicy, AutoRule, EVENTS, KIND, Metadata, NotifyFormat, NotifySpec,
+    API_VERSION, AccessPolicy, AutoRule, EventKind, KIND, Metadata, NotifyFormat, NotifySpec,
     PolicyDocument, PolicySpec, ReasonSpec,
 };
 pub use policy_change::{CancelCause, Cancellation};

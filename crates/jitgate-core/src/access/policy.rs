@@ -15,9 +15,18 @@ use crate::time::Ttl;
 pub const API_VERSION: &str = "jitgate.dev/v1alpha1";
 pub const KIND: &str = "AccessPolicy";
 
-/// Notification event names a target may subscribe to.
-pub const EVENTS: [&str; 6] =
-    ["requested", "approved", "denied", "expired", "escalated", "revoked"];
+crate::named_enum! {
+    /// What a notification target may subscribe to: something that happened to a request or
+    /// a grant governed by a policy.
+    pub enum EventKind {
+        Requested = "requested",
+        Approved = "approved",
+        Denied = "denied",
+        Expired = "expired",
+        Escalated = "escalated",
+        Revoked = "revoked",
+    }
+}
 
 /// `apiVersion`/`kind`/`metadata`/`spec`, as in YAML manifests and the REST body.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -125,7 +134,7 @@ pub struct NotifySpec {
     pub webhook: String,
     #[serde(default)]
     pub format: NotifyFormat,
-    /// Events to send; empty means all of [`EVENTS`].
+    /// Events to send ([`EventKind`] names); empty means all of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<String>,
     /// Environment variable holding this target's signing secret (else the global one).

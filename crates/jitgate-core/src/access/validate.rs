@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use regex::RegexBuilder;
 
-use super::policy::{self, AccessPolicy, AutoRule, EVENTS, PolicyDocument, ttl_field};
+use super::policy::{self, AccessPolicy, AutoRule, EventKind, PolicyDocument, ttl_field};
 use crate::grant::{Principal, Scope, ScopeWire};
 
 pub(super) fn validate_policy(doc: PolicyDocument) -> Result<AccessPolicy, Vec<String>> {
@@ -72,10 +72,10 @@ pub(super) fn validate_policy(doc: PolicyDocument) -> Result<AccessPolicy, Vec<S
         } else if !(t.webhook.starts_with("http://") || t.webhook.starts_with("https://")) {
             errors.push(format!("spec.notify[{i}].webhook: must be an http:// or https:// URL"));
         }
-        for e in t.events.iter().filter(|e| !EVENTS.contains(&e.as_str())) {
+        for e in t.events.iter().filter(|e| EventKind::parse(e).is_none()) {
             errors.push(format!(
                 "spec.notify[{i}].events: unknown event `{e}`; use {}",
-                EVENTS.join(", ")
+                EventKind::names()
             ));
         }
     }
