@@ -2,6 +2,7 @@
 //! unknown fields, types, and every domain rule, each error with its field and line.
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -12,7 +13,7 @@ use super::{
     GRANT_KIND, GrantDocument, GrantManifest, Manifest, ManifestError, Object, RawDoc, Source,
 };
 use crate::access::{self, AccessPolicy, PolicyDocument, check_name};
-use crate::grant::{Principal, Scope};
+use crate::grant::{Principal, Scope, limits};
 use crate::time::Ttl;
 
 /// Parses one document read from a file (errors carry exact lines).
@@ -152,12 +153,15 @@ fn grant(doc: GrantDocument) -> Result<GrantManifest, Vec<String>> {
             errors.push("spec.ttl: a managed grant needs a `ttl` like `8h` (or `standing: true`, which a policy must allow)".into());
             None
         }
+        // The server's `grants.max_ttl` is checked when the manifest is applied.
         (Some(t), false) => match Ttl::parse(t) {
-            Ok(t) if !t.as_duration().is_zero() => Some(t.as_duration()),
-            Ok(_) => {
-                errors.push("spec.ttl: must be above zero".into());
-                None
-            }
+            Ok(t) => match limits::ttl_problem(t.as_duration(), Duration::MAX) {
+                None => Some(t.as_duration()),
+                Some(p) => {
+                    errors.push(format!("spec.ttl: {p}"));
+                    None
+                }
+            },
             Err(e) => {
                 errors.push(format!("spec.ttl: {e}"));
                 None
@@ -167,9 +171,11 @@ fn grant(doc: GrantDocument) -> Result<GrantManifest, Vec<String>> {
     };
     if s.reason.trim().is_empty() {
         errors.push("spec.reason: say why this access exists, e.g. `CI deploys orders`".into());
+    } else if let Some(p) = limits::reason_problem(&s.reason, true) {
+        errors.push(format!("spec.reason: {p}"));
     }
-    if s.max_uses == Some(0) {
-        errors.push("spec.max_uses: must be at least 1, or absent for unlimited".into());
+    if let Some(p) = limits::max_uses_problem(s.max_uses) {
+        errors.push(format!("spec.max_uses: {p}"));
     }
     if let Some(i) = &s.incident
         && (i.is_empty() || !i.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:-".contains(&b)))

@@ -8,13 +8,13 @@ use super::events::{Event, EventKind, EventSink, NoEvents};
 use super::{Admins, WorkflowError};
 use crate::audit::{AuditEvent, AuditKind, AuditLog, record};
 use crate::decision::Caller;
-use crate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope};
+use crate::grant::{Grant, GrantId, GrantSource, Principal, Revocation, Scope, limits};
 use crate::metrics::{Metrics, SourceLabels};
 use crate::store::{GrantCache, GrantStore, MemoryAuditLog, RevokeOutcome, StoreError};
-use crate::time::{Clock, Timestamp, Ttl};
+use crate::time::{Clock, Timestamp};
 
 /// Longest reason accepted.
-pub const MAX_REASON_LEN: usize = 1024;
+pub use crate::grant::limits::MAX_REASON_LEN;
 
 /// A validated request to create a grant.
 #[derive(Clone, Debug)]
@@ -134,25 +134,12 @@ impl GrantService {
         max_uses: Option<u32>,
     ) -> Vec<String> {
         let mut errors = Vec::new();
-        match ttl {
-            Some(t) if t.is_zero() => {
-                errors.push("ttl: must be above zero, e.g. `15m`".to_string())
-            }
-            Some(t) if t > self.max_ttl => errors.push(format!(
-                "ttl: {} is above the maximum of {}; ask for less",
-                Ttl::from_duration(t),
-                Ttl::from_duration(self.max_ttl)
-            )),
-            _ => {}
-        }
-        if reason.trim().is_empty() {
-            errors.push("reason: say why access is needed, e.g. a ticket id like `INC-42`".into());
-        } else if reason.len() > MAX_REASON_LEN {
-            errors.push(format!("reason: longer than {MAX_REASON_LEN} bytes"));
-        }
-        if max_uses == Some(0) {
-            errors.push("max_uses: must be at least 1, or null for unlimited".into());
-        }
+        let problems = [
+            ttl.and_then(|t| limits::ttl_problem(t, self.max_ttl)).map(|p| format!("ttl: {p}")),
+            limits::reason_problem(reason, true).map(|p| format!("reason: {p}")),
+            limits::max_uses_problem(max_uses).map(|p| format!("max_uses: {p}")),
+        ];
+        errors.extend(problems.into_iter().flatten());
         errors
     }
 

@@ -18,7 +18,7 @@ use crate::access::{
 };
 use crate::audit::{AuditEvent, AuditKind, record};
 use crate::decision::Caller;
-use crate::grant::{GrantId, GrantSource, Scope};
+use crate::grant::{GrantId, GrantSource, Scope, limits};
 use crate::metrics::{Metrics, ResultLabels};
 use crate::store::{Filed, PendingLimits, RequestStore, Versioned};
 use crate::time::{Clock, Timestamp, Ttl};
@@ -118,15 +118,12 @@ impl RequestService {
             incident: new.incident.as_deref(),
         };
         let mut errors = Vec::new();
-        if new.ttl.is_zero() || new.ttl > self.grants.max_ttl() {
-            errors.push(format!(
-                "ttl: must be above zero and at most {} (`grants.max_ttl`)",
-                Ttl::from_duration(self.grants.max_ttl())
-            ));
-        }
-        if new.reason.len() > super::grants::MAX_REASON_LEN {
-            errors.push(format!("reason: longer than {} bytes", super::grants::MAX_REASON_LEN));
-        }
+        // The reason's presence and form are the policy's to require (`reason.required`).
+        let problems = [
+            limits::ttl_problem(new.ttl, self.grants.max_ttl()).map(|p| format!("ttl: {p}")),
+            limits::reason_problem(&new.reason, false).map(|p| format!("reason: {p}")),
+        ];
+        errors.extend(problems.into_iter().flatten());
         let assessment = match assess(&set, &draft) {
             Ok(a) => a,
             Err(Refusal::NotCovered(m) | Refusal::NotEligible(m) | Refusal::PolicyGone(m)) => {

@@ -9,6 +9,7 @@
 
 mod index;
 mod issuer;
+pub mod limits;
 mod lookalike;
 mod path;
 mod pattern;
