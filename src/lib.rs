@@ -39,4 +39,4 @@ pub mod telemetry;
 pub mod workflow;
 
 // The domain lives in its own crate (no I/O dependencies); its modules keep their paths here.
-pub use jitgate_core::{access, decision, grant, time};
+pub use jitgate_core::{access, decision, grant, percent, time};

@@ -22,15 +22,7 @@ pub fn request_page(base: &str, id: &str) -> String {
 /// Percent-encodes everything but RFC 3986 unreserved characters (and `/`, `*` for
 /// readable paths), so a value can never end its query parameter or the URL early.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~/*".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::percent::encode(s, b"/*")
 }
 
 #[cfg(test)]

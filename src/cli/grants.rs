@@ -311,13 +311,5 @@ async fn get_direct(url: &str, prefix: &str, id: &str) -> Result<Value, CliError
 
 /// Percent-encodes a query or path component.
 pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    crate::percent::encode(s, b"")
 }

@@ -11,4 +11,5 @@ pub mod audit;
 pub mod decision;
 pub mod grant;
 mod named;
+pub mod percent;
 pub mod time;

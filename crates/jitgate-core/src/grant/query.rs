@@ -11,6 +11,8 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::percent::{is_unreserved, push_escaped};
+
 /// Longest query a scope binds to, in bytes of its normal form.
 pub const MAX_QUERY_LEN: usize = 2048;
 
@@ -36,9 +38,9 @@ impl Query {
             let escaped = (b == b'%').then(|| hex_pair(rest.get(..2))).flatten();
             match escaped {
                 Some(v) if is_unreserved(v) => out.push(char::from(v)),
-                Some(v) => push_encoded(&mut out, v),
+                Some(v) => push_escaped(&mut out, v),
                 None if b != b'%' && is_raw_ok(b) => out.push(char::from(b)),
-                None => push_encoded(&mut out, b),
+                None => push_escaped(&mut out, b),
             }
             if escaped.is_some() {
                 rest = rest.get(2..).unwrap_or_default();
@@ -70,20 +72,9 @@ fn hex_pair(pair: Option<&[u8]>) -> Option<u8> {
     u8::from_str_radix(pair, 16).ok().filter(|_| pair.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
-/// RFC 3986 `unreserved`.
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
 /// RFC 3986 `query` characters other than `%`: unreserved, sub-delims, `:`, `@`, `/`, `?`.
 fn is_raw_ok(b: u8) -> bool {
     is_unreserved(b) || b"!$&'()*+,;=:@/?".contains(&b)
-}
-
-fn push_encoded(out: &mut String, b: u8) {
-    use std::fmt::Write;
-    // Writing to a `String` cannot fail.
-    let _ = write!(out, "%{b:02X}");
 }
 
 impl fmt::Display for Query {
