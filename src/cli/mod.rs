@@ -4,6 +4,7 @@
 
 pub mod audit;
 mod audit_source;
+mod audit_verify;
 pub mod client;
 pub mod direct;
 pub mod explain;

@@ -22,6 +22,7 @@ mod redis_nodes;
 mod redis_read;
 pub mod redis_requests;
 pub mod redis_usage;
+mod request_scripts;
 pub mod requests;
 mod scripts;
 
