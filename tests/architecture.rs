@@ -65,19 +65,24 @@ fn the_domain_crate_depends_on_no_io_crate() {
     assert!(server.contains("jitgate-core") && server.contains("tokio"), "{server:?}");
 }
 
-/// The Check path (`src/authz/`) reaches the request workflow only through the domain's
-/// `OneTimeFiler` port: no module of it names `crate::workflow`.
+/// Module edges the layering forbids, as (directory under `src/`, path it must not name):
+/// the Check path reaches the request workflow only through the domain's `OneTimeFiler` port,
+/// and the workflow reads Check inputs from the domain, not from the Check path.
+const FORBIDDEN: [(&str, &str); 2] = [("authz", "crate::workflow"), ("workflow", "crate::authz")];
+
 #[test]
-fn the_check_path_does_not_reach_into_the_workflow() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/authz");
+fn no_module_reaches_across_the_layers() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut offenders = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let text = std::fs::read_to_string(&path).unwrap();
-        if text.lines().any(|l| !l.trim_start().starts_with("//") && l.contains("crate::workflow"))
-        {
-            offenders.push(path.display().to_string());
+    for (dir, forbidden) in FORBIDDEN {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+            if code.into_iter().any(|l| l.contains(forbidden)) {
+                offenders.push(format!("{} names {forbidden}", path.display()));
+            }
         }
     }
-    assert!(offenders.is_empty(), "the Check path imports the workflow: {offenders:?}");
+    assert!(offenders.is_empty(), "layering broken: {offenders:?}");
 }

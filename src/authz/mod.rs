@@ -16,9 +16,9 @@
 
 mod decision_log;
 mod fold;
-pub mod input;
+/// Envoy's attributes to a Check input: pure parsing, in the domain crate.
+pub use crate::decision::input;
 mod log;
-mod method_override;
 pub mod recorder;
 mod usage;
 

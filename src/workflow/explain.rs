@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::WorkflowError;
 use crate::access::{PolicySet, describe};
-use crate::authz::input::{CheckAttributes, parse};
 use crate::decision::explain::{Considered, explain as explain_grants};
+use crate::decision::input::{CheckAttributes, parse};
 use crate::decision::{Caller, Decision};
 use crate::grant::{Grant, Principal};
 use crate::store::GrantStore;

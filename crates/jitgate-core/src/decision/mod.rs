@@ -3,6 +3,8 @@
 //! clock of its own; every failure path is a [`Deny`] with a stable reason code.
 
 pub mod explain;
+pub mod input;
+mod method_override;
 mod reason;
 
 use serde::Serialize;
