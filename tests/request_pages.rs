@@ -262,22 +262,41 @@ async fn lists_page_through_every_request_once_in_redis() {
 
 #[tokio::test]
 async fn a_page_reads_a_bounded_number_of_records_however_few_are_visible() {
-    let w = world(Arc::new(MemoryRequests::default())).await;
-    // Many requests lee may not see, newer than the one he may.
-    let mine =
-        w.requests.create(&caller("user:alice", &["eng"]), ask("orders", "/a")).await.unwrap();
-    w.clock.0.fetch_add(1000, Ordering::SeqCst);
-    for n in 0..SCAN_LIMIT + 10 {
-        let who = caller(&format!("user:u{n}"), &["eng"]);
-        w.requests.create(&who, ask("billing", "/b")).await.unwrap();
+    // Runs with the strangers' requests a millisecond apart, then all in one millisecond.
+    for same_millisecond in [false, true] {
+        let w = world(Arc::new(MemoryRequests::default())).await;
+        // Many requests lee may not see, newer than the one he may.
+        let alice = caller("user:alice", &["eng"]);
+        let mine = w.requests.create(&alice, ask("orders", "/a")).await.unwrap();
+        w.clock.0.fetch_add(1000, Ordering::SeqCst);
+        let mut hidden = Vec::new();
+        for n in 0..SCAN_LIMIT + 10 {
+            let who = caller(&format!("user:u{n}"), &["eng"]);
+            hidden.push(w.requests.create(&who, ask("billing", "/b")).await.unwrap().id);
+            if !same_millisecond {
+                w.clock.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let lee = caller("user:lee", &["leads"]);
+        let all = RequestFilter::default();
+        let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<ListCursor>, 0);
+        loop {
+            let page = w.requests.list(&lee, &all, cursor.as_ref(), 10).await.unwrap();
+            pages += 1;
+            assert!(pages <= 5, "paging ends");
+            seen.extend(page.requests.into_iter().map(|r| r.id));
+            let Some(next) = page.next else { break };
+            // A cursor never names a request the caller may not see.
+            let text = next.to_string();
+            assert!(
+                !hidden.iter().any(|id| text.contains(id.as_str())),
+                "{text} names a stranger's request"
+            );
+            cursor = Some(next);
+        }
+        assert!(pages >= 2, "the first page stopped at its read budget");
+        assert_eq!(seen, [mine.id.clone()], "lee sees exactly alice's request");
     }
-    let lee = caller("user:lee", &["leads"]);
-    let first = w.requests.list(&lee, &RequestFilter::default(), None, 10).await.unwrap();
-    assert!(first.requests.is_empty(), "the first SCAN_LIMIT records read hold none of lee's");
-    let next = first.next.expect("a page cut short by its read budget says where to go on");
-    let second = w.requests.list(&lee, &RequestFilter::default(), Some(&next), 10).await.unwrap();
-    assert_eq!(second.requests.iter().map(|r| &r.id).collect::<Vec<_>>(), [&mine.id]);
-    assert!(second.next.is_none());
 }
 
 #[test]

@@ -87,7 +87,7 @@ impl RequestService {
         let indexes = sources.indexes();
         let newest_first = !sources.pending;
         let mut after = cursor.map(|c| c.0.clone());
-        let (mut out, mut read) = (Vec::new(), 0usize);
+        let (mut out, mut read, mut last_visible) = (Vec::new(), 0usize, true);
         loop {
             let want = limit.saturating_sub(out.len()).min(SCAN_LIMIT.saturating_sub(read));
             let (batch, more) = self.merged(&indexes, after.as_ref(), want, newest_first).await?;
@@ -95,9 +95,11 @@ impl RequestService {
                 read = read.saturating_add(1);
                 let id = pos.id.clone();
                 after = Some(pos);
+                last_visible = false;
                 let Some(r) = self.read_listed(id).await? else { continue };
                 let visible =
                     if filter.mine { caller.holds(&r.requester) } else { self.may_see(caller, &r) };
+                last_visible = visible;
                 if visible
                     && filter.status.is_none_or(|s| r.status_at(now) == s)
                     && filter.requester.as_ref().is_none_or(|p| &r.requester == p)
@@ -110,7 +112,9 @@ impl RequestService {
                 return Ok(RequestPage { requests: out, next: None });
             }
             if out.len() >= limit || read >= SCAN_LIMIT {
-                return Ok(RequestPage { requests: out, next: after.map(ListCursor) });
+                let next = after
+                    .map(|p| if last_visible { p } else { concealed(p, newest_first, cursor) });
+                return Ok(RequestPage { requests: out, next: next.map(ListCursor) });
             }
         }
     }
@@ -181,6 +185,26 @@ impl RequestService {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Where to resume when the last record a page read is one the caller may not see: at its
+/// millisecond, without its id, so a cursor never names a stranger's request. The next page
+/// reads that millisecond's records again (any the caller saw among them come again); when
+/// that would not move past `incoming` (a whole page of one millisecond), it skips the rest of
+/// that millisecond instead.
+fn concealed(
+    pos: IndexPosition,
+    newest_first: bool,
+    incoming: Option<&ListCursor>,
+) -> IndexPosition {
+    // `z` sorts after every request id (hex digits and `-`), `-` before every one.
+    let (again, skip) = if newest_first { ("zzzzzzzz", "-") } else { ("-", "zzzzzzzz") };
+    let at = |marker: &str| IndexPosition {
+        score: pos.score,
+        id: RequestId::parse(marker).unwrap_or_else(|_| pos.id.clone()),
+    };
+    let retry = at(again);
+    if incoming.is_some_and(|c| c.0 == retry) { at(skip) } else { retry }
 }
 
 /// The indexes one list reads.
