@@ -295,7 +295,7 @@ async fn a_page_reads_a_bounded_number_of_records_however_few_are_visible() {
             cursor = Some(next);
         }
         assert!(pages >= 2, "the first page stopped at its read budget");
-        assert_eq!(seen, [mine.id.clone()], "lee sees exactly alice's request");
+        assert_eq!(seen, std::slice::from_ref(&mine.id), "lee sees exactly alice's request");
     }
 }
 
