@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use jitgate::access::{AccessRequest, PolicyDocument, RequestStatus};
 use jitgate::decision::Caller;
-use jitgate::grant::{Principal, Scope, ScopeWire};
+use jitgate::grant::Principal;
+use jitgate::grant::fixtures::mk_scope;
 use jitgate::metrics::Metrics;
 use jitgate::store::{
     MemoryPolicies, MemoryRequests, MemoryStore, RedisConn, RedisRequests, RedisSettings,
@@ -64,14 +65,8 @@ fn caller(subject: &str, groups: &[&str]) -> Caller {
 }
 
 fn ask(service: &str, path: &str) -> NewRequest {
-    let wire = ScopeWire {
-        service: service.into(),
-        methods: vec!["GET".into()],
-        paths: vec![path.into()],
-        query: None,
-    };
     NewRequest {
-        resources: vec![Scope::from_wire(wire).unwrap()],
+        resources: vec![mk_scope(service, &["GET"], &[path])],
         ttl: Duration::from_secs(600),
         reason: "INC-1".into(),
         incident: None,

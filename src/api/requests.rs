@@ -42,9 +42,7 @@ pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Val
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
     v["status"] = json!(status);
     v["current_approvers"] = json!(r.current_approvers());
-    v["can_approve"] = json!(
-        status == RequestStatus::Pending && r.is_approver(caller) && !caller.holds(&r.requester)
-    );
+    v["can_approve"] = json!(r.may_decide(caller, now));
     v["approved_by_you"] = json!(r.approved_by(caller));
     if status == RequestStatus::Pending {
         v["expires_in_seconds"] = json!(r.expires_at.remaining_after(now).as_secs());

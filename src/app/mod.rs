@@ -72,7 +72,8 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
     let listeners = grpc::GrpcListeners { tcp: grpc_listener, unix: unix_listener };
     let grpc_task = tokio::spawn(grpc::serve(listeners, services, cancel.clone()));
     let router = api::router(wired.state);
-    // The control plane (REST API, web page) runs on a runtime of its own, two threads: a
+    // The control plane (REST API, web page) runs on a runtime of its own
+    // (`control_plane.threads`, at lower CPU priority than the Check workers): a
     // caller's large listing or body uses those (at most `api::fair::PER_CALLER` of them at
     // once), never the Check workers.
     let control = ControlPlane::start(&config.control_plane)?;

@@ -53,10 +53,15 @@ pub struct IndexPosition {
 }
 
 impl IndexPosition {
+    /// How `self` and `other` compare in the order an index is read in (`Less`: read first).
+    pub fn read_order(&self, other: &Self, newest_first: bool) -> std::cmp::Ordering {
+        let order = (self.score, &self.id).cmp(&(other.score, &other.id));
+        if newest_first { order.reverse() } else { order }
+    }
+
     /// Whether `self` comes after `other` in an index read in the given direction.
     pub fn is_after(&self, other: &Self, newest_first: bool) -> bool {
-        let order = (self.score, &self.id).cmp(&(other.score, &other.id));
-        if newest_first { order.is_lt() } else { order.is_gt() }
+        self.read_order(other, newest_first).is_gt()
     }
 }
 
@@ -316,10 +321,7 @@ impl RequestStore for MemoryRequests {
             })
             .filter(|p| after.is_none_or(|a| p.is_after(a, index.newest_first())))
             .collect();
-        out.sort_by(|a, b| {
-            let order = (a.score, &a.id).cmp(&(b.score, &b.id));
-            if index.newest_first() { order.reverse() } else { order }
-        });
+        out.sort_by(|a, b| a.read_order(b, index.newest_first()));
         out.truncate(count);
         Ok(out)
     }

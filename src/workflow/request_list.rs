@@ -129,11 +129,8 @@ impl RequestService {
             (None, false) => None,
         };
         let pending = filter.status == Some(RequestStatus::Pending) || filter.decidable;
-        if !pending || requester.is_some() {
-            return Some(Sources { pending, requester, everything: false, policies: Vec::new() });
-        }
-        if self.admins.includes(caller) {
-            return Some(Sources { pending, requester, everything: true, policies: Vec::new() });
+        if !pending || requester.is_some() || self.admins.includes(caller) {
+            return Some(Sources { pending, requester, policies: Vec::new() });
         }
         let set = self.policies.current();
         let policies =
@@ -141,7 +138,6 @@ impl RequestService {
         Some(Sources {
             pending,
             requester: Some(caller.subject.clone()),
-            everything: false,
             policies: policies.collect(),
         })
     }
@@ -161,10 +157,7 @@ impl RequestService {
             more |= page.len() >= want;
             all.extend(page);
         }
-        all.sort_by(|a, b| {
-            let order = (a.score, &a.id).cmp(&(b.score, &b.id));
-            if newest_first { order.reverse() } else { order }
-        });
+        all.sort_by(|a, b| a.read_order(b, newest_first));
         // A request is in its requester's index and its policy's, at the same score.
         all.dedup_by(|a, b| a.id == b.id);
         more |= all.len() > want;
@@ -210,30 +203,21 @@ fn concealed(
 /// The indexes one list reads.
 struct Sources {
     pending: bool,
-    /// One requester's index (theirs, or the caller's own beside their policies').
+    /// One requester's index (theirs, or the caller's own beside their policies'); `None`:
+    /// the index of every request.
     requester: Option<Principal>,
-    /// The index of every request (an admin's view).
-    everything: bool,
     /// The pending indexes of these policies.
     policies: Vec<String>,
 }
 
 impl Sources {
     fn indexes(&self) -> Vec<RequestIndex<'_>> {
-        let mut out = Vec::new();
-        match (self.pending, self.everything) {
-            (true, true) => out.push(RequestIndex::Pending),
-            (false, true) => out.push(RequestIndex::Recent),
-            (true, false) => {
-                out.extend(self.requester.as_ref().map(RequestIndex::PendingOf));
-                out.extend(self.policies.iter().map(|p| RequestIndex::PendingFor(p)));
-            }
-            (false, false) => {
-                out.push(
-                    self.requester.as_ref().map_or(RequestIndex::Recent, RequestIndex::RecentOf),
-                );
-            }
+        match (self.pending, &self.requester) {
+            (false, who) => vec![who.as_ref().map_or(RequestIndex::Recent, RequestIndex::RecentOf)],
+            (true, None) => vec![RequestIndex::Pending],
+            (true, Some(who)) => std::iter::once(RequestIndex::PendingOf(who))
+                .chain(self.policies.iter().map(|p| RequestIndex::PendingFor(p)))
+                .collect(),
         }
-        out
     }
 }

@@ -12,7 +12,8 @@ use std::time::Duration;
 
 use jitgate::access::PolicyDocument;
 use jitgate::decision::{Caller, CheckInput};
-use jitgate::grant::{GrantStatus, Principal, RequestPath, Scope, ScopeWire};
+use jitgate::grant::fixtures::mk_scope as scope;
+use jitgate::grant::{GrantStatus, Principal, RequestPath};
 use jitgate::metrics::Metrics;
 use jitgate::store::{GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore};
 use jitgate::time::{Clock, Timestamp};
@@ -117,16 +118,6 @@ impl Clock for SharedClock {
     fn now(&self) -> Timestamp {
         self.0.now()
     }
-}
-
-fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
-    Scope::from_wire(ScopeWire {
-        service: service.into(),
-        methods: methods.iter().map(|s| s.to_string()).collect(),
-        paths: paths.iter().map(|s| s.to_string()).collect(),
-        query: None,
-    })
-    .unwrap()
 }
 
 fn new_request(minutes: u64) -> NewRequest {

@@ -199,13 +199,17 @@ impl AccessRequest {
         self.approvals.iter().any(|a| caller.holds(&a.by))
     }
 
-    /// May `caller` decide this request now: pending, an approver, not the requester, and not
-    /// already counted among its approvals (the approver's queue).
-    pub fn decidable_by(&self, caller: &Caller, now: Timestamp) -> bool {
+    /// May `caller` approve or deny this request now: pending, an approver, not the requester.
+    pub fn may_decide(&self, caller: &Caller, now: Timestamp) -> bool {
         self.status_at(now) == RequestStatus::Pending
             && self.is_approver(caller)
             && !caller.holds(&self.requester)
-            && !self.approved_by(caller)
+    }
+
+    /// [`Self::may_decide`], and not already counted among its approvals (the approver's
+    /// queue).
+    pub fn decidable_by(&self, caller: &Caller, now: Timestamp) -> bool {
+        self.may_decide(caller, now) && !self.approved_by(caller)
     }
 
     fn check_pending(&self, now: Timestamp) -> Result<(), RequestError> {

@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::decision::Caller;
-use crate::grant::{Principal, Scope, ScopeWire};
+use crate::grant::{Principal, Scope};
 use crate::time::{Timestamp, Ttl};
 
 pub(super) const EXAMPLE: &str = r#"
@@ -43,15 +43,7 @@ pub(super) fn caller(subject: &str, groups: &[&str]) -> Caller {
     Caller { subject, principals }
 }
 
-pub(super) fn scope(service: &str, methods: &[&str], paths: &[&str]) -> Scope {
-    Scope::from_wire(ScopeWire {
-        service: service.into(),
-        methods: methods.iter().map(|s| s.to_string()).collect(),
-        paths: paths.iter().map(|s| s.to_string()).collect(),
-        query: None,
-    })
-    .unwrap()
-}
+pub(super) use crate::grant::fixtures::mk_scope as scope;
 
 pub(super) fn draft<'a>(
     c: &'a Caller,
