@@ -301,3 +301,70 @@ fn a_cursor_that_is_not_one_says_what_to_send() {
         assert!(e.contains("pass the `next` value"), "{bad}: {e}");
     }
 }
+
+/// The same through a real jitgate on a real redis-server, as clients page: the REST API
+/// following `next`, the command line with a page size smaller than the list, a bad cursor.
+#[tokio::test]
+async fn the_api_and_the_cli_page_through_a_queue() {
+    use serde_json::{Value, json};
+    let redis = RedisServer::start().await;
+    let j = common::Jitgate::start(&redis.url()).await;
+    let doc = json!({"apiVersion": "jitgate.dev/v1alpha1", "kind": "AccessPolicy",
+        "metadata": {"name": "orders"},
+        "spec": {"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/**"]}],
+            "requesters": ["group:eng"], "approvers": ["group:leads"], "max_ttl": "1h"}});
+    let (s, v) = j.call("PUT", "/v1/policies/orders", Some(&j.admin_token()), Some(doc)).await;
+    assert_eq!(s, 201, "{v}");
+    for (who, path) in [("u1", "/1"), ("u2", "/2"), ("u3", "/3"), ("u1", "/4"), ("u2", "/5")] {
+        let body = json!({"resources": [{"service": "orders", "methods": ["GET"], "paths": [path]}], "ttl": "10m", "reason": "INC-1"});
+        let (s, v) =
+            j.call("POST", "/v1/requests", Some(&j.token(who, &["eng"])), Some(body)).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    let lead = j.token("lee", &["leads"]);
+    let ids = |v: &Value| -> Vec<String> {
+        v["requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let queue = "/v1/requests?status=pending&decidable=true";
+    let (s, whole) = j.call("GET", queue, Some(&lead), None).await;
+    assert_eq!(s, 200, "{whole}");
+    assert_eq!(ids(&whole).len(), 5, "{whole}");
+    assert!(whole["next"].is_null(), "{whole}");
+    let (mut paged, mut next) = (Vec::new(), None::<String>);
+    for _ in 0..10 {
+        let url = match &next {
+            None => format!("{queue}&limit=2"),
+            Some(c) => format!("{queue}&limit=2&cursor={c}"),
+        };
+        let (s, v) = j.call("GET", &url, Some(&lead), None).await;
+        assert_eq!(s, 200, "{v}");
+        paged.extend(ids(&v));
+        next = v["next"].as_str().map(str::to_owned);
+        if next.is_none() {
+            break;
+        }
+    }
+    assert_eq!(paged, ids(&whole), "pages of 2 give the whole queue, in order, once");
+    // A stranger sees none of them, however he pages.
+    let (_, v) =
+        j.call("GET", "/v1/requests?limit=2", Some(&j.token("eve", &["sales"])), None).await;
+    assert_eq!(ids(&v), Vec::<String>::new(), "{v}");
+    // A cursor that is not one is refused, saying what to send.
+    let (s, v) = j.call("GET", &format!("{queue}&cursor=nope"), Some(&lead), None).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v.to_string().contains("pass the `next` value"), "{v}");
+    // The command line pages the server a page at a time up to --limit, and says where to go on.
+    let mut cli =
+        j.cli_command(&["request", "list", "--status", "pending", "--limit", "3", "-o", "json"]);
+    cli.env("JITGATE_TOKEN", &lead);
+    let out = cli.output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(ids(&v), ids(&whole)[..3], "{v}");
+    assert!(v["next"].is_string(), "{v}");
+}
