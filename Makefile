@@ -105,9 +105,9 @@ test: test-deps deps-bench
 	@echo "Envoy: $(ENVOY_BIN)"
 	@status=0; \
 	if $(CARGO) nextest --version >/dev/null 2>&1; then \
-	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --locked --no-fail-fast || status=$$?; \
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) nextest run --workspace --locked --no-fail-fast || status=$$?; \
 	else \
-	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --locked --no-fail-fast || status=$$?; \
+	  ENVOY_BIN=$(ENVOY_BIN) $(CARGO) test --workspace --locked --no-fail-fast || status=$$?; \
 	fi; \
 	$(MAKE) --no-print-directory test-soak-short || status=$$?; \
 	exit $$status
@@ -169,11 +169,13 @@ soak-noisy: deps
 
 # The short forms `make test` runs: a 60-second soak and a 30,000-token flood (about 3 minutes),
 # with the debug binaries the suite has just built (no release build in `make test`); results in
-# target/soak-short.{md,json}. Errors, allows, memory and JWKS refetches fail the target; the
+# target/soak-short.{md,json}. The build asks for the suite's own selection (the workspace with its
+# tests), so it reuses what `make test` just compiled instead of a second tree with other feature
+# sets. Errors, allows, memory and JWKS refetches fail the target; the
 # p99 criteria are printed but do not (a debug build on shared 2-vCPU machines, busy with the
 # rest of the suite a moment before, says nothing about speed). `make soak` enforces them.
 test-soak-short: deps deps-bench
-	$(CARGO) build --locked -p jitgate -p jitgate-bench --bins
+	$(CARGO) build --locked --workspace --bins --tests
 	ENVOY_BIN=$$($(FIND_ENVOY)) $(PYTHON) bench/soak.py --seconds 60 --flood 30000 \
 	  --bin-dir $(CURDIR)/target/debug --latency-advisory --out $(CURDIR)/target \
 	  --stem soak-short $(SOAK_ARGS)

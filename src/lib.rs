@@ -13,7 +13,9 @@
 //!
 //! Layers point one way: transport (`grpc`, `api`, `cli`) → application (`authz`, `workflow`)
 //! → domain (`grant`, `decision`, `access`, `time`, audit events). The domain is its own crate,
-//! `jitgate-core`, with no I/O dependency, re-exported here under the same paths.
+//! `jitgate-core`, with no I/O dependency, re-exported here under the same paths. The REST
+//! API's bodies are `jitgate-api-types`, on top of the domain: the server (`api`) writes them
+//! and the CLI (`cli`) reads them, so neither builds or picks apart JSON by hand.
 //! Infrastructure (`store`, `identity`) sits behind traits the application holds as
 //! `Arc<dyn ...>`.
 
@@ -30,7 +32,6 @@ pub mod identity;
 pub mod links;
 pub mod manifest;
 pub mod metrics;
-pub mod mode;
 pub mod notify;
 pub mod priority;
 pub mod report;
@@ -39,4 +40,4 @@ pub mod telemetry;
 pub mod workflow;
 
 // The domain lives in its own crate (no I/O dependencies); its modules keep their paths here.
-pub use jitgate_core::{access, decision, grant, percent, time};
+pub use jitgate_core::{access, decision, grant, mode, percent, time};

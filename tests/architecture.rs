@@ -1,6 +1,8 @@
-//! The layering held by crate boundaries (issue 17): `jitgate-core`, the domain, depends on no
-//! I/O crate, directly or through anything it pulls in. Read from `cargo metadata`, so a new
-//! dependency that drags tokio or a client library into the domain fails here.
+//! The layering held by crate boundaries (issue 17): `jitgate-core`, the domain, and
+//! `jitgate-api-types`, the REST wire contract the CLI shares with the server, depend on no I/O
+//! crate, directly or through anything they pull in; the wire contract depends on the domain
+//! and nothing of jitgate's above it. Read from `cargo metadata`, so a new dependency that drags
+//! tokio or a client library into either fails here.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -42,7 +44,7 @@ fn reachable(meta: &Value, root: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn the_domain_crate_depends_on_no_io_crate() {
+fn the_domain_and_wire_crates_depend_on_no_io_crate() {
     // The host's dependency graph only (others' packages may not be downloaded here).
     let rustc = Command::new("rustc").arg("-vV").output().expect("run rustc -vV");
     let host = String::from_utf8_lossy(&rustc.stdout)
@@ -57,12 +59,17 @@ fn the_domain_crate_depends_on_no_io_crate() {
         .expect("run cargo metadata");
     assert!(out.status.success(), "cargo metadata: {}", String::from_utf8_lossy(&out.stderr));
     let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let core = reachable(&meta, "jitgate-core");
-    let io: Vec<_> = IO_CRATES.iter().filter(|c| core.contains(**c)).collect();
-    assert!(io.is_empty(), "jitgate-core reaches I/O crates {io:?} (all: {core:?})");
+    for krate in ["jitgate-core", "jitgate-api-types"] {
+        let deps = reachable(&meta, krate);
+        let io: Vec<_> = IO_CRATES.iter().filter(|c| deps.contains(**c)).collect();
+        assert!(io.is_empty(), "{krate} reaches I/O crates {io:?} (all: {deps:?})");
+    }
+    let wire = reachable(&meta, "jitgate-api-types");
+    assert!(wire.contains("jitgate-core") && !wire.contains("jitgate"), "{wire:?}");
     // The check itself works: the server does reach them.
     let server = reachable(&meta, "jitgate");
-    assert!(server.contains("jitgate-core") && server.contains("tokio"), "{server:?}");
+    let ours = ["jitgate-core", "jitgate-api-types", "tokio"];
+    assert!(ours.iter().all(|c| server.contains(*c)), "{server:?}");
 }
 
 /// Module edges the layering forbids, as (directory under `src/`, path it must not name):

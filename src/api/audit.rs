@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Query, State};
-use serde_json::{Value, json};
+use jitgate_api_types::AuditHead;
 
 use super::ApiState;
 use super::error::ApiError;
@@ -37,12 +37,12 @@ pub async fn query(
 pub async fn head(
     State(state): State<ApiState>,
     Auth(caller): Auth,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<AuditHead>, ApiError> {
     let h = state.audit.head(&caller).await?;
-    Ok(Json(json!({
-        "seq": h.seq,
-        "hash": h.hash,
-        "start_seq": h.start_seq,
-        "start_hash": h.start_hash,
-    })))
+    Ok(Json(AuditHead {
+        seq: h.seq,
+        hash: h.hash,
+        start_seq: h.start_seq,
+        start_hash: h.start_hash,
+    }))
 }

@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use jitgate_api_types::ErrorBody;
 
 use crate::identity::TokenError;
 use crate::workflow::WorkflowError;
@@ -90,15 +90,12 @@ impl From<WorkflowError> for ApiError {
 }
 
 impl IntoResponse for ApiError {
-    #[expect(
-        clippy::indexing_slicing,
-        reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-    )]
     fn into_response(self) -> Response {
-        let mut body = json!({"error": self.code, "message": self.message});
-        if !self.details.is_empty() {
-            body["details"] = json!(self.details);
-        }
+        let body = ErrorBody {
+            error: self.code.to_string(),
+            message: self.message,
+            details: self.details,
+        };
         let mut resp = (self.status, axum::Json(body)).into_response();
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));

@@ -6,7 +6,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use serde_json::{Value, json};
+use jitgate_api_types::IncidentResolution;
 
 use super::ApiState;
 use super::error::ApiError;
@@ -34,7 +34,7 @@ pub async fn resolve(
     State(state): State<ApiState>,
     Path(incident): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<IncidentResolution>, ApiError> {
     check_incident(&incident).map_err(|e| ApiError::invalid(vec![format!("incident: {e}")]))?;
     let by: Principal = if token_matches(&headers, state.incident_token.as_deref()) {
         WEBHOOK_PRINCIPAL.parse().map_err(|_| {
@@ -55,6 +55,7 @@ pub async fn resolve(
         caller.subject
     };
     let revoked = state.grants.resolve_incident(&by, &incident).await?;
-    let ids: Vec<String> = revoked.iter().map(|g| g.id.to_string()).collect();
-    Ok(Json(json!({ "incident": incident, "resolved_by": by, "revoked": ids, "count": ids.len() })))
+    let revoked: Vec<_> = revoked.into_iter().map(|g| g.id).collect();
+    let count = revoked.len();
+    Ok(Json(IncidentResolution { incident, resolved_by: by, revoked, count }))
 }

@@ -5,8 +5,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jitgate_api_types::{ApplyInput, ApplyReport, ExplainAnswer};
 
 use super::ApiState;
 use super::error::ApiError;
@@ -14,33 +13,15 @@ use super::extract::{Auth, json_body};
 
 use crate::manifest::{self, Source};
 use crate::workflow::explain::explain as run_explain;
-use crate::workflow::inputs::ExplainInput;
+use crate::workflow::inputs::{self, ExplainInput};
 use crate::workflow::{ApplyError, ApplyOptions};
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplyBody {
-    pub documents: Vec<ApplyDocument>,
-    #[serde(default)]
-    pub dry_run: bool,
-    #[serde(default)]
-    pub prune: bool,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApplyDocument {
-    #[serde(default)]
-    pub source: Source,
-    pub manifest: Value,
-}
 
 pub async fn apply(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
-    let body: ApplyBody = json_body(
+) -> Result<Json<ApplyReport>, ApiError> {
+    let body: ApplyInput = json_body(
         &body,
         r#"{"documents": [{"manifest": {"apiVersion": "jitgate.dev/v1alpha1", "kind": "Grant", ...}}], "dry_run": true}"#,
     )?;
@@ -62,7 +43,7 @@ pub async fn apply(
     }
     let opts = ApplyOptions { dry_run: body.dry_run, prune: body.prune };
     match state.apply.apply(&caller, manifests, opts).await {
-        Ok(report) => Ok(Json(json!(report))),
+        Ok(report) => Ok(Json(report)),
         Err(ApplyError::Invalid(e)) => {
             Err(ApiError::invalid(e.iter().map(ToString::to_string).collect()))
         }
@@ -70,20 +51,16 @@ pub async fn apply(
     }
 }
 
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
 pub async fn explain(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ExplainAnswer>, ApiError> {
     let body: ExplainInput = json_body(
         &body,
         r#"{"subject": "user:alice", "groups": ["eng"], "service": "orders", "method": "DELETE", "path": "/orders/7"}"#,
     )?;
-    let mut query = body.validate().map_err(ApiError::invalid)?;
+    let mut query = inputs::explain_query(body).map_err(ApiError::invalid)?;
     if !state.grants.is_admin(&caller) {
         if caller.subject != query.subject {
             return Err(ApiError::new(
@@ -101,8 +78,7 @@ pub async fn explain(
     let policies = state.policies.current();
     let explanation =
         run_explain(state.grants.store().as_ref(), &policies, &query, state.clock.now()).await?;
-    let mut body = json!(explanation);
     // In shadow mode the decision is what jitgate records; Envoy is told allow.
-    body["mode"] = json!(state.modes.for_service(Some(&query.service)));
-    Ok(Json(body))
+    let mode = state.modes.for_service(Some(&query.service));
+    Ok(Json(ExplainAnswer { explanation, mode }))
 }

@@ -4,22 +4,19 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method};
-use serde_json::{Value, json};
+use jitgate_api_types::Me;
 
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::authenticate;
 
-pub async fn me(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+pub async fn me(State(state): State<ApiState>, headers: HeaderMap) -> Result<Json<Me>, ApiError> {
     let (caller, source) = authenticate(&state, &Method::GET, &headers).await?;
-    Ok(Json(json!({
-        "subject": caller.subject,
-        "principals": caller.principals,
-        "admin": state.grants.is_admin(&caller),
-        "audit_reader": state.audit.may_read(&caller),
-        "token_source": source.as_str(),
-    })))
+    Ok(Json(Me {
+        admin: state.grants.is_admin(&caller),
+        audit_reader: state.audit.may_read(&caller),
+        token_source: source,
+        subject: caller.subject,
+        principals: caller.principals,
+    }))
 }

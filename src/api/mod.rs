@@ -24,13 +24,13 @@ pub mod ui;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::json;
+use axum::{Json, Router};
+use jitgate_api_types::health::{Health, HealthStatus};
 use tokio::net::TcpListener;
 
 use crate::health::Readiness;
@@ -157,36 +157,18 @@ pub async fn serve(
     axum::serve(listener, router).with_graceful_shutdown(shutdown).await
 }
 
-async fn healthz(State(state): State<ApiState>) -> impl IntoResponse {
-    axum::Json(with_mode(json!({"status": "ok"}), &state.modes))
+async fn healthz(State(state): State<ApiState>) -> Json<Health> {
+    Json(Health::new(HealthStatus::Ok, &state.modes))
 }
 
 async fn readyz(State(state): State<ApiState>) -> Response {
     if state.readiness.is_ready() {
-        axum::Json(with_mode(json!({"status": "ready"}), &state.modes)).into_response()
+        Json(Health::new(HealthStatus::Ready, &state.modes)).into_response()
     } else {
-        let body = json!({"status": "not_ready", "reasons": state.readiness.reasons()});
-        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(with_mode(body, &state.modes))).into_response()
+        let reasons = state.readiness.reasons().into_iter().map(String::from).collect();
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health::not_ready(reasons, &state.modes)))
+            .into_response()
     }
-}
-
-/// Adds `mode` (the default), `service_modes` (overrides, when any) and, while anything is
-/// shadowed, a `warning` to a health body. Shadow never makes jitgate unhealthy.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
-fn with_mode(mut body: serde_json::Value, modes: &Modes) -> serde_json::Value {
-    body["mode"] = json!(modes.default);
-    if !modes.services.is_empty() {
-        body["service_modes"] = json!(modes.services);
-    }
-    if modes.any_shadow() {
-        body["warning"] = json!(
-            "shadow mode: would-be denies are recorded but answered allow; nothing is enforced in shadowed services"
-        );
-    }
-    body
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {

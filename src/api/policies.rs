@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use jitgate_api_types::{PolicyDeleted, PolicyList};
 
 use super::ApiState;
 use super::error::ApiError;
@@ -47,29 +47,29 @@ pub async fn put(
         PutOutcome::Updated => "updated",
         PutOutcome::Unchanged => "unchanged",
     };
-    Ok((status, [("x-jitgate-outcome", label)], Json(json!(policy.document))).into_response())
+    Ok((status, [("x-jitgate-outcome", label)], Json(policy.document)).into_response())
 }
 
 pub async fn get(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.policies.get(&caller, &name).await?)))
+) -> Result<Json<PolicyDocument>, ApiError> {
+    Ok(Json(state.policies.get(&caller, &name).await?))
 }
 
 pub async fn list(
     State(state): State<ApiState>,
     Auth(caller): Auth,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "policies": state.policies.list(&caller).await? })))
+) -> Result<Json<PolicyList>, ApiError> {
+    Ok(Json(PolicyList { policies: state.policies.list(&caller).await? }))
 }
 
 pub async fn delete(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PolicyDeleted>, ApiError> {
     state.policies.delete(&caller, &name).await?;
-    Ok(Json(json!({ "deleted": name })))
+    Ok(Json(PolicyDeleted { deleted: name }))
 }

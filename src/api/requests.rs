@@ -8,62 +8,31 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use jitgate_api_types::{DecisionBody, GrantBody, RequestBody, RequestList};
 
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{Auth, json_body};
-use super::grants::grant_json;
 use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::decision::Caller;
 use crate::grant::Principal;
-use crate::workflow::inputs::RequestInput;
+use crate::workflow::inputs::{self, RequestInput};
 use crate::workflow::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter};
 
 const EXAMPLE: &str = r#"{"resources": [{"service": "orders", "methods": ["GET"], "paths": ["/orders/**"]}], "ttl": "30m", "reason": "INC-4312 latency"}"#;
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionBody {
-    #[serde(default)]
-    pub comment: Option<String>,
-}
-
-/// A request as the API shows it: stored fields, its status now, who can approve it now,
-/// and whether the caller may decide it.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
-pub fn request_json(r: &AccessRequest, state: &ApiState, caller: &Caller) -> Value {
+/// A request as the API shows `caller`, with the grant an approval made when it still exists.
+async fn with_grant(state: &ApiState, caller: &Caller, r: &AccessRequest) -> RequestBody {
     let now = state.clock.now();
-    let status = r.status_at(now);
-    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-    v["status"] = json!(status);
-    v["current_approvers"] = json!(r.current_approvers());
-    v["can_approve"] = json!(r.may_decide(caller, now));
-    v["approved_by_you"] = json!(r.approved_by(caller));
-    if status == RequestStatus::Pending {
-        v["expires_in_seconds"] = json!(r.expires_at.remaining_after(now).as_secs());
-        let have = u32::try_from(r.approvals.len()).unwrap_or(u32::MAX);
-        v["approvals_needed"] = json!(r.min_approvals.saturating_sub(have));
-    }
-    v
+    let grant = match &r.grant_id {
+        Some(id) => state.grants.store().get(id).await.ok().flatten(),
+        None => None,
+    };
+    RequestBody::at(r, caller, now).with_grant(grant.map(|g| GrantBody::at(g, now)))
 }
 
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
-async fn with_grant(state: &ApiState, caller: &Caller, r: &AccessRequest) -> Value {
-    let mut v = request_json(r, state, caller);
-    if let Some(id) = &r.grant_id
-        && let Ok(Some(g)) = state.grants.store().get(id).await
-    {
-        v["grant"] = grant_json(&g, state.clock.now());
-    }
-    v
+fn shown(state: &ApiState, caller: &Caller, r: &AccessRequest) -> RequestBody {
+    RequestBody::at(r, caller, state.clock.now())
 }
 
 pub async fn create(
@@ -72,7 +41,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let body: RequestInput = json_body(&body, EXAMPLE)?;
-    let new = body.validate().map_err(ApiError::invalid)?;
+    let new = inputs::new_request(body).map_err(ApiError::invalid)?;
     let request = state.requests.create(&caller, new).await?;
     let location = format!("/v1/requests/{}", request.id);
     let view = with_grant(&state, &caller, &request).await;
@@ -90,14 +59,14 @@ pub async fn list(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestList>, ApiError> {
     let mut errors = Vec::new();
     for key in query.keys().filter(|k| !LIST_PARAMS.contains(&k.as_str())) {
         errors.push(format!("unknown query parameter `{key}`: use {}", LIST_PARAMS.join(", ")));
     }
     let status = match query.get("status").map(String::as_str) {
         None | Some("all") => None,
-        Some(s) => serde_json::from_value::<RequestStatus>(json!(s))
+        Some(s) => serde_json::from_value::<RequestStatus>(serde_json::Value::from(s))
             .map_err(|_| {
                 errors.push(format!(
                     "status: `{s}` is not one of pending, approved, denied, expired, cancelled, all"
@@ -127,9 +96,8 @@ pub async fn list(
     }
     let filter = RequestFilter { status, mine, requester, decidable };
     let page = state.requests.list(&caller, &filter, cursor.as_ref(), limit).await?;
-    let items: Vec<Value> =
-        page.requests.iter().map(|r| request_json(r, &state, &caller)).collect();
-    Ok(Json(json!({ "requests": items, "next": page.next.map(|c| c.to_string()) })))
+    let requests = page.requests.iter().map(|r| shown(&state, &caller, r)).collect();
+    Ok(Json(RequestList { requests, next: page.next.map(|c| c.to_string()) }))
 }
 
 fn flag(query: &HashMap<String, String>, key: &str, errors: &mut Vec<String>) -> bool {
@@ -151,7 +119,7 @@ pub async fn get(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestBody>, ApiError> {
     let r = state.requests.get(&caller, &id(&raw)?).await?;
     Ok(Json(with_grant(&state, &caller, &r).await))
 }
@@ -168,7 +136,7 @@ pub async fn approve(
     Auth(caller): Auth,
     Path(raw): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestBody>, ApiError> {
     let comment = decision(&body)?.comment;
     let r = state.requests.approve(&caller, &id(&raw)?, comment).await?;
     Ok(Json(with_grant(&state, &caller, &r).await))
@@ -179,17 +147,17 @@ pub async fn deny(
     Auth(caller): Auth,
     Path(raw): Path<String>,
     body: Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestBody>, ApiError> {
     let comment = decision(&body)?.comment;
     let r = state.requests.deny(&caller, &id(&raw)?, comment).await?;
-    Ok(Json(request_json(&r, &state, &caller)))
+    Ok(Json(shown(&state, &caller, &r)))
 }
 
 pub async fn cancel(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(raw): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RequestBody>, ApiError> {
     let r = state.requests.cancel(&caller, &id(&raw)?).await?;
-    Ok(Json(request_json(&r, &state, &caller)))
+    Ok(Json(shown(&state, &caller, &r)))
 }

@@ -31,23 +31,7 @@ pub struct UiSettings {
     pub origins: Vec<String>,
 }
 
-/// Where the token of a call came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenSource {
-    /// `Authorization: Bearer` sent by the client itself.
-    Authorization,
-    /// The reverse proxy's header (`ui.token_header`): ambient, CSRF-checked.
-    ProxyHeader,
-}
-
-impl TokenSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Authorization => "authorization",
-            Self::ProxyHeader => "proxy_header",
-        }
-    }
-}
+pub use jitgate_api_types::session::TokenSource;
 
 // === impl UiSettings ===
 

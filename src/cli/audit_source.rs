@@ -1,7 +1,7 @@
 //! Where `jitgate audit` reads from: the REST API (default), Redis directly (`--redis-url`,
 //! read-only commands only), or an export file (`--file`, for `verify`).
 
-use serde_json::Value;
+use jitgate_api_types::AuditHead;
 
 use super::client::{CliError, Client};
 use super::direct::{Direct, unavailable};
@@ -37,14 +37,12 @@ impl Source {
         match self {
             Self::Redis(log) => log.head().await.map_err(unavailable),
             Self::Api(c) => {
-                let v = c.get("/v1/audit/head").await?;
-                let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
-                let n = |k: &str| v.get(k).and_then(Value::as_u64).unwrap_or_default();
+                let h: AuditHead = c.get("/v1/audit/head").await?;
                 Ok(Head {
-                    seq: n("seq"),
-                    hash: s("hash"),
-                    start_seq: n("start_seq"),
-                    start_hash: s("start_hash"),
+                    seq: h.seq,
+                    hash: h.hash,
+                    start_seq: h.start_seq,
+                    start_hash: h.start_hash,
                 })
             }
         }

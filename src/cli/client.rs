@@ -1,9 +1,12 @@
-//! A small REST client for the CLI: bearer auth, JSON in and out, and errors that carry the
-//! server's message and map to stable exit codes.
+//! A small REST client for the CLI: bearer auth, the API's own body types in and out
+//! (`jitgate_api_types`), and errors that carry the server's message and map to stable exit
+//! codes.
 
 use std::time::Duration;
 
-use serde_json::Value;
+use jitgate_api_types::ErrorBody;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use super::exit;
 
@@ -44,7 +47,7 @@ impl Client {
         &self.base
     }
 
-    pub async fn get(&self, path: &str) -> Result<Value, CliError> {
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.send(self.http.get(self.url(path))).await
     }
 
@@ -53,22 +56,26 @@ impl Client {
         self.send_raw(self.http.get(self.url(path))).await
     }
 
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, CliError> {
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<T, CliError> {
         self.send(self.http.post(self.url(path)).json(body)).await
     }
 
     /// PUT with a raw body (YAML or JSON as read from a file).
-    pub async fn put_raw(
+    pub async fn put_raw<T: DeserializeOwned>(
         &self,
         path: &str,
         body: String,
         content_type: &str,
-    ) -> Result<Value, CliError> {
+    ) -> Result<T, CliError> {
         self.send(self.http.put(self.url(path)).header("content-type", content_type).body(body))
             .await
     }
 
-    pub async fn delete(&self, path: &str) -> Result<Value, CliError> {
+    pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, CliError> {
         self.send(self.http.delete(self.url(path))).await
     }
 
@@ -76,9 +83,19 @@ impl Client {
         format!("{}{path}", self.base)
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, CliError> {
+    /// Sends `req` and reads the answer as `T`; an answer that is not a `T` is an error that
+    /// says so, never a silent default.
+    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Result<T, CliError> {
         let text = self.send_raw(req).await?;
-        Ok(serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        serde_json::from_str(&text).map_err(|e| {
+            CliError::new(
+                exit::UNAVAILABLE,
+                format!(
+                    "jitgate at {} answered with a body this CLI cannot read ({e}): are the CLI and the server the same version?",
+                    self.base
+                ),
+            )
+        })
     }
 
     async fn send_raw(&self, mut req: reqwest::RequestBuilder) -> Result<String, CliError> {
@@ -99,16 +116,10 @@ impl Client {
         if status.is_success() {
             return Ok(text);
         }
-        let body: Value = serde_json::from_str(&text).unwrap_or(Value::String(text));
-        let message = body
-            .get("message")
-            .and_then(Value::as_str)
-            .map_or_else(|| format!("{status}"), str::to_string);
-        let details = body
-            .get("details")
-            .and_then(Value::as_array)
-            .map(|d| d.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
-            .unwrap_or_default();
+        let (message, details) = match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(e) => (e.message, e.details),
+            Err(_) => (format!("{status}"), Vec::new()),
+        };
         let code = match status.as_u16() {
             401 => exit::UNAUTHENTICATED,
             403 => exit::FORBIDDEN,

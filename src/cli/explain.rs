@@ -2,7 +2,7 @@
 //! from the API, or straight from Redis with `--redis-url` when the API is down.
 
 use clap::Args;
-use serde_json::{Value, json};
+use jitgate_api_types::{ExplainAnswer, ExplainInput};
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
@@ -11,7 +11,7 @@ use super::exit;
 use super::output;
 use crate::grant::Principal;
 use crate::time::{Clock, SystemClock};
-use crate::workflow::explain::{ExplainQuery, explain};
+use crate::workflow::explain::{ExplainQuery, Explanation, RequestOutlook, explain};
 
 #[derive(Debug, Args)]
 pub struct ExplainArgs {
@@ -32,22 +32,36 @@ pub struct ExplainArgs {
 }
 
 pub async fn run(a: &ExplainArgs, opts: &ClientOpts) -> Result<(), CliError> {
-    let explanation = match &a.direct.redis_url {
-        Some(url) => direct(a, url).await?,
+    match &a.direct.redis_url {
+        // Straight from Redis there is no configuration, so no mode to show.
+        Some(url) => show(&direct(a, url).await?, None, opts.output),
         None => {
-            let body = json!({"subject": a.subject, "groups": a.groups, "service": a.service, "method": a.method, "path": a.path});
-            Client::new(&opts.server, opts.token.clone())?.post("/v1/explain", &body).await?
+            let body = ExplainInput {
+                subject: a.subject.clone(),
+                groups: a.groups.clone(),
+                service: a.service.clone(),
+                method: a.method.clone(),
+                path: a.path.clone(),
+            };
+            let client = Client::new(&opts.server, opts.token.clone())?;
+            let answer: ExplainAnswer = client.post("/v1/explain", &body).await?;
+            show(&answer.explanation, Some(&answer), opts.output);
         }
-    };
-    if opts.output.structured() {
-        output::print(&explanation, opts.output);
-    } else {
-        print_table(&explanation);
     }
     Ok(())
 }
 
-async fn direct(a: &ExplainArgs, url: &str) -> Result<Value, CliError> {
+/// The whole answer for `-o json|yaml` (`whole`, when there is more than the explanation),
+/// a table otherwise.
+fn show(e: &Explanation, whole: Option<&ExplainAnswer>, format: output::Format) {
+    match (format.structured(), whole) {
+        (true, Some(whole)) => output::print(whole, format),
+        (true, None) => output::print(e, format),
+        (false, _) => print_table(e),
+    }
+}
+
+async fn direct(a: &ExplainArgs, url: &str) -> Result<Explanation, CliError> {
     let usage = |m: String| CliError::new(exit::USAGE, m);
     let subject: Principal = a.subject.parse().map_err(|e| usage(format!("--subject: {e}")))?;
     let groups = a
@@ -67,77 +81,60 @@ async fn direct(a: &ExplainArgs, url: &str) -> Result<Value, CliError> {
         method: a.method.clone(),
         path: a.path.clone(),
     };
-    let e =
-        explain(&store.grants, &policies, &q, SystemClock.now()).await.map_err(|e| match e {
-            crate::workflow::WorkflowError::Invalid(d) => usage(d.join("; ")),
-            other => unavailable(other),
-        })?;
-    Ok(json!(e))
+    explain(&store.grants, &policies, &q, SystemClock.now()).await.map_err(|e| match e {
+        crate::workflow::WorkflowError::Invalid(d) => usage(d.join("; ")),
+        other => unavailable(other),
+    })
 }
 
-fn print_table(e: &Value) {
-    let d = &e["decision"];
-    let verdict = if d["allowed"].as_bool() == Some(true) { "ALLOW" } else { "DENY" };
-    println!(
-        "Decision:  {verdict} ({} {}) — {}",
-        d["status"],
-        output::str_field(d, "reason"),
-        output::str_field(d, "message")
-    );
-    let principals: Vec<&str> =
-        e["principals"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+fn print_table(e: &Explanation) {
+    let d = &e.decision;
+    let verdict = if d.allowed { "ALLOW" } else { "DENY" };
+    println!("Decision:  {verdict} ({} {}) — {}", d.status, d.reason, d.message);
+    let principals: Vec<String> = e.principals.iter().map(ToString::to_string).collect();
     println!("Caller:    {}", principals.join(", "));
-    let one_time =
-        if e["one_time_action"].as_bool() == Some(true) { "  (a one-time action)" } else { "" };
-    println!("Call:      {}{one_time}", output::str_field(e, "call"));
-    let considered = e["considered"].as_array().cloned().unwrap_or_default();
-    if considered.is_empty() {
+    let one_time = if e.one_time_action { "  (a one-time action)" } else { "" };
+    println!("Call:      {}{one_time}", e.call);
+    if e.considered.is_empty() {
         println!(
             "Grants:    none name these principals (live, or expired within the history retention)"
         );
     } else {
         let mut t = output::table(&["GRANT", "SUBJECT", "RESOURCES", "FIT", "WHY"]);
-        for c in &considered {
-            let g = &c["grant"];
+        for c in &e.considered {
             t.add_row(vec![
-                output::str_field(g, "id").to_string(),
-                output::str_field(g, "subject").to_string(),
-                output::resources(g),
-                output::str_field(c, "fit").to_string(),
-                output::str_field(c, "detail").to_string(),
+                c.grant.id.to_string(),
+                c.grant.subject.to_string(),
+                output::scopes(&c.grant.resources),
+                c.fit.as_str().to_string(),
+                c.detail.clone(),
             ]);
         }
         println!("{t}");
     }
-    let r = &e["request"];
-    match output::str_field(r, "outcome") {
-        "requestable" => {
-            let approvers: Vec<&str> =
-                r["approvers"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-            let rules: Vec<&str> = r["auto_approve_rules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect();
-            let auto = if rules.is_empty() {
+    match &e.request {
+        RequestOutlook::Requestable {
+            policy,
+            approvers,
+            min_approvals,
+            max_ttl,
+            one_time,
+            auto_approve_rules,
+        } => {
+            let approvers: Vec<String> = approvers.iter().map(ToString::to_string).collect();
+            let auto = if auto_approve_rules.is_empty() {
                 String::new()
             } else {
-                format!("; auto-approved by {}", rules.join(" or "))
+                format!("; auto-approved by {}", auto_approve_rules.join(" or "))
             };
-            let kind = if r["one_time"].as_bool() == Some(true) {
-                "a one-time approval"
-            } else {
-                "access"
-            };
+            let kind = if *one_time { "a one-time approval" } else { "access" };
             println!(
-                "Request:   policy `{}` lets this caller request {kind} (up to {}), approved by {} ({} needed){auto}",
-                output::str_field(r, "policy"),
-                output::str_field(r, "max_ttl"),
+                "Request:   policy `{policy}` lets this caller request {kind} (up to {max_ttl}), approved by {} ({min_approvals} needed){auto}",
                 approvers.join(", "),
-                r["min_approvals"]
             );
         }
-        _ => println!("Request:   {}", output::str_field(r, "message")),
+        RequestOutlook::NotCovered { message } | RequestOutlook::NotEligible { message } => {
+            println!("Request:   {message}");
+        }
     }
 }

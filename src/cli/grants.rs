@@ -2,16 +2,16 @@
 //! (`--redis-url`) when the API is down.
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use jitgate_api_types::{GrantBody, GrantInput, GrantList, GrantWithUsage};
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
 use super::direct::{Direct, DirectOpts, unavailable};
 use super::exit;
 use super::output::{self, Format};
-use crate::grant::GrantId;
-use crate::time::{Clock, SystemClock};
-use crate::workflow::grants::{GrantFilter, grant_view};
+use crate::grant::{GrantId, GrantUsage, ScopeWire};
+use crate::time::{Clock, SystemClock, Timestamp};
+use crate::workflow::grants::GrantFilter;
 
 #[derive(Debug, Subcommand)]
 pub enum GrantsCommand {
@@ -93,15 +93,20 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
     let (client, format) = (&Client::new(&opts.server, opts.token.clone())?, opts.output);
     match cmd {
         GrantsCommand::Create(a) => {
-            let body = json!({
-                "subject": a.subject,
-                "resources": [{"service": a.service, "methods": a.methods, "paths": a.paths}],
-                "ttl": a.ttl,
-                "reason": a.reason,
-                "max_uses": a.max_uses,
-                "incident": a.incident,
-            });
-            let grant = client.post("/v1/grants", &body).await?;
+            let body = GrantInput {
+                subject: a.subject,
+                resources: vec![ScopeWire {
+                    service: a.service,
+                    methods: a.methods,
+                    paths: a.paths,
+                    query: None,
+                }],
+                ttl: a.ttl,
+                reason: a.reason,
+                max_uses: a.max_uses,
+                incident: a.incident,
+            };
+            let grant: GrantBody = client.post("/v1/grants", &body).await?;
             show(&[grant], format);
         }
         GrantsCommand::List(a) => {
@@ -119,7 +124,7 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
             if a.unused {
                 query.push(("unused".into(), "true".into()));
             }
-            let body = match &a.direct.redis_url {
+            let body: GrantList = match &a.direct.redis_url {
                 Some(url) => list_direct(url, &a.direct.key_prefix, &query).await?,
                 None => {
                     let q: Vec<String> =
@@ -132,37 +137,35 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
                     client.get(&path).await?
                 }
             };
-            let items = body.get("grants").and_then(Value::as_array).cloned().unwrap_or_default();
             match format {
                 Format::Json | Format::Yaml => output::print(&body, format),
-                Format::Table => show(&items, format),
+                Format::Table => show(&body.grants, format),
             }
         }
         GrantsCommand::Get { id, direct } => {
-            let grant = match &direct.redis_url {
+            let grant: GrantWithUsage = match &direct.redis_url {
                 Some(url) => get_direct(url, &direct.key_prefix, &id).await?,
                 None => client.get(&format!("/v1/grants/{}", encode(&id))).await?,
             };
-            show(std::slice::from_ref(&grant), format);
-            if !format.structured() {
-                show_usage(&grant);
+            if format.structured() {
+                output::print(&grant, format);
+            } else {
+                show(std::slice::from_ref(&grant.grant), format);
+                show_usage(&grant.usage);
             }
         }
         GrantsCommand::Revoke { id, subject, reason } => {
             let ids = match (id, subject) {
                 (Some(id), _) => vec![id],
                 (None, Some(s)) => {
-                    let body = client.get(&format!("/v1/grants?subject={}", encode(&s))).await?;
-                    let all =
-                        body.get("grants").and_then(Value::as_array).cloned().unwrap_or_default();
-                    all.iter()
-                        .filter_map(|g| g.get("id").and_then(Value::as_str).map(str::to_string))
-                        .collect()
+                    let body: GrantList =
+                        client.get(&format!("/v1/grants?subject={}", encode(&s))).await?;
+                    body.grants.into_iter().map(|g| g.grant.id.to_string()).collect()
                 }
                 (None, None) => Vec::new(),
             };
             let suffix = reason.map(|r| format!("?reason={}", encode(&r))).unwrap_or_default();
-            let mut revoked = Vec::new();
+            let mut revoked: Vec<GrantBody> = Vec::new();
             for id in ids {
                 revoked.push(client.delete(&format!("/v1/grants/{}{suffix}", encode(&id))).await?);
             }
@@ -176,11 +179,11 @@ pub async fn run(cmd: GrantsCommand, opts: &ClientOpts) -> Result<(), CliError> 
     Ok(())
 }
 
-fn show(grants: &[Value], format: Format) {
+fn show(grants: &[GrantBody], format: Format) {
     if format.structured() {
         match grants {
             [one] => output::print(one, format),
-            many => output::print(&Value::Array(many.to_vec()), format),
+            many => output::print(&many, format),
         }
         return;
     }
@@ -201,72 +204,48 @@ fn show(grants: &[Value], format: Format) {
         "SOURCE",
         "REASON",
     ]);
-    for g in grants {
-        let uses = g.get("uses").and_then(Value::as_u64).unwrap_or(0);
-        let uses = match g.get("max_uses").and_then(Value::as_u64) {
-            Some(max) => format!("{uses}/{max}"),
-            None => uses.to_string(),
+    for GrantBody { grant: g, status, .. } in grants {
+        let uses = match g.max_uses {
+            Some(max) => format!("{}/{max}", g.uses),
+            None => g.uses.to_string(),
         };
-        let last = match output::str_field(g, "last_used_at") {
-            "" => "-".to_string(),
-            t => t.to_string(),
+        let last = g.last_used_at.map_or_else(|| "-".to_string(), |t| t.to_string());
+        let approved = match (&g.approved_by[..], &g.auto_approved_by) {
+            ([], Some(rule)) => format!("auto: {rule}"),
+            ([], None) => format!("({})", g.created_by),
+            (by, _) => by.iter().map(ToString::to_string).collect::<Vec<_>>().join(", "),
         };
-        let approved = g
-            .get("approved_by")
-            .and_then(Value::as_array)
-            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-            .filter(|s| !s.is_empty())
-            .or_else(|| {
-                g.get("auto_approved_by").and_then(Value::as_str).map(|r| format!("auto: {r}"))
-            })
-            .unwrap_or_else(|| format!("({})", output::str_field(g, "created_by")));
-        let expires = if g.get("standing").and_then(Value::as_bool) == Some(true) {
-            "standing".to_string()
-        } else {
-            output::remaining(g, "expires_at", now)
-        };
+        let expires =
+            if g.standing { "standing".to_string() } else { output::until(g.expires_at, now) };
         t.add_row(vec![
-            output::str_field(g, "id").to_string(),
-            output::str_field(g, "subject").to_string(),
-            output::resources(g),
-            output::str_field(g, "status").to_string(),
+            g.id.to_string(),
+            g.subject.to_string(),
+            output::scopes(&g.resources),
+            status.to_string(),
             expires,
             uses,
             last,
             approved,
-            output::str_field(g, "source").to_string(),
-            output::str_field(g, "reason").to_string(),
+            g.source.to_string(),
+            g.reason.clone(),
         ]);
     }
     println!("{t}");
 }
 
 /// The usage ledger under a single grant's table.
-fn show_usage(g: &Value) {
-    let Some(u) = g.get("usage") else { return };
-    let uses = u.get("uses").and_then(Value::as_u64).unwrap_or(0);
-    if uses == 0 && u.get("last_used_at").is_none_or(Value::is_null) {
+fn show_usage(u: &GrantUsage) {
+    if u.uses == 0 && u.last_used_at.is_none() {
         println!("Usage: never used");
         return;
     }
-    println!(
-        "Usage: {uses} uses, first {}, last {}",
-        output::str_field(u, "first_used_at"),
-        output::str_field(u, "last_used_at")
-    );
-    let paths: Vec<&str> = u
-        .get("paths")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if !paths.is_empty() {
-        let more = if u.get("paths_truncated").and_then(Value::as_bool) == Some(true) {
-            " (and more; the ledger keeps the first 100)"
-        } else {
-            ""
-        };
+    let at = |t: Option<Timestamp>| t.map_or_else(|| "-".to_string(), |t| t.to_string());
+    println!("Usage: {} uses, first {}, last {}", u.uses, at(u.first_used_at), at(u.last_used_at));
+    if !u.paths.is_empty() {
+        let more =
+            if u.paths_truncated { " (and more; the ledger keeps the first 100)" } else { "" };
         println!("Paths used{more}:");
-        for p in paths {
+        for p in &u.paths {
             println!("  {p}");
         }
     }
@@ -277,7 +256,7 @@ async fn list_direct(
     url: &str,
     prefix: &str,
     query: &[(String, String)],
-) -> Result<Value, CliError> {
+) -> Result<GrantList, CliError> {
     let q: std::collections::HashMap<String, String> = query.iter().cloned().collect();
     let filter =
         GrantFilter::from_query(&q).map_err(|e| CliError::new(exit::USAGE, e.join("; ")))?;
@@ -286,21 +265,22 @@ async fn list_direct(
     let grants = crate::store::GrantStore::list(&direct.grants, filter.subject.as_ref(), now)
         .await
         .map_err(unavailable)?;
-    let items: Vec<Value> =
-        grants.iter().filter(|g| filter.keeps(g, now)).map(|g| grant_view(g, now)).collect();
-    Ok(json!({ "grants": items }))
+    let grants = grants
+        .into_iter()
+        .filter(|g| filter.keeps(g, now))
+        .map(|g| GrantBody::at(g, now))
+        .collect();
+    Ok(GrantList { grants })
 }
 
-async fn get_direct(url: &str, prefix: &str, id: &str) -> Result<Value, CliError> {
+async fn get_direct(url: &str, prefix: &str, id: &str) -> Result<GrantWithUsage, CliError> {
     let id = GrantId::parse(id).map_err(|e| CliError::new(exit::USAGE, e))?;
     let direct = Direct::open(url, prefix)?;
     match crate::store::GrantStore::get(&direct.grants, &id).await.map_err(unavailable)? {
         Some(g) => {
             let usage =
                 crate::store::GrantStore::usage(&direct.grants, &g).await.map_err(unavailable)?;
-            let mut v = grant_view(&g, SystemClock.now());
-            v["usage"] = json!(usage);
-            Ok(v)
+            Ok(GrantWithUsage { grant: GrantBody::at(g, SystemClock.now()), usage })
         }
         None => Err(CliError::new(
             exit::NOT_FOUND,

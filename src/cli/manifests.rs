@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use serde_json::{Value, json};
+use jitgate_api_types::{ApplyDocument, ApplyInput, ApplyReport, PlanAction};
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
@@ -83,11 +83,10 @@ pub async fn apply(args: &ApplyArgs, opts: &ClientOpts) -> Result<(), CliError> 
         e
     })?;
     let client = Client::new(&opts.server, opts.token.clone())?;
-    let documents: Vec<Value> =
-        docs.iter().map(|d| json!({"source": d.source, "manifest": d.value})).collect();
-    let plan = client
-        .post("/v1/apply", &json!({"documents": documents, "dry_run": true, "prune": args.prune}))
-        .await?;
+    let documents: Vec<ApplyDocument> =
+        docs.into_iter().map(|d| ApplyDocument { source: d.source, manifest: d.value }).collect();
+    let mut input = ApplyInput { documents, dry_run: true, prune: args.prune };
+    let plan: ApplyReport = client.post("/v1/apply", &input).await?;
     let changes = count_changes(&plan);
     if args.dry_run || changes == 0 {
         report(
@@ -97,49 +96,33 @@ pub async fn apply(args: &ApplyArgs, opts: &ClientOpts) -> Result<(), CliError> 
         );
         return Ok(());
     }
-    let done = client
-        .post("/v1/apply", &json!({"documents": documents, "dry_run": false, "prune": args.prune}))
-        .await?;
+    input.dry_run = false;
+    let done: ApplyReport = client.post("/v1/apply", &input).await?;
     report(&done, opts.output, "applied");
     Ok(())
 }
 
-fn items(report: &Value) -> Vec<Value> {
-    report.get("plan").and_then(Value::as_array).cloned().unwrap_or_default()
-}
-
-fn count_changes(report: &Value) -> usize {
-    items(report)
+fn count_changes(report: &ApplyReport) -> usize {
+    report
+        .plan
         .iter()
-        .filter(|i| !matches!(output::str_field(i, "action"), "unchanged" | "skip"))
+        .filter(|i| !matches!(i.action, PlanAction::Unchanged | PlanAction::Skip))
         .count()
 }
 
-fn report(report: &Value, format: Format, verdict: &str) {
+fn report(report: &ApplyReport, format: Format, verdict: &str) {
     if format.structured() {
         output::print(report, format);
         return;
     }
-    let plan = items(report);
     let mut counts = std::collections::BTreeMap::new();
-    for item in &plan {
-        let action = output::str_field(item, "action");
-        *counts.entry(action.to_string()).or_insert(0) += 1;
-        let name = format!(
-            "{}/{}",
-            output::str_field(item, "kind").to_ascii_lowercase(),
-            output::str_field(item, "name")
-        );
-        let note = output::str_field(item, "note");
-        let note = if note.is_empty() { String::new() } else { format!("  ({note})") };
+    for item in &report.plan {
+        let action = item.action.as_str();
+        *counts.entry(action).or_insert(0) += 1;
+        let name = format!("{}/{}", item.kind.as_str().to_ascii_lowercase(), item.name);
+        let note = item.note.as_ref().map(|n| format!("  ({n})")).unwrap_or_default();
         println!("{name:<40} {action:<10}{note}");
-        for change in item
-            .get("changes")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(Value::as_str)
-        {
+        for change in &item.changes {
             println!("    {change}");
         }
     }

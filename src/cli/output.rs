@@ -2,8 +2,10 @@
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{ContentArrangement, Table};
+use serde::Serialize;
 use serde_json::Value;
 
+use crate::grant::{Scope, ScopeWire};
 use crate::time::{Timestamp, format_remaining};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -21,7 +23,7 @@ impl Format {
 }
 
 /// Prints `v` as JSON or YAML (for `-o json|yaml`).
-pub fn print(v: &Value, format: Format) {
+pub fn print(v: &impl Serialize, format: Format) {
     match format {
         Format::Yaml => print!("{}", serde_saphyr::to_string(v).unwrap_or_default()),
         _ => print_json(v),
@@ -36,7 +38,7 @@ pub fn table(headers: &[&str]) -> Table {
     t
 }
 
-pub fn print_json(v: &Value) {
+pub fn print_json(v: &impl Serialize) {
     println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
 }
 
@@ -66,6 +68,32 @@ pub fn resources(v: &Value) -> String {
             };
             format!("{} {} {}", str_field(r, "service"), join("methods"), join("paths"))
         })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// "14m32s" until `t`, or "expired".
+pub fn until(t: Timestamp, now: Timestamp) -> String {
+    format_remaining(t.remaining_after(now))
+}
+
+/// `orders GET,HEAD /orders/**` for each scope, one per line.
+pub fn scopes(scopes: &[Scope]) -> String {
+    scopes
+        .iter()
+        .map(|s| {
+            let paths: Vec<String> = s.paths.iter().map(ToString::to_string).collect();
+            format!("{} {} {}", s.service, s.methods, paths.join(","))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The same, for scopes as written (a policy's `spec.resources`).
+pub fn wire_scopes(scopes: &[ScopeWire]) -> String {
+    scopes
+        .iter()
+        .map(|s| format!("{} {} {}", s.service, s.methods.join(","), s.paths.join(",")))
         .collect::<Vec<_>>()
         .join("\n")
 }

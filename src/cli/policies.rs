@@ -1,6 +1,7 @@
 //! `jitgate policy put|get|list|delete`: access policies from YAML or JSON files.
 
 use clap::Subcommand;
+use jitgate_api_types::{PolicyDeleted, PolicyList};
 use serde_json::Value;
 
 use super::ClientOpts;
@@ -8,6 +9,7 @@ use super::client::{CliError, Client};
 use super::exit;
 use super::grants::encode;
 use super::output::{self, Format};
+use crate::access::PolicyDocument;
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
@@ -45,7 +47,7 @@ pub async fn run(cmd: PolicyCommand, opts: &ClientOpts) -> Result<(), CliError> 
                     format!("`{}`: metadata.name is required", file.display()),
                 ));
             }
-            let stored = client
+            let stored: PolicyDocument = client
                 .put_raw(&format!("/v1/policies/{}", encode(&name)), text, "application/yaml")
                 .await?;
             match format {
@@ -55,12 +57,12 @@ pub async fn run(cmd: PolicyCommand, opts: &ClientOpts) -> Result<(), CliError> 
         }
         PolicyCommand::Get { name } => {
             // A policy reads best as the YAML it was written in.
-            let doc = client.get(&format!("/v1/policies/{}", encode(&name))).await?;
+            let doc: PolicyDocument =
+                client.get(&format!("/v1/policies/{}", encode(&name))).await?;
             output::print(&doc, if format == Format::Json { Format::Json } else { Format::Yaml });
         }
         PolicyCommand::List => {
-            let body = client.get("/v1/policies").await?;
-            let items = body.get("policies").and_then(Value::as_array).cloned().unwrap_or_default();
+            let body: PolicyList = client.get("/v1/policies").await?;
             if format.structured() {
                 output::print(&body, format);
                 return Ok(());
@@ -73,28 +75,22 @@ pub async fn run(cmd: PolicyCommand, opts: &ClientOpts) -> Result<(), CliError> 
                 "MAX TTL",
                 "AUTO-APPROVE",
             ]);
-            for p in &items {
-                let spec = p.get("spec").cloned().unwrap_or(Value::Null);
-                let list = |k: &str| {
-                    spec.get(k)
-                        .and_then(Value::as_array)
-                        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-                        .unwrap_or_default()
-                };
-                let rules = spec.get("auto_approve").and_then(Value::as_array).map_or(0, Vec::len);
+            for p in &body.policies {
+                let spec = &p.spec;
                 t.add_row(vec![
-                    p.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("").to_string(),
-                    output::resources(&spec),
-                    list("requesters"),
-                    list("approvers"),
-                    output::str_field(&spec, "max_ttl").to_string(),
-                    format!("{rules} rule(s)"),
+                    p.metadata.name.clone(),
+                    output::wire_scopes(&spec.resources),
+                    spec.requesters.join(", "),
+                    spec.approvers.join(", "),
+                    spec.max_ttl.clone(),
+                    format!("{} rule(s)", spec.auto_approve.len()),
                 ]);
             }
             println!("{t}");
         }
         PolicyCommand::Delete { name } => {
-            client.delete(&format!("/v1/policies/{}", encode(&name))).await?;
+            let _: PolicyDeleted =
+                client.delete(&format!("/v1/policies/{}", encode(&name))).await?;
             println!("policy {name} deleted");
         }
     }

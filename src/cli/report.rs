@@ -7,14 +7,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use serde_json::Value;
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
 use super::direct::{Direct, DirectOpts, unavailable};
 use super::exit;
 use super::grants::encode;
-use super::output::{self, Format, str_field, table};
+use super::output::{self, Format, table};
+use crate::report::{AccessReport, UnmetAccess};
 use crate::store::RedisAuditLog;
 use crate::time::{Clock, SystemClock};
 use crate::workflow::{ReportQuery, ReportService, WorkflowError};
@@ -50,7 +50,7 @@ pub async fn run(command: ReportCommand, opts: &ClientOpts) -> Result<(), CliErr
         Some(url) => direct(&a, url).await?,
         None => {
             let path = format!("/v1/reports/access?{}", query(&a));
-            Client::new(&opts.server, opts.token.clone())?.get(&path).await?
+            Client::new(&opts.server, opts.token.clone())?.get::<AccessReport>(&path).await?
         }
     };
     match opts.output {
@@ -82,7 +82,7 @@ fn query(a: &AccessArgs) -> String {
     pairs.join("&")
 }
 
-async fn direct(a: &AccessArgs, url: &str) -> Result<Value, CliError> {
+async fn direct(a: &AccessArgs, url: &str) -> Result<AccessReport, CliError> {
     let q = ReportQuery::from_params(&params(a), SystemClock.now())
         .map_err(|e| CliError::new(exit::USAGE, e.join("; ")))?;
     let d = Direct::open(url, &a.direct.key_prefix)?;
@@ -90,118 +90,104 @@ async fn direct(a: &AccessArgs, url: &str) -> Result<Value, CliError> {
     let service =
         ReportService::new(log, Arc::new(d.grants), Arc::new(d.policies), Arc::new(SystemClock))
             .with_access(Default::default(), Default::default(), vec!["group:platform".into()]);
-    let report = service.build(q).await.map_err(|e| match e {
+    service.build(q).await.map_err(|e| match e {
         WorkflowError::Invalid(d) => CliError::new(exit::USAGE, d.join("; ")),
         other => unavailable(other),
-    })?;
-    serde_json::to_value(report).map_err(unavailable)
+    })
 }
 
 /// The suggestions as multi-document YAML: each policy before the grant that needs it.
-fn print_manifests(r: &Value) {
-    let w = &r["window"];
+fn print_manifests(r: &AccessReport) {
     println!("# Suggested by `jitgate report access` from use seen in shadow mode,");
     println!(
         "# {} to {}. Review every document before `jitgate apply -f`.",
-        str_field(w, "since"),
-        str_field(w, "until")
+        r.window.since, r.window.until
     );
-    if r["truncated"].as_bool() == Some(true) {
-        println!(
-            "# The scan stopped at its limit: use before {} is not covered.",
-            str_field(r, "covered_since")
-        );
+    if r.truncated {
+        println!("# The scan stopped at its limit: use before {} is not covered.", covered(r));
     }
     let mut first = true;
-    for s in r["suggestions"].as_array().into_iter().flatten() {
-        for doc in [&s["policy"], &s["grant"]].into_iter().filter(|d| !d.is_null()) {
-            if !first {
-                println!("---");
-            }
-            first = false;
-            print!("{}", serde_saphyr::to_string(doc).unwrap_or_default());
+    let mut separate = || {
+        if !std::mem::take(&mut first) {
+            println!("---");
         }
+    };
+    for s in &r.suggestions {
+        if let Some(policy) = &s.policy {
+            separate();
+            print!("{}", serde_saphyr::to_string(policy).unwrap_or_default());
+        }
+        separate();
+        print!("{}", serde_saphyr::to_string(&s.grant).unwrap_or_default());
     }
 }
 
-fn print_tables(r: &Value) {
-    let w = &r["window"];
-    println!(
-        "Window {} to {}, {} audit entries read",
-        str_field(w, "since"),
-        str_field(w, "until"),
-        r["scanned"]
-    );
-    if r["truncated"].as_bool() == Some(true) {
+fn covered(r: &AccessReport) -> String {
+    r.covered_since.map(|t| t.to_string()).unwrap_or_default()
+}
+
+fn print_tables(r: &AccessReport) {
+    println!("Window {} to {}, {} audit entries read", r.window.since, r.window.until, r.scanned);
+    if r.truncated {
         println!(
             "warning: the scan stopped at its limit; use before {} is not counted",
-            str_field(r, "covered_since")
+            covered(r)
         );
     }
-    section(r, "unmet", "Used without a grant (let through in shadow mode)", true);
+    section(&r.unmet, "Used without a grant (let through in shadow mode)", true);
     section(
-        r,
-        "one_time",
+        &r.one_time,
         "One-time actions (each call needs its own approval; not suggested)",
         true,
     );
-    section(r, "unauthenticated", "Calls without a valid identity (no grant can fix these)", false);
+    section(&r.unauthenticated, "Calls without a valid identity (no grant can fix these)", false);
     let mut t = table(&["SUGGESTED GRANT", "PRINCIPAL", "RESOURCES", "CALLS"]);
-    for s in r["suggestions"].as_array().into_iter().flatten() {
-        let g = &s["grant"];
+    for s in &r.suggestions {
         t.add_row(vec![
-            str_field(&g["metadata"], "name").to_string(),
-            str_field(s, "principal").to_string(),
-            output::resources(&g["spec"]),
-            s["calls"].to_string(),
+            s.grant.metadata.name.clone(),
+            s.principal.clone(),
+            output::wire_scopes(&s.grant.spec.resources),
+            s.calls.to_string(),
         ]);
     }
     println!("\nSuggestions (print them with `-o yaml`, review, then `jitgate apply -f`):\n{t}");
     let mut t = table(&["UNUSED GRANT", "SUBJECT", "SOURCE", "RESOURCES", "LAST USED"]);
-    for g in r["unused_grants"].as_array().into_iter().flatten() {
-        let last = g.get("last_used_at").and_then(Value::as_str).unwrap_or("never");
-        let row = [str_field(g, "id"), str_field(g, "subject"), str_field(g, "source")];
+    for g in &r.unused_grants {
         t.add_row(vec![
-            row[0].into(),
-            row[1].into(),
-            row[2].into(),
-            output::resources(g),
-            last.into(),
+            g.id.clone(),
+            g.subject.clone(),
+            g.source.to_string(),
+            output::scopes(&g.resources),
+            g.last_used_at.map_or_else(|| "never".to_string(), |t| t.to_string()),
         ]);
     }
     println!("\nGrants not used in the window:\n{t}");
     let mut t = table(&["UNUSED POLICY", "REQUESTERS", "RESOURCES"]);
-    for p in r["unused_policies"].as_array().into_iter().flatten() {
-        let requesters: Vec<&str> =
-            p["requesters"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-        t.add_row(vec![str_field(p, "name").into(), requesters.join(", "), output::resources(p)]);
+    for p in &r.unused_policies {
+        let requesters: Vec<String> = p.requesters.iter().map(ToString::to_string).collect();
+        t.add_row(vec![p.name.clone(), requesters.join(", "), output::scopes(&p.resources)]);
     }
     println!("\nPolicies not used in the window:\n{t}");
 }
 
-fn section(r: &Value, key: &str, title: &str, with_principal: bool) {
+fn section(rows: &[UnmetAccess], title: &str, with_principal: bool) {
     let mut headers = vec!["SERVICE", "METHOD", "PATTERN", "CALLS", "LAST SEEN", "REASONS"];
     if with_principal {
         headers.insert(0, "PRINCIPAL");
     }
     let mut t = table(&headers);
-    for u in r[key].as_array().into_iter().flatten() {
-        let reasons: Vec<String> = u["reasons"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| format!("{k}×{v}"))
-            .collect();
+    for u in rows {
+        let reasons: Vec<String> = u.reasons.iter().map(|(k, v)| format!("{k}×{v}")).collect();
         let mut row = vec![
-            str_field(u, "service").to_string(),
-            str_field(u, "method").to_string(),
-            str_field(u, "pattern").to_string(),
-            u["calls"].to_string(),
-            str_field(u, "last_seen").to_string(),
+            u.service.clone(),
+            u.method.clone(),
+            u.pattern.clone(),
+            u.calls.to_string(),
+            u.last_seen.to_string(),
             reasons.join(", "),
         ];
         if with_principal {
-            row.insert(0, str_field(u, "principal").to_string());
+            row.insert(0, u.principal.clone().unwrap_or_default());
         }
         t.add_row(row);
     }

@@ -5,15 +5,16 @@
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use jitgate_api_types::{DecisionBody, RequestBody, RequestInput, RequestList};
 
 use super::ClientOpts;
 use super::client::{CliError, Client};
 use super::exit;
 use super::grants::encode;
 use super::output::{self, Format};
+use crate::access::{AccessRequest, RequestStatus};
 use crate::grant::ScopeWire;
-use crate::time::{Clock, SystemClock, Ttl};
+use crate::time::{Clock, SystemClock, Timestamp, Ttl};
 use crate::workflow::LIST_LIMIT;
 
 #[derive(Debug, Subcommand)]
@@ -106,7 +107,7 @@ pub async fn run(cmd: RequestCommand, opts: &ClientOpts) -> Result<(), CliError>
             let (items, next) = list_pages(client, &query, limit, cursor).await?;
             match format {
                 Format::Json | Format::Yaml => {
-                    output::print(&json!({ "requests": items, "next": next }), format);
+                    output::print(&RequestList { requests: items, next }, format);
                 }
                 Format::Table => {
                     table(&items);
@@ -117,15 +118,21 @@ pub async fn run(cmd: RequestCommand, opts: &ClientOpts) -> Result<(), CliError>
             }
             Ok(())
         }
-        RequestCommand::Get { id } => {
-            show(&client.get(&format!("/v1/requests/{}", encode(&id))).await?, format)
-        }
+        RequestCommand::Get { id } => show(
+            &client.get::<RequestBody>(&format!("/v1/requests/{}", encode(&id))).await?,
+            format,
+        ),
         RequestCommand::Approve { id, comment } => {
             decide(client, &id, "approve", comment, format).await
         }
         RequestCommand::Deny { id, comment } => decide(client, &id, "deny", comment, format).await,
         RequestCommand::Cancel { id } => show(
-            &client.post(&format!("/v1/requests/{}/cancel", encode(&id)), &json!({})).await?,
+            &client
+                .post::<RequestBody>(
+                    &format!("/v1/requests/{}/cancel", encode(&id)),
+                    &DecisionBody::default(),
+                )
+                .await?,
             format,
         ),
     }
@@ -138,7 +145,7 @@ async fn list_pages(
     query: &str,
     limit: usize,
     mut cursor: Option<String>,
-) -> Result<(Vec<Value>, Option<String>), CliError> {
+) -> Result<(Vec<RequestBody>, Option<String>), CliError> {
     let limit = limit.max(1);
     let mut items = Vec::new();
     loop {
@@ -147,9 +154,9 @@ async fn list_pages(
         if let Some(c) = &cursor {
             path.push_str(&format!("&cursor={}", encode(c)));
         }
-        let body = client.get(&path).await?;
-        items.extend(body.get("requests").and_then(Value::as_array).cloned().unwrap_or_default());
-        cursor = body.get("next").and_then(Value::as_str).map(str::to_owned);
+        let page: RequestList = client.get(&path).await?;
+        items.extend(page.requests);
+        cursor = page.next;
         if cursor.is_none() || items.len() >= limit {
             return Ok((items, cursor));
         }
@@ -163,8 +170,8 @@ async fn decide(
     comment: Option<String>,
     format: Format,
 ) -> Result<(), CliError> {
-    let r = client
-        .post(&format!("/v1/requests/{}/{verb}", encode(id)), &json!({ "comment": comment }))
+    let r: RequestBody = client
+        .post(&format!("/v1/requests/{}/{verb}", encode(id)), &DecisionBody { comment })
         .await?;
     show(&r, format)
 }
@@ -177,26 +184,26 @@ async fn create(a: CreateArgs, client: &Client, format: Format) -> Result<(), Cl
         .map_err(|e| usage(format!("--poll: {e}")))?
         .as_duration()
         .max(Duration::from_millis(200));
-    let body = json!({
-        "resources": [ScopeWire {
+    let body = RequestInput {
+        resources: vec![ScopeWire {
             service: a.service,
             methods: a.methods,
             paths: a.paths,
             query: a.query,
         }],
-        "ttl": a.ttl,
-        "reason": a.reason,
-        "incident": a.incident,
-    });
-    let mut r = client.post("/v1/requests", &body).await?;
-    if !a.wait || status(&r) != "pending" {
+        ttl: a.ttl,
+        reason: a.reason,
+        incident: a.incident,
+    };
+    let mut r: RequestBody = client.post("/v1/requests", &body).await?;
+    if !a.wait || r.request.status != RequestStatus::Pending {
         show(&r, format)?;
         return outcome(&r);
     }
-    let id = output::str_field(&r, "id").to_string();
+    let id = r.request.id.to_string();
     let started = Instant::now();
     eprintln!("request {id} is pending; waiting for {}", approvers(&r));
-    while status(&r) == "pending" {
+    while r.request.status == RequestStatus::Pending {
         if started.elapsed() >= timeout {
             show(&r, format)?;
             return Err(CliError::new(
@@ -211,66 +218,49 @@ async fn create(a: CreateArgs, client: &Client, format: Format) -> Result<(), Cl
     outcome(&r)
 }
 
-fn status(r: &Value) -> &str {
-    output::str_field(r, "status")
-}
-
-fn approvers(r: &Value) -> String {
-    let list = r.get("current_approvers").and_then(Value::as_array).cloned().unwrap_or_default();
-    let names: Vec<&str> = list.iter().filter_map(Value::as_str).collect();
+fn approvers(r: &RequestBody) -> String {
+    let names: Vec<String> = r.current_approvers.iter().map(ToString::to_string).collect();
     if names.is_empty() { "an approver".into() } else { names.join(" or ") }
 }
 
 /// The exit code of a finished request.
-fn outcome(r: &Value) -> Result<(), CliError> {
-    let id = output::str_field(r, "id");
-    match status(r) {
-        "approved" | "pending" => Ok(()),
-        "denied" => Err(CliError::new(exit::DENIED, format!("request {id} was denied"))),
+fn outcome(r: &RequestBody) -> Result<(), CliError> {
+    let id = &r.request.id;
+    match r.request.status {
+        RequestStatus::Approved | RequestStatus::Pending => Ok(()),
+        RequestStatus::Denied => {
+            Err(CliError::new(exit::DENIED, format!("request {id} was denied")))
+        }
         other => Err(CliError::new(exit::EXPIRED, format!("request {id} is {other}"))),
     }
 }
 
-fn show(r: &Value, format: Format) -> Result<(), CliError> {
+/// "14m32s" left on a pending request, "-" otherwise.
+fn expires_in(r: &AccessRequest, now: Timestamp) -> String {
+    if r.status == RequestStatus::Pending { output::until(r.expires_at, now) } else { "-".into() }
+}
+
+fn show(body: &RequestBody, format: Format) -> Result<(), CliError> {
     if format.structured() {
-        output::print(r, format);
+        output::print(body, format);
         return Ok(());
     }
-    let now = SystemClock.now();
+    let (r, now) = (&body.request, SystemClock.now());
     let mut t = output::table(&["FIELD", "VALUE"]);
-    let approvals: Vec<String> = r
-        .get("approvals")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().map(|v| output::str_field(v, "by").to_string()).collect())
-        .unwrap_or_default();
+    let approvals: Vec<String> = r.approvals.iter().map(|v| v.by.to_string()).collect();
     let rows = [
-        ("id", output::str_field(r, "id").to_string()),
-        ("status", status(r).to_string()),
-        ("requester", output::str_field(r, "requester").to_string()),
-        ("resources", output::resources(r)),
-        ("ttl", output::str_field(r, "ttl").to_string()),
-        ("reason", output::str_field(r, "reason").to_string()),
-        ("policy", output::str_field(r, "policy").to_string()),
-        (
-            "approvals",
-            format!(
-                "{}/{} {}",
-                approvals.len(),
-                r.get("min_approvals").and_then(Value::as_u64).unwrap_or(1),
-                approvals.join(", ")
-            ),
-        ),
-        ("approvers", approvers(r)),
-        (
-            "expires in",
-            if status(r) == "pending" {
-                output::remaining(r, "expires_at", now)
-            } else {
-                "-".into()
-            },
-        ),
-        ("auto-approved by", output::str_field(r, "auto_approved_by").to_string()),
-        ("grant", output::str_field(r, "grant_id").to_string()),
+        ("id", r.id.to_string()),
+        ("status", r.status.to_string()),
+        ("requester", r.requester.to_string()),
+        ("resources", output::scopes(&r.resources)),
+        ("ttl", r.ttl.to_string()),
+        ("reason", r.reason.clone()),
+        ("policy", r.policy.clone()),
+        ("approvals", format!("{}/{} {}", approvals.len(), r.min_approvals, approvals.join(", "))),
+        ("approvers", approvers(body)),
+        ("expires in", expires_in(r, now)),
+        ("auto-approved by", r.auto_approved_by.clone().unwrap_or_default()),
+        ("grant", r.grant_id.as_ref().map(ToString::to_string).unwrap_or_default()),
     ];
     for (k, v) in rows.into_iter().filter(|(_, v)| !v.is_empty()) {
         t.add_row(vec![k.to_string(), v]);
@@ -279,7 +269,7 @@ fn show(r: &Value, format: Format) -> Result<(), CliError> {
     Ok(())
 }
 
-fn table(items: &[Value]) {
+fn table(items: &[RequestBody]) {
     if items.is_empty() {
         println!("No requests.");
         return;
@@ -296,24 +286,17 @@ fn table(items: &[Value]) {
         "REASON",
         "POLICY",
     ]);
-    for r in items {
-        let have = r.get("approvals").and_then(Value::as_array).map_or(0, Vec::len);
-        let need = r.get("min_approvals").and_then(Value::as_u64).unwrap_or(1);
-        let expires = if status(r) == "pending" {
-            output::remaining(r, "expires_at", now)
-        } else {
-            "-".into()
-        };
+    for RequestBody { request: r, .. } in items {
         t.add_row(vec![
-            output::str_field(r, "id").to_string(),
-            output::str_field(r, "requester").to_string(),
-            output::resources(r),
-            status(r).to_string(),
-            output::str_field(r, "ttl").to_string(),
-            format!("{have}/{need}"),
-            expires,
-            output::str_field(r, "reason").to_string(),
-            output::str_field(r, "policy").to_string(),
+            r.id.to_string(),
+            r.requester.to_string(),
+            output::scopes(&r.resources),
+            r.status.to_string(),
+            r.ttl.to_string(),
+            format!("{}/{}", r.approvals.len(), r.min_approvals),
+            expires_in(r, now),
+            r.reason.clone(),
+            r.policy.clone(),
         ]);
     }
     println!("{t}");

@@ -23,21 +23,7 @@ pub const GRANT_KIND: &str = "Grant";
 /// How long a `standing: true` grant lives (it still carries a TTL, like every grant).
 pub const STANDING_TTL: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
-/// Where a document came from.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Source {
-    pub file: String,
-    /// 1-based document number within the file.
-    pub doc: usize,
-    /// The document's first line (or the line of the problem, in errors).
-    pub line: usize,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` document {} line {}", self.file, self.doc, self.line)
-    }
-}
+pub use jitgate_api_types::apply::Source;
 
 /// One problem in one document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,14 +32,14 @@ pub const GRANT_SHAPED: [&str; 4] = ["no_grant", "grant_expired", "grant_revoked
 const EXAMPLES: usize = 3;
 
 /// The time window a report covers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
     pub since: Timestamp,
     pub until: Timestamp,
 }
 
 /// One principal's use of one service/method/pattern without a grant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnmetAccess {
     /// `None` for calls without a verified identity.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,7 +57,7 @@ pub struct UnmetAccess {
 }
 
 /// The whole report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AccessReport {
     pub window: Window,
     /// Audit entries read.

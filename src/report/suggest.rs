@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{UnmetAccess, Window};
@@ -27,7 +27,7 @@ pub struct SuggestOptions {
 }
 
 /// One suggestion: a grant, and the policy it needs when it is standing.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Suggestion {
     pub principal: String,
     pub service: String,

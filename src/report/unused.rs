@@ -6,14 +6,14 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Window;
 use crate::access::PolicySet;
 use crate::grant::{Grant, GrantSource, Principal, Scope};
 use crate::time::Timestamp;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnusedGrant {
     pub id: String,
     pub subject: String,
@@ -27,7 +27,7 @@ pub struct UnusedGrant {
     pub last_used_at: Option<Timestamp>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnusedPolicy {
     pub name: String,
     pub resources: Vec<Scope>,

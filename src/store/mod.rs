@@ -112,29 +112,7 @@ pub struct UsageDelta {
     pub paths: Vec<String>,
 }
 
-/// A grant's usage ledger.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
-pub struct GrantUsage {
-    pub uses: u64,
-    pub first_used_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-    /// Distinct paths used, sorted.
-    pub paths: Vec<String>,
-    /// More distinct paths were used than the ledger keeps.
-    pub paths_truncated: bool,
-}
-
-impl GrantUsage {
-    pub fn of(g: &Grant, paths: Vec<String>, paths_truncated: bool) -> Self {
-        Self {
-            uses: g.uses,
-            first_used_at: g.first_used_at,
-            last_used_at: g.last_used_at,
-            paths,
-            paths_truncated,
-        }
-    }
-}
+pub use crate::grant::GrantUsage;
 
 pub type ChangeStream = Pin<Box<dyn Stream<Item = Change> + Send>>;
 

@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::{Admins, GrantService, PolicyService, WorkflowError};
@@ -14,7 +13,7 @@ use crate::access::{AccessPolicy, PolicyDocument, PolicySet};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantSource};
-use crate::manifest::{self, GrantManifest, GrantSpec, Manifest, ManifestError, Object, Source};
+use crate::manifest::{self, GrantManifest, GrantSpec, Manifest, ManifestError, Object};
 use crate::time::{Clock, Ttl};
 
 /// Marks policies applied from manifests (so `--prune` knows which it may delete).
@@ -26,36 +25,7 @@ pub struct ApplyOptions {
     pub prune: bool,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Action {
-    Create,
-    Update,
-    Unchanged,
-    Delete,
-    /// Left alone on purpose (e.g. a grant someone revoked); the note says why.
-    Skip,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct PlanItem {
-    pub kind: &'static str,
-    pub name: String,
-    pub action: Action,
-    /// `path: old → new` lines for updates.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub changes: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<Source>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct ApplyReport {
-    pub plan: Vec<PlanItem>,
-    pub applied: bool,
-}
+pub use jitgate_api_types::apply::{ApplyReport, ObjectKind, PlanAction as Action, PlanItem};
 
 /// Why an apply was refused before anything changed.
 #[derive(Debug, thiserror::Error)]
@@ -218,7 +188,7 @@ impl ApplyService {
                 steps.push(Step::PutPolicy(Box::new(doc)));
             }
             plan.push(PlanItem {
-                kind: crate::access::KIND,
+                kind: ObjectKind::AccessPolicy,
                 name: p.name.clone(),
                 action,
                 changes,
@@ -230,7 +200,7 @@ impl ApplyService {
             for old in current.iter().filter(|d| managed(d) && !wanted.contains(&d.metadata.name)) {
                 steps.push(Step::DeletePolicy(old.metadata.name.clone()));
                 plan.push(PlanItem {
-                    kind: crate::access::KIND,
+                    kind: ObjectKind::AccessPolicy,
                     name: old.metadata.name.clone(),
                     action: Action::Delete,
                     changes: Vec::new(),
@@ -282,7 +252,7 @@ impl ApplyService {
                 steps.push(Step::PutGrant(g.clone()));
             }
             plan.push(PlanItem {
-                kind: manifest::GRANT_KIND,
+                kind: ObjectKind::Grant,
                 name: g.name.clone(),
                 action,
                 changes,
@@ -304,7 +274,7 @@ impl ApplyService {
                     .unwrap_or(old.id.as_str())
                     .to_string();
                 plan.push(PlanItem {
-                    kind: manifest::GRANT_KIND,
+                    kind: ObjectKind::Grant,
                     name,
                     action: Action::Delete,
                     changes: Vec::new(),

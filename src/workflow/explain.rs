@@ -2,11 +2,10 @@
 //! and which policy would let the subject request it. Used by `POST /v1/explain`, the gRPC
 //! admin API and `jitgate explain --redis-url` (straight from Redis when the API is down).
 
-use serde::Serialize;
-
 use super::WorkflowError;
 use crate::access::{PolicySet, describe};
-use crate::decision::explain::{Considered, explain as explain_grants};
+use crate::decision::explain::explain as explain_grants;
+pub use crate::decision::explain::{DecisionView, Explanation, RequestOutlook};
 use crate::decision::input::{CheckAttributes, parse};
 use crate::decision::{Caller, Decision};
 use crate::grant::{Grant, Principal};
@@ -21,49 +20,6 @@ pub struct ExplainQuery {
     pub service: String,
     pub method: String,
     pub path: String,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct DecisionView {
-    pub allowed: bool,
-    /// The HTTP status Envoy would answer with.
-    pub status: u16,
-    /// The deny reason code, or `allowed`.
-    pub reason: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub grant_id: Option<String>,
-}
-
-/// Whether (and how) the subject could request the call.
-#[derive(Clone, Debug, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum RequestOutlook {
-    NotCovered {
-        message: String,
-    },
-    NotEligible {
-        message: String,
-    },
-    Requestable {
-        policy: String,
-        approvers: Vec<Principal>,
-        min_approvals: u32,
-        max_ttl: String,
-        one_time: bool,
-        auto_approve_rules: Vec<String>,
-    },
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Explanation {
-    pub subject: Principal,
-    pub principals: Vec<Principal>,
-    pub call: String,
-    pub one_time_action: bool,
-    pub decision: DecisionView,
-    pub considered: Vec<Considered>,
-    pub request: RequestOutlook,
 }
 
 /// Explains one call against the grants in `store` and the policies in `policies`.

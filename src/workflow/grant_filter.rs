@@ -1,5 +1,5 @@
-//! Which grants a listing shows ([`GrantFilter`], from query parameters) and how a grant is
-//! shown ([`grant_view`]).
+//! Which grants a listing shows ([`GrantFilter`], from query parameters). How a grant is shown
+//! is the wire contract's `GrantBody`.
 
 // Reached by what callers send: no arithmetic that can overflow, no indexing that can go out
 // of bounds, no `panic!` (SECURITY row 64). Checked by clippy, so a regression fails the build.
@@ -9,18 +9,6 @@ use std::time::Duration;
 
 use crate::grant::{Grant, GrantSource, Principal};
 use crate::time::{Timestamp, Ttl};
-
-/// A grant as the API and the CLI show it: the stored fields plus its status now.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
-pub fn grant_view(g: &Grant, now: Timestamp) -> serde_json::Value {
-    let mut v = serde_json::to_value(g).unwrap_or(serde_json::Value::Null);
-    v["status"] = serde_json::json!(g.status(now));
-    v["expires_in_seconds"] = serde_json::json!(g.expires_at.remaining_after(now).as_secs());
-    v
-}
 
 /// Which live grants a listing shows.
 #[derive(Clone, Debug, Default)]

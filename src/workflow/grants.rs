@@ -40,7 +40,7 @@ pub struct Provenance {
     pub auto_approved_by: Option<String>,
 }
 
-pub use super::grant_filter::{GrantFilter, grant_view};
+pub use super::grant_filter::GrantFilter;
 
 /// Grant use cases.
 pub struct GrantService {
@@ -202,11 +202,7 @@ impl GrantService {
             }
         }
         self.changed(&grant.subject);
-        let source = match grant.source {
-            GrantSource::Api => "api",
-            GrantSource::Request => "request",
-            GrantSource::Manifest => "manifest",
-        };
+        let source = grant.source.as_str();
         self.metrics.grants_created.get_or_create(&SourceLabels { source }).inc();
         tracing::info!(grant.id = %grant.id, grant.subject = %grant.subject, grant.created_by = %grant.created_by, grant.expires_at = %grant.expires_at, grant.source = source, "Grant created");
         Ok(grant)

@@ -6,121 +6,74 @@
 // of bounds, no `panic!` (SECURITY row 64). Checked by clippy, so a regression fails the build.
 #![deny(clippy::arithmetic_side_effects, clippy::indexing_slicing, clippy::panic)]
 
-use serde::Deserialize;
-
 use super::explain::ExplainQuery;
 use super::grants::{GrantService, NewGrant};
 use super::requests::NewRequest;
 use crate::grant::{Principal, Scope, ScopeWire};
 use crate::time::Ttl;
 
-/// What creating a grant takes (the `POST /v1/grants` body).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GrantInput {
-    pub subject: String,
-    pub resources: Vec<ScopeWire>,
-    pub ttl: String,
-    pub reason: String,
-    #[serde(default, deserialize_with = "crate::grant::deserialize_max_uses")]
-    pub max_uses: Option<u32>,
-    #[serde(default)]
-    pub incident: Option<String>,
-}
+pub use jitgate_api_types::inputs::{DecisionBody, ExplainInput, GrantInput, RequestInput};
 
-/// What filing a request takes (the `POST /v1/requests` body).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RequestInput {
-    pub resources: Vec<ScopeWire>,
-    pub ttl: String,
-    #[serde(default)]
-    pub reason: String,
-    #[serde(default)]
-    pub incident: Option<String>,
-}
-
-/// What explaining takes (the `POST /v1/explain` body).
-#[derive(Clone, Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExplainInput {
-    pub subject: String,
-    #[serde(default)]
-    pub groups: Vec<String>,
-    pub service: String,
-    pub method: String,
-    pub path: String,
-}
-
-impl GrantInput {
-    pub fn validate(self, grants: &GrantService) -> Result<NewGrant, Vec<String>> {
-        let mut errors = Vec::new();
-        let subject = self
-            .subject
-            .parse::<Principal>()
-            .map_err(|e| errors.push(format!("subject: {e}")))
-            .ok();
-        let resources = resources(self.resources, &mut errors);
-        let ttl = Ttl::parse(&self.ttl)
-            .map_err(|e| errors.push(format!("ttl: {e}")))
-            .ok()
-            .map(Ttl::as_duration);
-        errors.extend(grants.limit_errors(ttl, &self.reason, self.max_uses));
-        let incident = incident(self.incident, &mut errors);
-        match (subject, ttl) {
-            (Some(subject), Some(ttl)) if errors.is_empty() => Ok(NewGrant {
-                subject,
-                resources,
-                ttl,
-                reason: self.reason,
-                max_uses: self.max_uses,
-                incident,
-            }),
-            _ => Err(errors),
-        }
+/// Validates a grant to create against the grant limits `grants` enforces.
+pub fn new_grant(input: GrantInput, grants: &GrantService) -> Result<NewGrant, Vec<String>> {
+    let mut errors = Vec::new();
+    let subject =
+        input.subject.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok();
+    let resources = resources(input.resources, &mut errors);
+    let ttl = Ttl::parse(&input.ttl)
+        .map_err(|e| errors.push(format!("ttl: {e}")))
+        .ok()
+        .map(Ttl::as_duration);
+    errors.extend(grants.limit_errors(ttl, &input.reason, input.max_uses));
+    let incident = incident(input.incident, &mut errors);
+    match (subject, ttl) {
+        (Some(subject), Some(ttl)) if errors.is_empty() => Ok(NewGrant {
+            subject,
+            resources,
+            ttl,
+            reason: input.reason,
+            max_uses: input.max_uses,
+            incident,
+        }),
+        _ => Err(errors),
     }
 }
 
-impl RequestInput {
-    pub fn validate(self) -> Result<NewRequest, Vec<String>> {
-        let mut errors = Vec::new();
-        let resources = resources(self.resources, &mut errors);
-        let ttl = Ttl::parse(&self.ttl).map_err(|e| errors.push(format!("ttl: {e}"))).ok();
-        let incident = incident(self.incident, &mut errors);
-        match ttl {
-            Some(ttl) if errors.is_empty() => {
-                Ok(NewRequest { resources, ttl: ttl.as_duration(), reason: self.reason, incident })
-            }
-            _ => Err(errors),
+/// Validates a request to file (its policy's limits are checked when it is filed).
+pub fn new_request(input: RequestInput) -> Result<NewRequest, Vec<String>> {
+    let mut errors = Vec::new();
+    let resources = resources(input.resources, &mut errors);
+    let ttl = Ttl::parse(&input.ttl).map_err(|e| errors.push(format!("ttl: {e}"))).ok();
+    let incident = incident(input.incident, &mut errors);
+    match ttl {
+        Some(ttl) if errors.is_empty() => {
+            Ok(NewRequest { resources, ttl: ttl.as_duration(), reason: input.reason, incident })
         }
+        _ => Err(errors),
     }
 }
 
-impl ExplainInput {
-    pub fn validate(self) -> Result<ExplainQuery, Vec<String>> {
-        let mut errors = Vec::new();
-        let subject = self
-            .subject
-            .parse::<Principal>()
-            .map_err(|e| errors.push(format!("subject: {e}")))
-            .ok();
-        let mut groups = Vec::new();
-        for (i, g) in self.groups.iter().enumerate() {
-            match Principal::group(g.trim_start_matches("group:")) {
-                Ok(p) => groups.push(p),
-                Err(e) => errors.push(format!("groups[{i}]: {e}")),
-            }
+/// Validates a call to explain.
+pub fn explain_query(input: ExplainInput) -> Result<ExplainQuery, Vec<String>> {
+    let mut errors = Vec::new();
+    let subject =
+        input.subject.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok();
+    let mut groups = Vec::new();
+    for (i, g) in input.groups.iter().enumerate() {
+        match Principal::group(g.trim_start_matches("group:")) {
+            Ok(p) => groups.push(p),
+            Err(e) => errors.push(format!("groups[{i}]: {e}")),
         }
-        match subject {
-            Some(subject) if errors.is_empty() => Ok(ExplainQuery {
-                subject,
-                groups,
-                service: self.service,
-                method: self.method,
-                path: self.path,
-            }),
-            _ => Err(errors),
-        }
+    }
+    match subject {
+        Some(subject) if errors.is_empty() => Ok(ExplainQuery {
+            subject,
+            groups,
+            service: input.service,
+            method: input.method,
+            path: input.path,
+        }),
+        _ => Err(errors),
     }
 }
 

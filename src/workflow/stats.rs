@@ -8,7 +8,6 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{GrantService, RequestService};
-use crate::grant::GrantSource;
 use crate::metrics::{Metrics, SourceLabels};
 
 /// Counts once; errors leave the previous values in place.
@@ -18,12 +17,7 @@ pub async fn count(grants: &GrantService, requests: &RequestService, metrics: &M
             let mut by: HashMap<&'static str, i64> =
                 HashMap::from([("api", 0), ("request", 0), ("manifest", 0)]);
             for g in &live {
-                let source = match g.source {
-                    GrantSource::Api => "api",
-                    GrantSource::Request => "request",
-                    GrantSource::Manifest => "manifest",
-                };
-                *by.entry(source).or_default() += 1;
+                *by.entry(g.source.as_str()).or_default() += 1;
             }
             for (source, n) in by {
                 metrics.active_grants.get_or_create(&SourceLabels { source }).set(n);

@@ -16,7 +16,7 @@ use crate::grant::{GrantId, Principal};
 use crate::identity::bearer_token;
 use crate::workflow::explain::explain;
 use crate::workflow::grants::GrantFilter;
-use crate::workflow::inputs::{ExplainInput, GrantInput, RequestInput};
+use crate::workflow::inputs::{self, ExplainInput, GrantInput, RequestInput};
 use crate::workflow::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter, WorkflowError};
 
 /// Generated from `proto/jitgate/admin/v1/admin.proto` by `build.rs`.
@@ -110,7 +110,7 @@ impl AdminService for AdminApi {
             max_uses: r.max_uses,
             incident: comment(r.incident),
         };
-        let new = input.validate(&self.state.grants).map_err(invalid)?;
+        let new = inputs::new_grant(input, &self.state.grants).map_err(invalid)?;
         let g = self.state.grants.create(&caller, new).await.map_err(status)?;
         Ok(Response::new(convert::grant(&g, self.state.clock.now())))
     }
@@ -178,7 +178,7 @@ impl AdminService for AdminApi {
             reason: r.reason,
             incident: comment(r.incident),
         };
-        let new = input.validate().map_err(invalid)?;
+        let new = inputs::new_request(input).map_err(invalid)?;
         let created = self.state.requests.create(&caller, new).await.map_err(status)?;
         Ok(Response::new(convert::request(&created, self.state.clock.now())))
     }
@@ -310,7 +310,7 @@ impl AdminService for AdminApi {
             method: r.method,
             path: r.path,
         };
-        let mut query = input.validate().map_err(invalid)?;
+        let mut query = inputs::explain_query(input).map_err(invalid)?;
         if !self.state.grants.is_admin(&caller) {
             if caller.subject != query.subject {
                 return Err(Status::permission_denied(format!(

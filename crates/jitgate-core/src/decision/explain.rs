@@ -2,14 +2,14 @@
 //! [`super::evaluate`] and, for every grant that names one of the caller's principals, says
 //! whether it covers the call and, if not, the first reason it does not.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Caller, CheckInput, Decision, evaluate};
-use crate::grant::{Grant, GrantStatus, Scope};
+use crate::grant::{Grant, GrantStatus, Principal, Scope};
 use crate::time::Timestamp;
 
 /// Why one grant does or does not allow the call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Fit {
     /// It covers the call and is live.
@@ -30,12 +30,70 @@ pub enum Fit {
     NotOneTime,
 }
 
+impl Fit {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Allows => "allows",
+            Self::WrongService => "wrong_service",
+            Self::WrongMethod => "wrong_method",
+            Self::WrongPath => "wrong_path",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+            Self::UsedUp => "used_up",
+            Self::NotOneTime => "not_one_time",
+        }
+    }
+}
+
 /// One grant and how it fits the call.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Considered {
     pub grant: Grant,
     pub fit: Fit,
     pub detail: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub allowed: bool,
+    /// The HTTP status Envoy would answer with.
+    pub status: u16,
+    /// The deny reason code, or `allowed`.
+    pub reason: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+/// Whether (and how) the subject could request the call.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RequestOutlook {
+    NotCovered {
+        message: String,
+    },
+    NotEligible {
+        message: String,
+    },
+    Requestable {
+        policy: String,
+        approvers: Vec<Principal>,
+        min_approvals: u32,
+        max_ttl: String,
+        one_time: bool,
+        auto_approve_rules: Vec<String>,
+    },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Explanation {
+    pub subject: Principal,
+    pub principals: Vec<Principal>,
+    pub call: String,
+    pub one_time_action: bool,
+    pub decision: DecisionView,
+    pub considered: Vec<Considered>,
+    pub request: RequestOutlook,
 }
 
 /// Decides like the Check path and says why, grant by grant.

@@ -99,6 +99,22 @@ pub enum GrantSource {
     Manifest,
 }
 
+impl GrantSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Api => "api",
+            Self::Request => "request",
+            Self::Manifest => "manifest",
+        }
+    }
+}
+
+impl fmt::Display for GrantSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who revoked a grant, and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Revocation {
@@ -240,5 +256,29 @@ pub fn deserialize_max_uses<'de, D: serde::Deserializer<'de>>(
             "`{raw}` is not a whole number from 1 to {}: give how many calls the grant allows, or null for unlimited",
             u32::MAX
         ))),
+    }
+}
+
+/// A grant's usage ledger.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantUsage {
+    pub uses: u64,
+    pub first_used_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+    /// Distinct paths used, sorted.
+    pub paths: Vec<String>,
+    /// More distinct paths were used than the ledger keeps.
+    pub paths_truncated: bool,
+}
+
+impl GrantUsage {
+    pub fn of(g: &Grant, paths: Vec<String>, paths_truncated: bool) -> Self {
+        Self {
+            uses: g.uses,
+            first_used_at: g.first_used_at,
+            last_used_at: g.last_used_at,
+            paths,
+            paths_truncated,
+        }
     }
 }
