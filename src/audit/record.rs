@@ -29,7 +29,7 @@ pub fn grant_issued(g: &Grant, kind: AuditKind) -> AuditEvent {
             "standing": g.standing,
             "manifest_hash": g.manifest_hash,
         }));
-    e.request_id = g.request_id.clone();
+    e.request_id = g.request_id.as_ref().map(ToString::to_string);
     e.policy = g.policy.clone();
     e.incident = g.incident.clone();
     e

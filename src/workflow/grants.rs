@@ -35,7 +35,7 @@ pub struct Provenance {
     pub created_by: Principal,
     pub source: GrantSource,
     pub approved_by: Vec<Principal>,
-    pub request_id: Option<String>,
+    pub request_id: Option<crate::access::RequestId>,
     pub policy: Option<String>,
     pub auto_approved_by: Option<String>,
 }

@@ -206,7 +206,7 @@ impl RequestService {
             created_by: r.requester.clone(),
             source: GrantSource::Request,
             approved_by: r.approvals.iter().map(|v| v.by.clone()).collect(),
-            request_id: Some(r.id.to_string()),
+            request_id: Some(r.id.clone()),
             policy: Some(r.policy.clone()),
             auto_approved_by: r.auto_approved_by.clone(),
         };

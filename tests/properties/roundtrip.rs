@@ -163,7 +163,9 @@ prop_compose! {
         g.approved_by = approved_by;
         (g.max_uses, g.uses, g.first_used_at, g.last_used_at) = (max_uses, uses, used, used);
         g.source = source;
-        (g.request_id, g.incident, g.policy) = extra;
+        let (request_id, incident, policy) = extra;
+        g.request_id = request_id.map(|id| RequestId::parse(&id).unwrap());
+        (g.incident, g.policy) = (incident, policy);
         g.revoked = revoked.map(|(at, by, reason)| Revocation { at, by, reason });
         g.standing = standing;
         g

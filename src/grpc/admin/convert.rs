@@ -37,7 +37,7 @@ pub fn grant(g: &Grant, now: Timestamp) -> pb::Grant {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default(),
-        request_id: g.request_id.clone().unwrap_or_default(),
+        request_id: g.request_id.as_ref().map(ToString::to_string).unwrap_or_default(),
         incident: g.incident.clone().unwrap_or_default(),
         policy: g.policy.clone().unwrap_or_default(),
         auto_approved_by: g.auto_approved_by.clone().unwrap_or_default(),

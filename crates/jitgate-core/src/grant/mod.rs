@@ -15,6 +15,7 @@ mod path;
 mod pattern;
 mod principal;
 mod query;
+mod request_id;
 mod rule;
 mod scope;
 
@@ -32,6 +33,7 @@ pub use path::{MAX_PATH_AND_QUERY_LEN, MAX_PATH_LEN, PathError, RequestPath};
 pub use pattern::{MAX_PATTERN_LEN, PathPattern, PatternError, escape_segment};
 pub use principal::{MAX_PRINCIPAL_ID_LEN, Principal, PrincipalError};
 pub use query::{MAX_QUERY_LEN, Query, QueryError};
+pub use request_id::RequestId;
 pub use rule::{AsGrantView, GrantRule, GrantView, ScopeInterner};
 pub use scope::{MAX_PATHS, MAX_RESOURCES, Methods, Scope, ScopeWire, check_budget, check_service};
 
@@ -147,7 +149,7 @@ pub struct Grant {
     pub source: GrantSource,
     /// The access request this grant came from, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    pub request_id: Option<RequestId>,
     /// The incident this grant is tied to; resolving the incident revokes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident: Option<String>,
