@@ -204,11 +204,12 @@ impl PolicyStore for RedisPolicies {
         if n != 0 {
             self.relay().await;
         }
-        Ok(match n {
-            0 => PutOutcome::Unchanged,
-            1 => PutOutcome::Created,
-            _ => PutOutcome::Updated,
-        })
+        match n {
+            0 => Ok(PutOutcome::Unchanged),
+            1 => Ok(PutOutcome::Created),
+            2 => Ok(PutOutcome::Updated),
+            other => Err(super::scripts::unknown("policy PUT", other)),
+        }
     }
 
     async fn get(&self, name: &str) -> Result<Option<PolicyDocument>, StoreError> {

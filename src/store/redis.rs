@@ -14,7 +14,7 @@ use super::audit_log::RedisAuditLog;
 use super::reassert::{Journal, Revoked};
 use super::redis_announce::{ChangeKind, parse_change};
 use super::redis_conn::{RedisConn, RedisSettings};
-use super::scripts::{self, CreateAnswer};
+use super::scripts::{self, ConsumeAnswer, CreateAnswer};
 use super::{
     ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
 };
@@ -288,11 +288,11 @@ impl GrantStore for RedisStore {
         let mut inv = self.scripts.consume.prepare_invoke();
         inv.key(k.grant(holder, id)).key(k.history(holder, id)).arg(now.as_millis());
         let n: i64 = self.redis.run("consume", inv.invoke_async(&mut self.redis.handle())).await?;
-        Ok(match n {
-            -1 => UseOutcome::UsedUp,
-            -2 | -3 => UseOutcome::Gone,
-            -4 => UseOutcome::Used { uses: 0 },
-            n => UseOutcome::Used { uses: u64::try_from(n).unwrap_or(0) },
+        Ok(match ConsumeAnswer::try_from(n)? {
+            ConsumeAnswer::UsedUp => UseOutcome::UsedUp,
+            ConsumeAnswer::Gone | ConsumeAnswer::Expired => UseOutcome::Gone,
+            ConsumeAnswer::Unlimited => UseOutcome::Used { uses: 0 },
+            ConsumeAnswer::Used(uses) => UseOutcome::Used { uses },
         })
     }
 

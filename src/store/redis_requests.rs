@@ -13,7 +13,7 @@ use super::StoreError;
 use super::audit_log::RedisAuditLog;
 use super::corrupt::RecordKind;
 use super::redis_conn::RedisConn;
-use super::request_scripts::{CAS, CREATE, INDEX_PENDING, QUARANTINE};
+use super::request_scripts::{CAS, CREATE, CreateAnswer, INDEX_PENDING, QUARANTINE};
 use super::requests::{
     Filed, IndexPosition, OpenKey, PendingLimits, Quarantined, RequestIndex, RequestStore,
     Versioned,
@@ -107,11 +107,11 @@ impl RequestStore for RedisRequests {
             .arg(limits.per_policy);
         let created: i64 =
             self.redis.run("request_create", inv.invoke_async(&mut self.redis.handle())).await?;
-        match created {
-            0 => return Err(StoreError::Conflict(r.id.to_string())),
-            -1 => return Ok(Filed::RequesterFull),
-            -2 => return Ok(Filed::PolicyFull),
-            _ => {}
+        match CreateAnswer::try_from(created)? {
+            CreateAnswer::Exists => return Err(StoreError::Conflict(r.id.to_string())),
+            CreateAnswer::RequesterFull => return Ok(Filed::RequesterFull),
+            CreateAnswer::PolicyFull => return Ok(Filed::PolicyFull),
+            CreateAnswer::Created => {}
         }
         self.relay().await;
         Ok(Filed::Stored)

@@ -79,3 +79,29 @@ redis.call('ZADD', KEYS[6], ARGV[2], ARGV[1])
 redis.call('HSET', KEYS[7], ARGV[1], ARGV[3])
 return 1
 ";
+
+/// What [`CREATE`] answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum CreateAnswer {
+    /// Stored, with its indexes and audit event.
+    Created,
+    /// A request with this id exists: nothing was written.
+    Exists,
+    /// The requester already has as many pending requests as allowed.
+    RequesterFull,
+    /// The policy already has as many pending requests as allowed.
+    PolicyFull,
+}
+
+impl TryFrom<i64> for CreateAnswer {
+    type Error = super::StoreError;
+    fn try_from(code: i64) -> Result<Self, super::StoreError> {
+        match code {
+            1 => Ok(Self::Created),
+            0 => Ok(Self::Exists),
+            -1 => Ok(Self::RequesterFull),
+            -2 => Ok(Self::PolicyFull),
+            other => Err(super::scripts::unknown("request CREATE", other)),
+        }
+    }
+}

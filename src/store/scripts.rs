@@ -221,6 +221,35 @@ end
 return 1
 ";
 
+/// What [`CONSUME`] answered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConsumeAnswer {
+    /// One use taken; the grant's use count is now this.
+    Used(u64),
+    /// Every allowed use was taken before: nothing changed.
+    UsedUp,
+    /// No such grant (it expired from Redis, or never existed).
+    Gone,
+    /// The grant exists but its expiry has passed.
+    Expired,
+    /// The grant has no `max_uses`: there is nothing to consume.
+    Unlimited,
+}
+
+impl TryFrom<i64> for ConsumeAnswer {
+    type Error = StoreError;
+    fn try_from(code: i64) -> Result<Self, StoreError> {
+        match code {
+            -1 => Ok(Self::UsedUp),
+            -2 => Ok(Self::Gone),
+            -3 => Ok(Self::Expired),
+            -4 => Ok(Self::Unlimited),
+            n if n > 0 => Ok(Self::Used(n.unsigned_abs())),
+            other => Err(unknown("CONSUME", other)),
+        }
+    }
+}
+
 /// What [`CREATE`] answered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CreateAnswer {
@@ -264,7 +293,7 @@ impl TryFrom<i64> for RevokeAnswer {
     }
 }
 
-fn unknown(script: &str, code: i64) -> StoreError {
+pub(super) fn unknown(script: &str, code: i64) -> StoreError {
     StoreError::Corrupt(format!(
         "the {script} script answered `{code}`, which this version does not know: are two jitgate versions sharing one Redis key prefix?"
     ))
