@@ -17,7 +17,9 @@
 //! API's bodies are `jitgate-api-types`, on top of the domain: the server (`api`) writes them
 //! and the CLI (`cli`) reads them, so neither builds or picks apart JSON by hand.
 //! Infrastructure (`store`, `identity`) sits behind traits the application holds as
-//! `Arc<dyn ...>`.
+//! `Arc<dyn ...>`; the stores are their own crate, `jitgate-store` (re-exported as `store`),
+//! which can reach the domain and the metrics registry (`jitgate-metrics`, re-exported as
+//! `metrics`) but nothing above them.
 
 pub mod api;
 pub mod app;
@@ -27,17 +29,16 @@ pub mod cli;
 pub mod config;
 pub mod grpc;
 pub mod health;
-pub mod hex;
 pub mod identity;
 pub mod links;
 pub mod manifest;
-pub mod metrics;
 pub mod notify;
 pub mod priority;
 pub mod report;
-pub mod store;
 pub mod telemetry;
 pub mod workflow;
 
 // The domain lives in its own crate (no I/O dependencies); its modules keep their paths here.
-pub use jitgate_core::{access, decision, grant, mode, percent, time};
+pub use jitgate_core::{access, decision, grant, hex, mode, percent, time};
+pub use jitgate_metrics as metrics;
+pub use jitgate_store as store;

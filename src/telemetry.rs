@@ -7,31 +7,12 @@
 //! When tracing is off no span is even created on the hot path: [`span`] hands out
 //! `Span::none()`, so the cost is one relaxed atomic load.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
-static TRACING: AtomicBool = AtomicBool::new(false);
-
-/// True when spans are exported.
-pub fn tracing_enabled() -> bool {
-    TRACING.load(Ordering::Relaxed)
-}
-
-/// Creates a span only when tracing is on: `span!(name, field = value, ...)`.
-#[macro_export]
-macro_rules! span {
-    ($name:expr $(, $($fields:tt)*)?) => {
-        if $crate::telemetry::tracing_enabled() {
-            tracing::info_span!($name $(, $($fields)*)?)
-        } else {
-            tracing::Span::none()
-        }
-    };
-}
-pub use span;
+pub use jitgate_metrics::span;
+pub use jitgate_metrics::spans::{set_tracing_enabled, tracing_enabled};
 
 /// What must be flushed at exit.
 pub struct Telemetry {
@@ -69,7 +50,7 @@ pub fn init(format: &str) -> Telemetry {
         let installed =
             tracing_subscriber::registry().with(filter).with(fmt).with(layer).try_init().is_ok();
         if installed && provider.is_some() {
-            TRACING.store(true, Ordering::Relaxed);
+            set_tracing_enabled();
             tracing::info!("OpenTelemetry tracing on (OTLP)");
         }
         Telemetry { provider: provider.filter(|_| installed) }

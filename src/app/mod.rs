@@ -61,7 +61,16 @@ pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<(
         format!("cannot listen for HTTP on {} (`listen.http`)", config.listen.http)
     })?;
     let unix_listener = config.listen.grpc_unix.as_deref().map(bind_unix).transpose()?;
-    let admin = config.grpc_admin.enabled.then(|| grpc::admin::AdminApi::new(wired.state.clone()));
+    let admin = config.grpc_admin.enabled.then(|| {
+        let s = &wired.state;
+        grpc::admin::AdminApi::new(grpc::admin::AdminServices {
+            grants: s.grants.clone(),
+            requests: s.requests.clone(),
+            policies: s.policies.clone(),
+            authenticator: s.authenticator.clone(),
+            clock: s.clock.clone(),
+        })
+    });
     let services = grpc::GrpcServices {
         check: wired.check,
         health: health_service,

@@ -98,7 +98,7 @@ impl Authorization for CheckService {
 /// The Check's server span, a child of the trace context Envoy sends in the call's metadata
 /// (or, failing that, the one the client sent in the HTTP request Envoy is asking about).
 fn check_span(request: &Request<CheckRequest>) -> tracing::Span {
-    let span = crate::span!(
+    let span = crate::telemetry::span!(
         "envoy.service.auth.v3.Authorization/Check",
         otel.kind = "server",
         rpc.system = "grpc",

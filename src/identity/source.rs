@@ -114,7 +114,7 @@ impl JwksSource {
 
     /// Fetches and installs the key set; keeps the previous one on any failure.
     pub async fn load(&self) -> Result<usize, String> {
-        let span = crate::span!("jwks.load", otel.kind = "client", jwks.location = ?self.location);
+        let span = crate::telemetry::span!("jwks.load", otel.kind = "client", jwks.location = ?self.location);
         self.load_inner().instrument(span).await
     }
 

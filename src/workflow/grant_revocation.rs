@@ -113,3 +113,7 @@ impl GrantService {
         self.events.publish(event);
     }
 }
+
+#[cfg(test)]
+#[path = "grant_revocation_tests.rs"]
+mod tests;

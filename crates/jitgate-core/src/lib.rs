@@ -10,6 +10,7 @@ pub mod access;
 pub mod audit;
 pub mod decision;
 pub mod grant;
+pub mod hex;
 pub mod mode;
 mod named;
 pub mod percent;

@@ -6,18 +6,23 @@
 mod convert;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tonic::{Request, Response, Status};
 
 use crate::access::{RequestId, RequestStatus};
-use crate::api::ApiState;
 use crate::decision::Caller;
 use crate::grant::{GrantId, Principal};
+use crate::identity::Authenticator;
 use crate::identity::bearer_token;
+use crate::time::Clock;
 use crate::workflow::explain::explain;
 use crate::workflow::grants::GrantFilter;
 use crate::workflow::inputs::{self, ExplainInput, GrantInput, RequestInput};
-use crate::workflow::{DEFAULT_PAGE, LIST_LIMIT, ListCursor, RequestFilter, WorkflowError};
+use crate::workflow::{
+    DEFAULT_PAGE, GrantService, LIST_LIMIT, ListCursor, PolicyService, RequestFilter,
+    RequestService, WorkflowError,
+};
 
 /// Generated from `proto/jitgate/admin/v1/admin.proto` by `build.rs`.
 #[allow(clippy::all, clippy::pedantic, clippy::unwrap_used, clippy::expect_used, missing_docs)]
@@ -31,13 +36,24 @@ pub mod pb {
 
 use pb::admin_service_server::AdminService;
 
+/// What the admin API works with: the same application services as the REST API, and how to
+/// tell who calls. Wired by `app`; nothing here reaches into the REST layer.
+#[derive(Clone)]
+pub struct AdminServices {
+    pub grants: Arc<GrantService>,
+    pub requests: Arc<RequestService>,
+    pub policies: Arc<PolicyService>,
+    pub authenticator: Arc<Authenticator>,
+    pub clock: Arc<dyn Clock>,
+}
+
 /// The admin API over the same services as the REST API.
 pub struct AdminApi {
-    state: ApiState,
+    state: AdminServices,
 }
 
 impl AdminApi {
-    pub fn new(state: ApiState) -> Self {
+    pub fn new(state: AdminServices) -> Self {
         Self { state }
     }
 

@@ -9,8 +9,8 @@ use redis::AsyncCommands;
 use super::StoreError;
 use super::corrupt::{RecordKind, skip_corrupt};
 use super::redis::RedisStore;
-use crate::grant::{Grant, GrantId, Principal};
-use crate::time::Timestamp;
+use jitgate_core::grant::{Grant, GrantId, Principal};
+use jitgate_core::time::Timestamp;
 
 // === impl RedisStore ===
 

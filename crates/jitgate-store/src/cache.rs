@@ -17,11 +17,11 @@ use tokio::time::Instant;
 
 use super::fill::Fills;
 use super::{Change, GrantStore, StoreError};
-use crate::grant::{GrantRule, IndexedGrants, Principal, RequestPath, ScopeInterner};
+use jitgate_core::grant::{GrantRule, IndexedGrants, Principal, RequestPath, ScopeInterner};
 use prometheus_client::metrics::counter::Counter;
 
-use crate::metrics::{Metrics, ResultLabels, SourceLabels};
-use crate::time::Timestamp;
+use jitgate_core::time::Timestamp;
+use jitgate_metrics::{Metrics, ResultLabels, SourceLabels};
 
 /// Cache tuning.
 #[derive(Clone, Copy, Debug)]

@@ -41,7 +41,7 @@
 //! The `{<principal>}` hash tag puts one principal's keys in one Redis Cluster slot, so the
 //! multi-key Lua scripts that write them stay atomic in a cluster.
 
-use crate::grant::{GrantId, Principal};
+use jitgate_core::grant::{GrantId, Principal};
 
 /// Builds keys under one prefix.
 #[derive(Clone, Debug)]

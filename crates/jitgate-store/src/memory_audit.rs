@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::StoreError;
 use crate::audit::chain::entry_hash;
 use crate::audit::{AuditEntry, AuditError, AuditEvent, AuditLog, Head, Stored, parse_cursor};
-use crate::time::{Clock, SystemClock};
+use jitgate_core::time::{Clock, SystemClock};
 
 #[derive(Default)]
 struct Inner {
@@ -41,7 +41,7 @@ impl MemoryAuditLog {
         let hash = entry_hash(&inner.head.hash, seq, &json);
         let entry =
             AuditEntry { seq, prev: inner.head.hash.clone(), hash: hash.clone(), event: json };
-        let recorded_at = crate::time::Timestamp::from_millis(ms);
+        let recorded_at = jitgate_core::time::Timestamp::from_millis(ms);
         inner.entries.push(Stored { cursor: format!("{ms}-{seq}"), recorded_at, entry });
         inner.head.seq = seq;
         inner.head.hash = hash;

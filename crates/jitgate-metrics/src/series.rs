@@ -13,7 +13,7 @@ impl Metrics {
     /// scraped from the start (a `rate()` or an alert on a series that appears already at 1
     /// misses that first increment).
     pub(super) fn init_series(&self) {
-        use crate::decision::DenyReason;
+        use jitgate_core::decision::DenyReason;
         let _ =
             self.decisions.get_or_create(&DecisionLabels { decision: "allow", reason: "grant" });
         for r in DenyReason::ALL {
@@ -23,7 +23,7 @@ impl Metrics {
             let _ = self.shadowed.get_or_create(&ReasonLabels { reason: r.code() });
             let _ = self.audit_folded.get_or_create(&ReasonLabels { reason: r.code() });
         }
-        self.set_modes(&crate::mode::Modes::default());
+        self.set_modes(&jitgate_core::mode::Modes::default());
         let results: [(&Family<ResultLabels, Counter>, &[&'static str]); 9] = [
             (&self.cache_lookups, &["hit", "miss", "bypass"]),
             (&self.epoch_polls, &["ok", "error"]),

@@ -28,8 +28,8 @@ use super::StoreError;
 use super::redis::RedisStore;
 use super::redis_conn::RedisConn;
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
-use crate::grant::{GrantId, Principal, Revocation};
-use crate::time::{Clock, SystemClock, Timestamp};
+use jitgate_core::grant::{GrantId, Principal, Revocation};
+use jitgate_core::time::{Clock, SystemClock, Timestamp};
 
 /// Revocations remembered per replica at most (oldest dropped first).
 const JOURNAL_CAP: usize = 10_000;
@@ -285,8 +285,10 @@ mod tests {
     #[test]
     fn revoked_events_become_revocations_and_others_are_ignored() {
         let r = mk_revoked("g1", 0);
-        let ev =
-            crate::audit::record::grant_revoked(&r.id, &r.revocation, None).subject("user:alice");
+        let ev = AuditEvent::new(AuditKind::GrantRevoked, r.revocation.at)
+            .actor(&r.revocation.by)
+            .grant(&r.id)
+            .subject("user:alice");
         let now = Timestamp::from_millis(1_000);
         let got = revoked(&ev.to_json(), now, Duration::from_secs(1)).unwrap();
         assert_eq!((got.principal, got.id, got.revocation), (r.principal, r.id, r.revocation));

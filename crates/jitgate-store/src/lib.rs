@@ -2,12 +2,19 @@
 //! product) and in-memory (unit tests, dry runs). On top sits [`GrantCache`], which lets a Check
 //! normally do no network I/O while bounding how stale an allow can be.
 //!
-//! Every Redis key is built in [`keys`]; nothing else formats a key.
+//! Every Redis key is built in [`keys`]; nothing else formats a key. The audit log's seam
+//! ([`audit::AuditLog`]) is here too, beside its Redis Streams and memory implementations.
+//!
+//! INFRASTRUCTURE: this crate depends on the domain (`jitgate-core`) and the metrics registry,
+//! never on jitgate's application or transport layers (`tests/architecture.rs` checks it).
 
+pub mod audit;
 pub mod audit_log;
 pub mod cache;
 pub mod corrupt;
 mod fill;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 pub mod invalidate;
 pub mod keys;
 pub mod memory;
@@ -32,8 +39,8 @@ use async_trait::async_trait;
 use futures_util::Stream;
 
 use crate::audit::AuditEvent;
-use crate::grant::{Grant, GrantId, Principal, Revocation};
-use crate::time::Timestamp;
+use jitgate_core::grant::{Grant, GrantId, Principal, Revocation};
+use jitgate_core::time::Timestamp;
 
 pub use audit_log::RedisAuditLog;
 pub use cache::{CacheSettings, GrantCache, GrantSet};
@@ -112,7 +119,7 @@ pub struct UsageDelta {
     pub paths: Vec<String>,
 }
 
-pub use crate::grant::GrantUsage;
+pub use jitgate_core::grant::GrantUsage;
 
 pub type ChangeStream = Pin<Box<dyn Stream<Item = Change> + Send>>;
 

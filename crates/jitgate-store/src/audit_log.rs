@@ -19,7 +19,7 @@ use super::redis_conn::RedisConn;
 use crate::audit::{
     AuditEntry, AuditError, AuditEvent, AuditLog, BEFORE_ALL, Head, Stored, parse_cursor,
 };
-use crate::time::{Clock, SystemClock, Timestamp};
+use jitgate_core::time::{Clock, SystemClock, Timestamp};
 
 /// KEYS: log, head, relayed ids. ARGV: now (ms), then (event id or '', event JSON) pairs.
 /// Appends the events not relayed before; returns the last sequence number.

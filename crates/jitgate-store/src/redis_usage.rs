@@ -7,7 +7,7 @@ use redis::AsyncCommands;
 
 use super::redis::RedisStore;
 use super::{GrantUsage, StoreError, UsageDelta};
-use crate::grant::Grant;
+use jitgate_core::grant::Grant;
 
 /// Distinct paths kept per grant; past it, `…` marks that more were used.
 pub const PATH_CAP: usize = 100;

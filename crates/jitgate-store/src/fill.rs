@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use futures_util::future::{BoxFuture, FutureExt, Shared};
 
 use super::StoreError;
-use crate::grant::{IndexedGrants, Principal};
+use jitgate_core::grant::{IndexedGrants, Principal};
 
 pub(super) type FillResult = Result<Arc<IndexedGrants>, StoreError>;
 type Flight = Shared<BoxFuture<'static, FillResult>>;

@@ -19,9 +19,9 @@ use super::{
     ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
 };
 use crate::audit::AuditEvent;
-use crate::grant::{Grant, GrantId, Principal, Revocation};
-use crate::metrics::Metrics;
-use crate::time::Timestamp;
+use jitgate_core::grant::{Grant, GrantId, Principal, Revocation};
+use jitgate_core::time::Timestamp;
+use jitgate_metrics::Metrics;
 
 /// How long grant history is kept after expiry unless configured.
 pub const DEFAULT_HISTORY: Duration = Duration::from_secs(24 * 3600);

@@ -10,9 +10,9 @@ use async_trait::async_trait;
 
 use super::StoreError;
 use super::memory_audit::MemoryAuditLog;
-use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
-use crate::time::Timestamp;
+use jitgate_core::access::{AccessRequest, RequestId, RequestStatus};
+use jitgate_core::time::Timestamp;
 
 /// How many requests may wait for a decision at once (0: no limit).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -28,11 +28,11 @@ pub enum RequestIndex<'a> {
     /// Every request filed within the retention.
     Recent,
     /// One requester's requests filed within the retention.
-    RecentOf(&'a crate::grant::Principal),
+    RecentOf(&'a jitgate_core::grant::Principal),
     /// Every pending request.
     Pending,
     /// One requester's pending requests (their budget index).
-    PendingOf(&'a crate::grant::Principal),
+    PendingOf(&'a jitgate_core::grant::Principal),
     /// One policy's pending requests (its budget index).
     PendingFor(&'a str),
 }
@@ -142,7 +142,7 @@ pub trait RequestStore: Send + Sync + 'static {
     /// (Unix minutes); returns the count so far in that minute, across every replica.
     async fn count_auto_filed(
         &self,
-        requester: &crate::grant::Principal,
+        requester: &jitgate_core::grant::Principal,
         minute: i64,
     ) -> Result<u64, StoreError>;
 
@@ -177,7 +177,7 @@ pub struct Quarantined {
 /// Identifies "this requester's pending request for this exact call".
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct OpenKey {
-    pub requester: crate::grant::Principal,
+    pub requester: jitgate_core::grant::Principal,
     /// A digest of (service, method, path).
     pub call: String,
 }
@@ -187,7 +187,7 @@ struct Inner {
     requests: HashMap<RequestId, (AccessRequest, u64)>,
     open: HashMap<OpenKey, (RequestId, Timestamp)>,
     quarantine: HashMap<RequestId, (String, Quarantined)>,
-    auto_filed: HashMap<(crate::grant::Principal, i64), u64>,
+    auto_filed: HashMap<(jitgate_core::grant::Principal, i64), u64>,
 }
 
 /// Requests in a map.
@@ -338,7 +338,7 @@ impl RequestStore for MemoryRequests {
 
     async fn count_auto_filed(
         &self,
-        requester: &crate::grant::Principal,
+        requester: &jitgate_core::grant::Principal,
         minute: i64,
     ) -> Result<u64, StoreError> {
         let mut inner = self.lock()?;
@@ -384,7 +384,7 @@ impl RequestStore for MemoryRequests {
         id: &RequestId,
         until: Timestamp,
     ) -> Result<Option<RequestId>, StoreError> {
-        let now = crate::time::Clock::now(&crate::time::SystemClock);
+        let now = jitgate_core::time::Clock::now(&jitgate_core::time::SystemClock);
         let mut inner = self.lock()?;
         match inner.open.get(key) {
             Some((existing, exp)) if *exp > now => Ok(Some(existing.clone())),

@@ -18,9 +18,9 @@ use super::requests::{
     Filed, IndexPosition, OpenKey, PendingLimits, Quarantined, RequestIndex, RequestStore,
     Versioned,
 };
-use crate::access::{AccessRequest, RequestId, RequestStatus};
 use crate::audit::AuditEvent;
-use crate::time::Timestamp;
+use jitgate_core::access::{AccessRequest, RequestId, RequestStatus};
+use jitgate_core::time::Timestamp;
 
 pub struct RedisRequests {
     redis: RedisConn,
@@ -346,7 +346,7 @@ impl RequestStore for RedisRequests {
 
     async fn count_auto_filed(
         &self,
-        requester: &crate::grant::Principal,
+        requester: &jitgate_core::grant::Principal,
         minute: i64,
     ) -> Result<u64, StoreError> {
         let key = self.redis.keys().auto_filed(requester, minute);

@@ -6,13 +6,13 @@
 //!
 //! Skipping is always fail-closed: a grant that cannot be read allows nothing, a policy that
 //! cannot be read approves nothing (its pending requests wait, see
-//! [`crate::access::PolicySet::is_unreadable`]).
+//! [`jitgate_core::access::PolicySet::is_unreadable`]).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use super::StoreError;
-use crate::metrics::{KindLabels, Metrics};
+use jitgate_metrics::{KindLabels, Metrics};
 
 /// Keys already logged; past this many, every further one is logged (the set is full).
 const LOGGED_KEYS: usize = 1024;
@@ -92,7 +92,7 @@ mod tests {
     #[test]
     fn kinds_match_the_metric_series() {
         let names: Vec<&str> = RecordKind::ALL.iter().map(|k| k.as_str()).collect();
-        assert_eq!(names, crate::metrics::RECORD_KINDS);
+        assert_eq!(names, jitgate_metrics::RECORD_KINDS);
     }
 
     #[test]

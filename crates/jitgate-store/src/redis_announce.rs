@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 use super::redis::RedisStore;
 use super::redis_conn::Topology;
 use super::{Change, StoreError};
-use crate::grant::Principal;
-use crate::time::{Clock, SystemClock, Timestamp};
+use jitgate_core::grant::Principal;
+use jitgate_core::time::{Clock, SystemClock, Timestamp};
 
 /// What changed for a principal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

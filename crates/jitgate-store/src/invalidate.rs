@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use super::GrantCache;
-use crate::metrics::Metrics;
+use jitgate_metrics::Metrics;
 
 /// Starts the poller and, when enabled, the subscriber.
 pub fn spawn(
@@ -103,7 +103,7 @@ async fn subscribe(cache: Arc<GrantCache>, metrics: Arc<Metrics>, cancel: Cancel
 /// figure, clamped at zero).
 fn observe_propagation(metrics: &Metrics, change: &super::Change) {
     if let Some(at) = change.revoked_at {
-        let now = crate::time::Clock::now(&crate::time::SystemClock);
+        let now = jitgate_core::time::Clock::now(&jitgate_core::time::SystemClock);
         let ms = now.as_millis().saturating_sub(at.as_millis()).max(0);
         metrics.revocation_propagation.observe(ms as f64 / 1000.0);
     }

@@ -13,8 +13,8 @@ use super::{
     Change, ChangeStream, GrantStore, GrantUsage, RevokeOutcome, StoreError, UsageDelta, UseOutcome,
 };
 use crate::audit::AuditEvent;
-use crate::grant::{Grant, GrantId, Principal, Revocation};
-use crate::time::{Clock, SystemClock, Timestamp};
+use jitgate_core::grant::{Grant, GrantId, Principal, Revocation};
+use jitgate_core::time::{Clock, SystemClock, Timestamp};
 
 #[derive(Default)]
 struct Inner {

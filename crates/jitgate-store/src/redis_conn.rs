@@ -17,7 +17,7 @@ use tracing::Instrument;
 use super::StoreError;
 use super::keys::Keys;
 use super::redis_handle::{Lazy, RedisHandle};
-use crate::metrics::Metrics;
+use jitgate_metrics::Metrics;
 
 /// Which Redis deployment to talk to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -141,8 +141,12 @@ impl RedisConn {
         fut: impl Future<Output = redis::RedisResult<T>>,
     ) -> Result<T, StoreError> {
         let started = Instant::now();
-        let span =
-            crate::span!("redis", otel.kind = "client", db.system = "redis", db.operation = op);
+        let span = jitgate_metrics::span!(
+            "redis",
+            otel.kind = "client",
+            db.system = "redis",
+            db.operation = op
+        );
         let result = match tokio::time::timeout(self.op_timeout, fut).instrument(span).await {
             Ok(Ok(v)) => Ok(v),
             Ok(Err(e)) if e.code() == Some("OOM") => Err(StoreError::OutOfMemory(e.to_string())),

@@ -13,8 +13,8 @@ use super::audit_log::RedisAuditLog;
 use super::corrupt::RecordKind;
 use super::memory_audit::MemoryAuditLog;
 use super::redis_conn::RedisConn;
-use crate::access::PolicyDocument;
 use crate::audit::AuditEvent;
+use jitgate_core::access::PolicyDocument;
 
 /// What a put did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -27,7 +27,7 @@ pub fn entry_hash(prev: &str, seq: u64, event: &str) -> String {
     h.update(seq.to_string().as_bytes());
     h.update(b"\n");
     h.update(event.as_bytes());
-    crate::hex::encode(&h.finalize())
+    jitgate_core::hex::encode(&h.finalize())
 }
 
 /// The first problem found while walking the chain.

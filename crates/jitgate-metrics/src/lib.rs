@@ -4,6 +4,7 @@
 
 mod register;
 mod series;
+pub mod spans;
 
 use std::time::Duration;
 
@@ -45,7 +46,7 @@ pub struct OpLabels {
 
 /// `jitgate_store_corrupt_records_total`: the kind of stored record (request, grant, policy,
 /// audit), never its key.
-/// The `kind` values of [`KindLabels`] (`crate::store::RecordKind` names the same).
+/// The `kind` values of [`KindLabels`] (`jitgate_store::RecordKind` names the same).
 pub const RECORD_KINDS: [&str; 4] = ["request", "grant", "policy", "audit"];
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -181,8 +182,8 @@ impl Metrics {
     }
 
     /// Publishes the enforcement modes (`jitgate_mode`): 1 on each service's mode.
-    pub fn set_modes(&self, modes: &crate::mode::Modes) {
-        use crate::mode::Mode;
+    pub fn set_modes(&self, modes: &jitgate_core::mode::Modes) {
+        use jitgate_core::mode::Mode;
         let services = std::iter::once(("*", modes.default))
             .chain(modes.services.iter().map(|(s, m)| (s.as_str(), *m)));
         for (service, mode) in services {
