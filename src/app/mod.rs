@@ -3,16 +3,15 @@
 //! token (report NOT_SERVING, drain, stop listeners, stop background tasks).
 
 mod audit;
+mod cadence;
 mod identity;
 mod listen;
 mod store;
+mod wire;
 
 use listen::{bind_unix, shutdown_signal};
-use store::{cache_settings, redis_settings, spawn_reasserter, topology, watch_store};
-
-use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use store::watch_store;
+use wire::wire;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -20,23 +19,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tonic_health::server::HealthReporter;
 
-use crate::api::{self, ApiState, UiSettings};
-use crate::authz::Authorizer;
+use crate::api;
 use crate::config::{Config, ControlPlaneConfig};
-use crate::grant::Principal;
-use crate::grpc::{self, CheckService};
-use crate::health::Readiness;
-use crate::metrics::Metrics;
-use crate::notify::{NotifySettings, WebhookNotifier};
-use crate::store::{
-    GrantCache, GrantStore, PendingLimits, RedisConn, RedisPolicies, RedisRequests, RedisStore,
-    invalidate,
-};
-use crate::time::{Clock, SystemClock};
-use crate::workflow::{
-    Admins, ApplyService, AuditReader, EventSink, GrantService, PolicyService, ReportService,
-    RequestLimits, RequestService, stats, sweeper,
-};
+use crate::grpc;
 
 /// Runs the server until SIGTERM or Ctrl-C.
 pub async fn run(config: Config, env: Vec<(String, String)>) -> anyhow::Result<()> {
@@ -153,218 +138,6 @@ impl Drop for ControlPlane {
     fn drop(&mut self) {
         if let Some(rt) = self.0.take() {
             rt.shutdown_background();
-        }
-    }
-}
-
-/// Everything the servers need, built from the configuration.
-struct Wired {
-    store: Arc<dyn GrantStore>,
-    check: CheckService,
-    state: ApiState,
-    checkpointer: Option<Arc<crate::audit::tasks::Checkpointer>>,
-}
-
-async fn wire(
-    config: &Config,
-    env: &[(String, String)],
-    tracker: &TaskTracker,
-    cancel: &CancellationToken,
-) -> anyhow::Result<Wired> {
-    let metrics = Arc::new(Metrics::new());
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let redis = RedisConn::connect_to(&topology(config), &redis_settings(config), metrics.clone())?;
-    let redis_store = Arc::new(
-        RedisStore::with_conn(redis.clone())
-            .with_history(config.grants.history_retention.as_duration()),
-    );
-    let store: Arc<dyn GrantStore> = redis_store.clone();
-    let authenticator =
-        Arc::new(identity::authenticator(config, env, tracker, cancel, &metrics).await?);
-    let audit =
-        audit::wire(config, env, &redis, store.clone(), clock.clone(), &metrics, tracker, cancel);
-    spawn_reasserter(config, redis_store, audit.log.clone(), tracker, cancel);
-    let cache = Arc::new(GrantCache::new(store.clone(), cache_settings(config), metrics.clone()));
-    invalidate::spawn(cache.clone(), metrics.clone(), tracker, cancel.clone());
-    let admins = Admins::new(
-        config.admins.iter().map(|a| Principal::from_str(a)).collect::<Result<Vec<_>, _>>()?,
-    );
-
-    let policies = Arc::new(
-        PolicyService::new(Arc::new(RedisPolicies::new(redis.clone())), admins.clone())
-            .with_clock(clock.clone()),
-    );
-    if let Err(e) = policies.reload().await {
-        tracing::warn!(error = %e, "Policies not loaded yet (Redis unreachable); retrying in the background");
-    }
-    tracker.spawn(refresh_policies(policies.clone(), cancel.clone()));
-    let events: Arc<dyn EventSink> = Arc::new(
-        WebhookNotifier::spawn(
-            notify_settings(config, env),
-            policies.handle(),
-            metrics.clone(),
-            tracker,
-            cancel.clone(),
-        )
-        .map_err(anyhow::Error::msg)?,
-    );
-    let grants = Arc::new(
-        GrantService::new(
-            store.clone(),
-            clock.clone(),
-            admins.clone(),
-            config.grants.max_ttl.as_duration(),
-            metrics.clone(),
-        )
-        .with_local_cache(cache.clone())
-        .with_events(events.clone())
-        .with_audit(audit.log.clone()),
-    );
-    let reports = Arc::new(
-        ReportService::new(
-            audit.log.clone(),
-            store.clone(),
-            Arc::new(RedisPolicies::new(redis.clone())),
-            clock.clone(),
-        )
-        .with_access(admins.clone(), readers(config)?, config.admins.clone()),
-    );
-    let requests = Arc::new(
-        RequestService::new(
-            Arc::new(RedisRequests::new(redis)),
-            policies.clone(),
-            grants.clone(),
-            events,
-            clock.clone(),
-            admins.clone(),
-            metrics.clone(),
-            config.requests.retention.as_duration(),
-        )
-        .with_limits(RequestLimits {
-            pending: PendingLimits {
-                per_requester: config.requests.max_pending_per_requester,
-                per_policy: config.requests.max_pending_per_policy,
-            },
-            one_time_per_minute: config.requests.one_time_per_minute,
-        }),
-    );
-    let admins_for_reader = admins.clone();
-    let admins_for_apply = admins;
-    let audit_readers = readers(config)?;
-    tracker.spawn(sweeper::run(
-        requests.clone(),
-        config.requests.sweep_interval.as_duration(),
-        cancel.clone(),
-    ));
-    tracker.spawn(crate::workflow::audit::retry_held(
-        grants.clone(),
-        crate::workflow::audit::RETRY_EVERY,
-        cancel.clone(),
-    ));
-    tracker.spawn(stats::run(
-        grants.clone(),
-        requests.clone(),
-        metrics.clone(),
-        Duration::from_secs(15),
-        cancel.clone(),
-    ));
-
-    let modes = config.modes();
-    announce_modes(&modes, &metrics);
-    let authorizer = Authorizer::new(
-        authenticator.clone(),
-        cache,
-        clock.clone(),
-        metrics.clone(),
-        config.check.deadline.as_duration(),
-        config.log.allows,
-    )
-    .with_one_time_filing(policies.handle(), requests.clone())
-    .with_recorder(audit.recorder.clone())
-    .with_modes(modes.clone());
-    let public_url =
-        config.check.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen.http));
-    let check = CheckService::new(Arc::new(authorizer), metrics.clone(), &public_url);
-    let incident_token = secret(env, config.incidents.resolve_token_env.as_ref())
-        .map(|s| String::from_utf8_lossy(&s).into_owned());
-    let apply = Arc::new(ApplyService::new(
-        grants.clone(),
-        policies.clone(),
-        clock.clone(),
-        admins_for_apply,
-    ));
-    let state = ApiState {
-        grants,
-        policies,
-        requests,
-        apply,
-        incident_token,
-        authenticator,
-        clock,
-        metrics,
-        readiness: Arc::new(Readiness::default()),
-        audit: Arc::new(AuditReader::new(audit.log.clone(), admins_for_reader, audit_readers)),
-        ui: UiSettings::new(
-            config.ui.enabled,
-            config.ui.token_header.as_deref(),
-            config.check.public_url.as_deref(),
-        ),
-        modes: Arc::new(modes),
-        reports,
-    };
-    Ok(Wired { store, check, state, checkpointer: audit.checkpointer })
-}
-
-/// `jitgate_mode`, and a warning that cannot be missed when anything runs in shadow mode.
-fn announce_modes(modes: &crate::mode::Modes, metrics: &Metrics) {
-    metrics.set_modes(modes);
-    if modes.any_shadow() {
-        tracing::warn!(
-            mode = %modes.default,
-            shadow_services = ?modes.shadow_services(),
-            "Shadow mode: Checks are decided and recorded as usual, but would-be denies are answered allow; nothing is enforced there. Only routes that set `context_extensions.service` are shadowed; calls whose service comes from `Host` are enforced"
-        );
-    }
-}
-
-/// `audit.readers`: who besides admins may read the audit log and access reports.
-fn readers(config: &Config) -> anyhow::Result<Admins> {
-    let parsed = config.audit.readers.iter().map(|a| Principal::from_str(a));
-    Ok(Admins::new(parsed.collect::<Result<Vec<_>, _>>()?))
-}
-
-fn secret(env: &[(String, String)], var: Option<&String>) -> Option<Vec<u8>> {
-    let var = var?;
-    env.iter().find(|(k, _)| k == var).map(|(_, v)| v.as_bytes().to_vec())
-}
-
-fn notify_settings(c: &Config, env: &[(String, String)]) -> NotifySettings {
-    let n = &c.notifications;
-    // Per-target secrets are looked up by name at delivery; keep every variable that could be one.
-    let secrets = env.iter().map(|(k, v)| (k.clone(), v.as_bytes().to_vec())).collect();
-    NotifySettings {
-        default_secret: secret(env, n.signing_secret_env.as_ref()),
-        secrets,
-        timeout: n.timeout.as_duration(),
-        max_attempts: n.max_attempts,
-        retry_base: n.retry_base.as_duration(),
-        queue_size: n.queue_size,
-        max_in_flight: 32,
-        public_url: c.check.public_url.clone().filter(|_| c.ui.enabled),
-    }
-}
-
-/// Reloads policies when another replica changed them (every second).
-async fn refresh_policies(policies: Arc<PolicyService>, cancel: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-        match policies.refresh().await {
-            Ok(true) => tracing::info!(policies = policies.current().len(), "Policies reloaded"),
-            Ok(false) => {}
-            Err(e) => tracing::debug!(error = %e, "Policy refresh failed; keeping the current set"),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! settings, revocation re-assertion after a failover, and the readiness watch on the store.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -63,7 +62,7 @@ pub(super) fn cache_settings(c: &Config) -> CacheSettings {
     }
 }
 
-/// Pings the store every 500 ms and reflects the result in readiness and gRPC health.
+/// Pings the store every [`super::cadence::STORE_WATCH_EVERY`] and reflects the result in readiness and gRPC health.
 pub(super) async fn watch_store(
     store: Arc<dyn GrantStore>,
     readiness: Arc<Readiness>,
@@ -78,7 +77,7 @@ pub(super) async fn watch_store(
         super::set_serving(&reporter, readiness.is_ready()).await;
         tokio::select! {
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = tokio::time::sleep(super::cadence::STORE_WATCH_EVERY) => {}
         }
     }
 }

@@ -3,7 +3,7 @@
 //! admin API and `jitgate explain --redis-url` (straight from Redis when the API is down).
 
 use super::WorkflowError;
-use crate::access::{PolicySet, describe};
+use crate::access::{Ineligible, PolicySet, describe, eligible, rule_fits};
 use crate::decision::explain::explain as explain_grants;
 pub use crate::decision::explain::{DecisionView, Explanation, RequestOutlook};
 use crate::decision::input::{CheckAttributes, parse};
@@ -78,23 +78,18 @@ pub async fn explain(
     })
 }
 
+/// What `caller` could request for `scope`, by the rules filing applies ([`eligible`]): the
+/// first policy that would govern it, who approves, and which auto-approve rules fit who asks
+/// and what for (each with its own TTL and incident conditions, which depend on the request).
 fn outlook(policies: &PolicySet, caller: &Caller, scope: &crate::grant::Scope) -> RequestOutlook {
     let scopes = std::slice::from_ref(scope);
-    let covering: Vec<_> = policies.iter().filter(|p| p.covers(scopes)).collect();
-    let Some(policy) = covering.iter().find(|p| p.may_request(&caller.principals)) else {
-        if covering.is_empty() {
-            return RequestOutlook::NotCovered {
-                message: format!("no access policy covers {}", describe(scopes)),
-            };
-        }
-        let names: Vec<&str> = covering.iter().map(|p| p.name.as_str()).collect();
-        return RequestOutlook::NotEligible {
-            message: format!(
-                "{} is not among the requesters of {}",
-                caller.subject,
-                names.join(", ")
-            ),
-        };
+    let policy = match eligible(policies, caller, scopes) {
+        Ok(eligible) => match eligible.first() {
+            Some(p) => std::sync::Arc::clone(p),
+            None => return RequestOutlook::NotCovered { message: describe(scopes) },
+        },
+        Err(Ineligible::NotCovered(message)) => return RequestOutlook::NotCovered { message },
+        Err(Ineligible::NotEligible(message)) => return RequestOutlook::NotEligible { message },
     };
     let one_time = policy.one_time_action(scope).is_some();
     let auto_approve_rules = if one_time {
@@ -103,10 +98,7 @@ fn outlook(policies: &PolicySet, caller: &Caller, scope: &crate::grant::Scope) -
         policy
             .auto_approve
             .iter()
-            .filter(|r| r.requesters.is_empty() || r.requesters.iter().any(|p| caller.holds(p)))
-            .filter(|r| {
-                r.methods.is_empty() || scope.methods.to_vec().iter().all(|m| r.methods.contains(m))
-            })
+            .filter(|r| rule_fits(r, caller, scopes))
             .map(|r| {
                 let incident = if r.incident { ", with an incident" } else { "" };
                 format!("{} (up to {}{incident})", r.id, crate::time::Ttl::from_duration(r.max_ttl))

@@ -5,9 +5,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::policy::AccessPolicy;
+use super::policy::{AccessPolicy, AutoRule};
 use crate::decision::Caller;
-use crate::grant::{Methods, Principal, RequestPath, Scope};
+use crate::grant::{Methods, RequestPath, Scope};
 use crate::time::Ttl;
 
 /// Every stored policy, sorted by name, swapped as a whole when any changes.
@@ -105,30 +105,57 @@ impl PolicySet {
     }
 }
 
-/// Picks the governing policy and applies its rules. Among the policies that cover every
-/// requested resource and list the requester, the first (by name) that accepts wins;
-/// otherwise the first one's objections are reported.
-pub fn assess(set: &PolicySet, draft: &Draft<'_>) -> Result<Assessment, Refusal> {
-    let covering: Vec<&Arc<AccessPolicy>> =
-        set.iter().filter(|p| p.covers(draft.resources)).collect();
-    let described = describe(draft.resources);
+/// Why no policy can govern a request: none covers its resources, or none of those that do
+/// lists the requester. Each message names the resources (and the policies) involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ineligible {
+    NotCovered(String),
+    NotEligible(String),
+}
+
+impl From<Ineligible> for Refusal {
+    fn from(i: Ineligible) -> Self {
+        match i {
+            Ineligible::NotCovered(m) => Self::NotCovered(m),
+            Ineligible::NotEligible(m) => Self::NotEligible(m),
+        }
+    }
+}
+
+/// The policies that could govern `requester`'s request for `resources`: those that cover every
+/// resource and list the requester, by name (never empty). The one rule behind filing
+/// ([`assess`]) and explaining what a caller could request.
+pub fn eligible<'a>(
+    set: &'a PolicySet,
+    requester: &Caller,
+    resources: &[Scope],
+) -> Result<Vec<&'a Arc<AccessPolicy>>, Ineligible> {
+    let covering: Vec<&Arc<AccessPolicy>> = set.iter().filter(|p| p.covers(resources)).collect();
+    let described = describe(resources);
     if covering.is_empty() {
-        return Err(Refusal::NotCovered(format!(
+        return Err(Ineligible::NotCovered(format!(
             "no access policy covers {described}, so it cannot be requested; ask a platform admin to add one"
         )));
     }
     let eligible: Vec<&Arc<AccessPolicy>> =
-        covering.iter().copied().filter(|p| p.may_request(&draft.requester.principals)).collect();
+        covering.iter().copied().filter(|p| p.may_request(&requester.principals)).collect();
     if eligible.is_empty() {
         let names: Vec<&str> = covering.iter().map(|p| p.name.as_str()).collect();
-        return Err(Refusal::NotEligible(format!(
+        return Err(Ineligible::NotEligible(format!(
             "{} is not among the requesters of the policies covering {described} ({})",
-            draft.requester.subject,
+            requester.subject,
             names.join(", ")
         )));
     }
+    Ok(eligible)
+}
+
+/// Picks the governing policy and applies its rules. Among the policies that cover every
+/// requested resource and list the requester ([`eligible`]), the first (by name) that accepts
+/// wins; otherwise the first one's objections are reported.
+pub fn assess(set: &PolicySet, draft: &Draft<'_>) -> Result<Assessment, Refusal> {
     let mut first_error = None;
-    for policy in eligible {
+    for policy in eligible(set, draft.requester, draft.resources)? {
         match apply(policy, draft) {
             Ok(a) => return Ok(a),
             Err(errors) => {
@@ -243,24 +270,29 @@ fn one_time(
 }
 
 fn auto_rule(policy: &AccessPolicy, draft: &Draft<'_>) -> Option<String> {
-    let holds = |ps: &[Principal]| ps.is_empty() || ps.iter().any(|p| draft.requester.holds(p));
-    let methods_ok = |allowed: &[String]| {
-        allowed.is_empty()
-            || draft.resources.iter().all(|r| match &r.methods {
-                Methods::Any => false,
-                Methods::Only(ms) => ms.iter().all(|m| allowed.contains(m)),
-            })
-    };
     policy
         .auto_approve
         .iter()
         .find(|rule| {
-            holds(&rule.requesters)
-                && methods_ok(&rule.methods)
+            rule_fits(rule, draft.requester, draft.resources)
                 && (!rule.incident || draft.incident.is_some())
                 && draft.ttl <= rule.max_ttl
         })
         .map(|rule| rule.id.clone())
+}
+
+/// Whether auto-approve `rule` fits who asks (`requester` holds one of its requesters, or it
+/// names none) and what for (every resource's methods among its methods, or it names none;
+/// "any method" never fits a rule that names methods). Its TTL and incident conditions are
+/// the request's, judged by [`assess`].
+pub fn rule_fits(rule: &AutoRule, requester: &Caller, resources: &[Scope]) -> bool {
+    let holds = rule.requesters.is_empty() || rule.requesters.iter().any(|p| requester.holds(p));
+    let methods_ok = rule.methods.is_empty()
+        || resources.iter().all(|r| match &r.methods {
+            Methods::Any => false,
+            Methods::Only(ms) => ms.iter().all(|m| rule.methods.contains(m)),
+        });
+    holds && methods_ok
 }
 
 /// `orders GET /orders/7` (and so on) for messages.

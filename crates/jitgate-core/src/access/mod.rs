@@ -9,7 +9,10 @@ pub mod policy_change;
 pub mod request;
 mod validate;
 
-pub use assess::{Assessment, Draft, PolicySet, Refusal, assess, describe, reassess};
+pub use assess::{
+    Assessment, Draft, Ineligible, PolicySet, Refusal, assess, describe, eligible, reassess,
+    rule_fits,
+};
 pub use filing::{FilingError, OneTimeFiler};
 pub use policy::{
     API_VERSION, AccessPolicy, AutoRule, EventKind, KIND, Metadata, NotifyFormat, NotifySpec,

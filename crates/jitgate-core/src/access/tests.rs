@@ -145,6 +145,42 @@ fn auto_approve_rules_apply_in_order() {
     assert_eq!(a.auto_rule, None, "the on-call rule needs an incident");
 }
 
+/// What explaining offers and what filing decides come from one rule: the policy explain
+/// names is the one filing picks (when the request is within its limits), and the auto-approve
+/// rules explain lists are exactly those whose requesters and methods fit, whatever the TTL.
+#[test]
+fn explaining_and_filing_pick_policies_and_rules_by_the_same_rule() {
+    let set = set();
+    let orders = [scope("orders", &["GET"], &["/orders/7"])];
+    let delete = [scope("orders", &["DELETE"], &["/orders/7"])];
+    let any = [scope("billing", &["*"], &["/datasets/a/b"])];
+    let oncall = caller("user:bob", &["oncall"]);
+    let eng = caller("user:alice", &["eng"]);
+    let stranger = caller("user:eve", &[]);
+
+    let first = eligible(&set, &eng, &orders).unwrap();
+    let filed = assess(&set, &draft(&eng, &orders, 10, "INC-1 look", None)).unwrap();
+    assert_eq!(first[0].name, filed.policy.name);
+    assert!(matches!(eligible(&set, &stranger, &orders), Err(Ineligible::NotEligible(_))));
+    let nowhere = [scope("payroll", &["GET"], &["/x"])];
+    assert!(matches!(eligible(&set, &eng, &nowhere), Err(Ineligible::NotCovered(_))));
+
+    let fits = |c: &Caller, r: &[Scope]| -> Vec<String> {
+        let p = &eligible(&set, c, r).unwrap()[0];
+        p.auto_approve.iter().filter(|rule| rule_fits(rule, c, r)).map(|r| r.id.clone()).collect()
+    };
+    // The on-call rule names requesters, the read rule methods: a GET by on-call fits both,
+    // a DELETE only the on-call one, "any method" never fits a rule that names methods.
+    assert_eq!(fits(&oncall, &orders).len(), 2);
+    assert_eq!(fits(&oncall, &delete).len(), 1);
+    assert_eq!(fits(&eng, &delete).len(), 0);
+    assert_eq!(fits(&eng, &any).len(), 0);
+    assert_eq!(fits(&oncall, &any).len(), 1, "a rule naming no methods fits any method");
+    // Filing approves by the first rule that fits and whose TTL and incident conditions hold.
+    let auto = assess(&set, &draft(&eng, &orders, 10, "INC-1 look", None)).unwrap().auto_rule;
+    assert_eq!(auto.as_deref(), fits(&eng, &orders).first().map(String::as_str));
+}
+
 #[test]
 fn one_time_actions_must_be_requested_one_call_at_a_time() {
     let c = caller("user:alice", &["oncall"]);
