@@ -225,7 +225,7 @@ fn background(cx: &Ctx<'_>, s: &Services) {
         cancel.clone(),
     ));
     tracker.spawn(crate::workflow::audit::retry_held(
-        s.grants.clone(),
+        s.grants.audit().clone(),
         crate::workflow::audit::RETRY_EVERY,
         cancel.clone(),
     ));

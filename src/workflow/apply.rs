@@ -38,6 +38,8 @@ pub enum ApplyError {
 
 pub struct ApplyService {
     grants: Arc<GrantService>,
+    /// Where each apply's summary is recorded (shared with the grant service).
+    audit: Arc<super::audit::ControlAudit>,
     policies: Arc<PolicyService>,
     clock: Arc<dyn Clock>,
     admins: Admins,
@@ -60,7 +62,8 @@ impl ApplyService {
         clock: Arc<dyn Clock>,
         admins: Admins,
     ) -> Self {
-        Self { grants, policies, clock, admins }
+        let audit = grants.audit().clone();
+        Self { grants, audit, policies, clock, admins }
     }
 
     pub async fn apply(
@@ -117,7 +120,7 @@ impl ApplyService {
                 "prune": opts.prune,
                 "changes": items,
             }));
-        self.grants.record(event).await;
+        self.audit.record(event).await;
     }
 
     /// Global limits and standing rules, against the policies as they will be after applying.

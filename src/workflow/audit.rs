@@ -1,5 +1,6 @@
-//! Audit records the workflow writes itself: summaries of changes whose own records the
-//! stores write atomically (a manifest applied, an incident resolved), refusals, and failures.
+//! Audit records the workflow writes itself ([`ControlAudit`]): summaries of changes whose own
+//! records the stores write atomically (a manifest applied, an incident resolved), refusals,
+//! and failures.
 //! A record the log cannot take right now (Redis down or out of memory: the very failures
 //! being recorded) is held in memory and retried until it lands, oldest first.
 
@@ -13,6 +14,7 @@ use super::{GrantService, WorkflowError};
 use crate::audit::{AuditEvent, AuditLog, record};
 use crate::grant::Principal;
 use crate::store::StoreError;
+use crate::time::Clock;
 
 /// Most records held while the audit log refuses writes; beyond it the oldest are dropped
 /// (and logged). They live in this process only: a restart before the log is back loses them.
@@ -69,16 +71,23 @@ impl Held {
     }
 }
 
-impl GrantService {
-    /// Where summaries (manifest applied, incident resolved) and refusals are recorded. Each
-    /// change itself records its event through its store, atomically with the change.
-    pub fn with_audit(mut self, audit: Arc<dyn AuditLog>) -> Self {
-        self.audit = audit;
-        self
+/// The control plane's own audit records: summaries of changes whose own records the stores
+/// write atomically (a manifest applied, an incident resolved), refusals and failures, with
+/// the records the log could not take yet. One per process, shared by the services that
+/// record (grants, requests, apply); each records its own.
+pub struct ControlAudit {
+    log: Arc<dyn AuditLog>,
+    held: Held,
+    clock: Arc<dyn Clock>,
+}
+
+impl ControlAudit {
+    pub fn new(log: Arc<dyn AuditLog>, clock: Arc<dyn Clock>) -> Self {
+        Self { log, held: Held::default(), clock }
     }
 
-    pub fn audit(&self) -> &Arc<dyn AuditLog> {
-        &self.audit
+    pub fn log(&self) -> &Arc<dyn AuditLog> {
+        &self.log
     }
 
     /// Records an event that is not part of a store change. When the log cannot take it,
@@ -88,7 +97,7 @@ impl GrantService {
             // Keep the order: whatever waits goes first.
             self.flush_held().await;
         }
-        if let Err(e) = self.audit.append(std::slice::from_ref(&event)).await {
+        if let Err(e) = self.log.append(std::slice::from_ref(&event)).await {
             tracing::warn!(error = %e, audit.kind = %event.kind, "Could not record an audit event; holding it for a retry");
             self.held.hold(event);
         }
@@ -100,7 +109,7 @@ impl GrantService {
         if events.is_empty() {
             return 0;
         }
-        match self.audit.append(&events).await {
+        match self.log.append(&events).await {
             Ok(_) => {
                 tracing::info!(count = events.len(), "Held audit records written");
                 events.len()
@@ -156,17 +165,31 @@ impl GrantService {
     }
 }
 
+impl GrantService {
+    /// Where summaries (manifest applied, incident resolved) and refusals are recorded. Each
+    /// change itself records its event through its store, atomically with the change.
+    pub fn with_audit(mut self, log: Arc<dyn AuditLog>) -> Self {
+        self.audit = Arc::new(ControlAudit::new(log, self.clock.clone()));
+        self
+    }
+
+    /// The control plane's audit recorder, shared with the services built on this one.
+    pub fn audit(&self) -> &Arc<ControlAudit> {
+        &self.audit
+    }
+}
+
 /// Retries held audit records every `every` until cancelled, and once more at shutdown.
-pub async fn retry_held(grants: Arc<GrantService>, every: Duration, cancel: CancellationToken) {
+pub async fn retry_held(audit: Arc<ControlAudit>, every: Duration, cancel: CancellationToken) {
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(every) => {}
         }
-        grants.flush_held().await;
+        audit.flush_held().await;
     }
-    grants.flush_held().await;
-    let left = grants.held_records();
+    audit.flush_held().await;
+    let left = audit.held_records();
     if left > 0 {
         tracing::error!(count = left, "Audit records could not be written before shutdown");
     }

@@ -240,12 +240,12 @@ async fn an_approval_the_store_refuses_is_audited_as_failed_once_the_log_is_back
     assert!(w.store.get(&grant_id).await.unwrap().is_none());
     // The record of the failure cannot be written to a full log either: it waits.
     assert!(failed_events(&w.log).is_empty());
-    assert_eq!(w.grants.held_records(), 1);
-    assert_eq!(w.grants.flush_held().await, 0, "still full");
+    assert_eq!(w.grants.audit().held_records(), 1);
+    assert_eq!(w.grants.audit().flush_held().await, 0, "still full");
 
     w.full.0.store(false, Ordering::SeqCst);
-    assert_eq!(w.grants.flush_held().await, 1);
-    assert_eq!(w.grants.held_records(), 0);
+    assert_eq!(w.grants.audit().flush_held().await, 1);
+    assert_eq!(w.grants.audit().held_records(), 0);
     let failed = failed_events(&w.log);
     assert_eq!(failed.len(), 1, "{failed:?}");
     let e = &failed[0];
@@ -275,11 +275,11 @@ async fn held_records_keep_their_order_and_are_bounded() {
             "conflict",
             "x",
         );
-        w.grants.record(e).await;
+        w.grants.audit().record(e).await;
     }
-    assert_eq!(w.grants.held_records(), super::HELD_MAX);
+    assert_eq!(w.grants.audit().held_records(), super::HELD_MAX);
     w.full.0.store(false, Ordering::SeqCst);
-    assert_eq!(w.grants.flush_held().await, super::HELD_MAX);
+    assert_eq!(w.grants.audit().flush_held().await, super::HELD_MAX);
     let at: Vec<i64> = w.log.events().iter().map(|e| e.at.as_millis()).collect();
     assert_eq!(at.first(), Some(&5), "the oldest are the ones dropped");
     assert!(at.windows(2).all(|p| p[0] < p[1]), "in the order they happened");

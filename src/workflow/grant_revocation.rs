@@ -21,17 +21,19 @@ impl GrantService {
         let target = |e: AuditEvent| e.grant(id);
         let grant = match self.get(caller, id).await {
             Ok(g) => g,
-            Err(e) => return Err(self.refused("grant.revoke", &caller.subject, target, e).await),
+            Err(e) => {
+                return Err(self.audit.refused("grant.revoke", &caller.subject, target, e).await);
+            }
         };
         if !self.is_admin(caller) && grant.subject != caller.subject {
             let e = WorkflowError::Forbidden(format!(
                 "{} may not revoke grant `{id}`: it is for {}, and only admins revoke others' grants",
                 caller.subject, grant.subject
             ));
-            return Err(self.refused("grant.revoke", &caller.subject, target, e).await);
+            return Err(self.audit.refused("grant.revoke", &caller.subject, target, e).await);
         }
         match self.revoke_recorded(&caller.subject, id, reason, None, Some(&grant.subject)).await {
-            Err(e) => Err(self.refused("grant.revoke", &caller.subject, target, e).await),
+            Err(e) => Err(self.audit.refused("grant.revoke", &caller.subject, target, e).await),
             ok => ok,
         }
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::events::{EventSink, NoEvents};
 use super::{Admins, WorkflowError};
-use crate::audit::{AuditKind, AuditLog, record};
+use crate::audit::{AuditKind, record};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantId, GrantSource, Principal, Scope, limits};
 use crate::metrics::{Metrics, SourceLabels};
@@ -51,9 +51,8 @@ pub struct GrantService {
     pub(super) metrics: Arc<Metrics>,
     pub(super) local_cache: Option<Arc<GrantCache>>,
     pub(super) events: Arc<dyn EventSink>,
-    pub(super) audit: Arc<dyn AuditLog>,
-    /// Records the audit log could not take yet (see [`super::audit`]).
-    pub(super) held: super::audit::Held,
+    /// Refusals and summaries this service records (see [`super::audit`]).
+    pub(super) audit: Arc<super::audit::ControlAudit>,
 }
 
 // === impl GrantService ===
@@ -66,6 +65,8 @@ impl GrantService {
         max_ttl: Duration,
         metrics: Arc<Metrics>,
     ) -> Self {
+        let memory = Arc::new(MemoryAuditLog::default());
+        let audit = Arc::new(super::audit::ControlAudit::new(memory, clock.clone()));
         Self {
             store,
             clock,
@@ -74,8 +75,7 @@ impl GrantService {
             metrics,
             local_cache: None,
             events: Arc::new(NoEvents),
-            audit: Arc::new(MemoryAuditLog::default()),
-            held: super::audit::Held::default(),
+            audit,
         }
     }
 
@@ -160,6 +160,7 @@ impl GrantService {
             ));
             let subject = new.subject.clone();
             return Err(self
+                .audit
                 .refused("grant.create", &caller.subject, |ev| ev.subject(subject), e)
                 .await);
         }

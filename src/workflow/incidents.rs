@@ -29,7 +29,7 @@ impl GrantService {
             .actor(by)
             .incident(incident)
             .details(serde_json::json!({ "revoked": ids }));
-        self.record(event).await;
+        self.audit.record(event).await;
         Ok(revoked)
     }
 }

@@ -78,7 +78,7 @@ impl RequestService {
         id: &RequestId,
         e: WorkflowError,
     ) -> WorkflowError {
-        self.grants.refused(action, &caller.subject, |ev: AuditEvent| ev.request(id), e).await
+        self.audit.refused(action, &caller.subject, |ev: AuditEvent| ev.request(id), e).await
     }
 
     /// An approved request whose grant write failed (Redis hiccup) gets its grant on the next

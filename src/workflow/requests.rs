@@ -63,6 +63,8 @@ pub struct RequestService {
     /// Records readers found undecodable, for the sweeper to move aside.
     pub(super) corrupt: super::quarantine::Found,
     pub(super) limits: RequestLimits,
+    /// Where refusals of request decisions are recorded (shared with the grant service).
+    pub(super) audit: Arc<super::audit::ControlAudit>,
 }
 
 // === impl RequestService ===
@@ -81,7 +83,9 @@ impl RequestService {
     ) -> Self {
         let reconciled = AtomicU64::new(0);
         let corrupt = super::quarantine::Found::default();
+        let audit = grants.audit().clone();
         Self {
+            audit,
             store,
             policies,
             grants,
