@@ -32,7 +32,7 @@ fn conn(server: &RedisServer) -> RedisConn {
 fn event(n: u64) -> AuditEvent {
     AuditEvent::new(AuditKind::RequestFiled, SystemClock.now())
         .subject("user:alice")
-        .details(serde_json::json!({ "n": n }))
+        .details(&serde_json::json!({ "n": n }))
 }
 
 async fn all(log: &dyn AuditLog) -> Vec<jitgate::audit::Stored> {

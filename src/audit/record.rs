@@ -1,10 +1,10 @@
 //! DOMAIN, pure: the audit event each change records, built from the domain objects so every
 //! interface (REST, gRPC, CLI, manifests, the sweeper) records the same thing.
 
-use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::event::details::{ControlOutcome, GrantIssued, PolicyDigest, RequestChanged};
+pub use super::event::details::{DecisionDetails, FoldedDenies};
 use super::event::{AuditEvent, AuditKind};
 use crate::access::AccessRequest;
 use crate::decision::{Allow, CheckInput, Decision};
@@ -19,16 +19,16 @@ pub fn grant_issued(g: &Grant, kind: AuditKind) -> AuditEvent {
         .subject(&g.subject)
         .grant(&g.id)
         .reason(&g.reason)
-        .details(json!({
-            "resources": g.resources,
-            "expires_at": g.expires_at,
-            "max_uses": g.max_uses,
-            "source": g.source,
-            "approved_by": g.approved_by,
-            "auto_approved_by": g.auto_approved_by,
-            "standing": g.standing,
-            "manifest_hash": g.manifest_hash,
-        }));
+        .details(&GrantIssued {
+            resources: g.resources.clone(),
+            expires_at: g.expires_at,
+            max_uses: g.max_uses,
+            source: g.source,
+            approved_by: g.approved_by.clone(),
+            auto_approved_by: g.auto_approved_by.clone(),
+            standing: g.standing,
+            manifest_hash: g.manifest_hash.clone(),
+        });
     e.request_id = g.request_id.as_ref().map(ToString::to_string);
     e.policy = g.policy.clone();
     e.incident = g.incident.clone();
@@ -51,19 +51,11 @@ pub fn request_changed(
     at: Timestamp,
     comment: Option<&str>,
 ) -> AuditEvent {
-    let mut e =
-        AuditEvent::new(kind, at).subject(&r.requester).request(&r.id).policy(&r.policy).details(
-            json!({
-                "status": r.status,
-                "resources": r.resources,
-                "ttl": r.grant_ttl,
-                "approvals": r.approvals.len(),
-                "min_approvals": r.min_approvals,
-                "one_time": r.one_time,
-                "auto_approved_by": r.auto_approved_by,
-                "comment": comment,
-            }),
-        );
+    let mut e = AuditEvent::new(kind, at)
+        .subject(&r.requester)
+        .request(&r.id)
+        .policy(&r.policy)
+        .details(&request_details(r, comment));
     e.actor = actor.map(ToString::to_string);
     e.grant_id = r.grant_id.as_ref().map(ToString::to_string);
     e.incident = r.incident.clone();
@@ -82,10 +74,28 @@ pub fn request_cancelled_by_policy(
     at: Timestamp,
 ) -> AuditEvent {
     let mut e = request_changed(AuditKind::RequestCancelled, r, None, at, None);
-    e.details["cause"] = json!(cancellation.cause);
-    e.details["problems"] = json!(cancellation.problems);
+    let details = RequestChanged {
+        cause: Some(cancellation.cause),
+        problems: cancellation.problems.clone(),
+        ..request_details(r, None)
+    };
     e.reason = Some(cancellation.summary());
-    e
+    e.details(&details)
+}
+
+fn request_details(r: &AccessRequest, comment: Option<&str>) -> RequestChanged {
+    RequestChanged {
+        status: r.status,
+        resources: r.resources.clone(),
+        ttl: r.grant_ttl,
+        approvals: r.approvals.len(),
+        min_approvals: r.min_approvals,
+        one_time: r.one_time,
+        auto_approved_by: r.auto_approved_by.clone(),
+        comment: comment.map(String::from),
+        cause: None,
+        problems: Vec::new(),
+    }
 }
 
 /// `policy.put` with a digest of the stored document, or `policy.deleted`.
@@ -96,12 +106,13 @@ pub fn policy_changed(
     at: Timestamp,
     doc_json: Option<&str>,
 ) -> AuditEvent {
-    let mut e = AuditEvent::new(kind, at).actor(by).policy(name);
-    if let Some(doc) = doc_json {
-        let digest: String = crate::hex::encode(&Sha256::digest(doc.as_bytes()));
-        e.details = json!({ "sha256": digest });
+    let e = AuditEvent::new(kind, at).actor(by).policy(name);
+    match doc_json {
+        Some(doc) => {
+            e.details(&PolicyDigest { sha256: crate::hex::encode(&Sha256::digest(doc.as_bytes())) })
+        }
+        None => e,
     }
-    e
 }
 
 /// One decision, with the facts an auditor asks for and nothing secret (no token).
@@ -135,34 +146,7 @@ pub fn decision(
         e.method = Some(i.method.clone());
         e.path = Some(i.path.as_str().to_string());
     }
-    e.typed_details(&DecisionDetails { mode, took_us })
-}
-
-/// `details` of one `decision.allow` / `decision.deny`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecisionDetails {
-    /// `enforce`, or `shadow`: the event holds the would-be decision and Envoy was told allow.
-    pub mode: Mode,
-    /// How long the Check took, in microseconds.
-    pub took_us: u64,
-}
-
-/// `details` of a folded `decision.deny`: denies of callers jitgate could not identify, of one
-/// mode, reason and call, counted over one window (see [`crate::authz::recorder`]). The
-/// event's `at` and `decision_id` are the first folded deny's.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FoldedDenies {
-    /// How many denies the record stands for.
-    pub count: u64,
-    /// When the last of them was decided.
-    pub last_at: Timestamp,
-    pub last_decision_id: String,
-    pub mode: Mode,
-    /// The window already held `audit.anonymous.max_groups` groups: this record counts every
-    /// further deny of its mode and reason, whatever the call (so it has no service, method
-    /// or path).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub overflow: bool,
+    e.details(&DecisionDetails { mode, took_us })
 }
 
 /// Keeps at most `max` bytes of the event's path, cut on a character boundary; a cut path
@@ -188,18 +172,20 @@ pub fn cut_path(e: &mut AuditEvent, max: usize) {
 
 /// `control.refused`: who tried what on which object, and why it was refused.
 pub fn refused(action: &str, by: &Principal, at: Timestamp, status: &str, why: &str) -> AuditEvent {
-    AuditEvent::new(AuditKind::Refused, at)
-        .actor(by)
-        .reason(why)
-        .details(json!({ "action": action, "status": status }))
+    AuditEvent::new(AuditKind::Refused, at).actor(by).reason(why).details(&ControlOutcome {
+        action: action.into(),
+        status: status.into(),
+        error: None,
+    })
 }
 
 /// `control.failed`: who tried what, and why the store could not take it. `error` is
 /// `unavailable`, `out_of_memory` or `timeout` (after a timeout the change may still have
 /// landed).
 pub fn failed(action: &str, by: &Principal, at: Timestamp, error: &str, why: &str) -> AuditEvent {
-    AuditEvent::new(AuditKind::Failed, at)
-        .actor(by)
-        .reason(why)
-        .details(json!({ "action": action, "status": "failed", "error": error }))
+    AuditEvent::new(AuditKind::Failed, at).actor(by).reason(why).details(&ControlOutcome {
+        action: action.into(),
+        status: "failed".into(),
+        error: Some(error.into()),
+    })
 }

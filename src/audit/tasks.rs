@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use super::checkpoint::Checkpoint;
+use super::event::details::Trimmed;
 use super::export::EntryLine;
 use super::{AuditError, AuditEvent, AuditKind, AuditLog, Stored};
 use crate::metrics::Metrics;
@@ -145,12 +145,12 @@ impl Retention {
             AuditError::Corrupt(format!("export to {} failed: {e}", path.display()))
         })?;
         let trimmed = self.log.trim(last).await?;
-        let event = AuditEvent::new(AuditKind::Trimmed, self.clock.now()).details(json!({
-            "through_seq": last.entry.seq,
-            "through_hash": last.entry.hash,
-            "count": trimmed,
-            "exported_to": name,
-        }));
+        let event = AuditEvent::new(AuditKind::Trimmed, self.clock.now()).details(&Trimmed {
+            through_seq: last.entry.seq,
+            through_hash: last.entry.hash.clone(),
+            count: trimmed,
+            exported_to: name.to_string(),
+        });
         self.log.append(&[event]).await?;
         self.metrics.audit_trimmed.inc_by(trimmed);
         tracing::info!(audit.through_seq = last.entry.seq, count = trimmed, export = %path.display(), "Audit entries exported and trimmed");

@@ -12,10 +12,12 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::chain::{ChainError, entry_hash};
 use super::checkpoint::SignedCheckpoint;
+use super::event::details::Trimmed;
 use super::{Head, Stored};
 
 /// The first problem found.
@@ -192,8 +194,8 @@ fn trimmed_through(event: &str) -> Option<(u64, String)> {
     }
     let v: Value = serde_json::from_str(event).ok()?;
     (v.get("kind")?.as_str()? == "audit.trimmed").then_some(())?;
-    let d = v.get("details")?;
-    Some((d.get("through_seq")?.as_u64()?, d.get("through_hash")?.as_str()?.to_string()))
+    let d = Trimmed::deserialize(v.get("details")?).ok()?;
+    Some((d.through_seq, d.through_hash))
 }
 
 #[cfg(test)]

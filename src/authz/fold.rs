@@ -189,7 +189,7 @@ impl Group {
         };
         let mut e = AuditEvent::new(AuditKind::DecisionDeny, self.first_at)
             .reason(reason.code())
-            .typed_details(&details);
+            .details(&details);
         e.decision_id = Some(self.first_id);
         if let Some(c) = call {
             (e.service, e.method, e.path) = (c.service, c.method, c.path);

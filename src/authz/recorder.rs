@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use serde_json::json;
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -20,6 +19,7 @@ use tokio_util::task::TaskTracker;
 use super::decision_log;
 use super::fold::{FoldLimits, Folder, Offered};
 use super::usage::{self, UsageHit};
+use crate::audit::event::details::Gap;
 use crate::audit::{AuditEvent, AuditKind, AuditLog};
 use crate::config::DecisionAudit;
 use crate::decision::DenyReason;
@@ -243,11 +243,7 @@ impl Writer {
 
     fn gap_event(&self, dropped: u64, now: Timestamp) -> AuditEvent {
         let since = self.gap_since.unwrap_or(now);
-        AuditEvent::new(AuditKind::Gap, now).details(json!({
-            "dropped": dropped,
-            "since": since,
-            "until": now,
-        }))
+        AuditEvent::new(AuditKind::Gap, now).details(&Gap { dropped, since, until: now })
     }
 }
 

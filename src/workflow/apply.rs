@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::{Admins, GrantService, PolicyService, WorkflowError};
 use crate::access::{AccessPolicy, PolicyDocument, PolicySet};
+use crate::audit::event::details::{ManifestApplied, ManifestChange};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::decision::Caller;
 use crate::grant::{Grant, GrantSource};
@@ -105,21 +106,25 @@ impl ApplyService {
             return;
         }
         let count = |a: Action| plan.iter().filter(|p| p.action == a).count();
-        let items: Vec<Value> = changed
+        let changes = changed
             .iter()
-            .map(|p| json!({"kind": p.kind, "name": p.name, "action": p.action}))
+            .map(|p| ManifestChange {
+                kind: p.kind.as_str().into(),
+                name: p.name.clone(),
+                action: p.action.as_str().into(),
+            })
             .collect();
         let event = AuditEvent::new(AuditKind::ManifestApplied, self.clock.now())
             .actor(&caller.subject)
-            .details(json!({
-                "created": count(Action::Create),
-                "updated": count(Action::Update),
-                "deleted": count(Action::Delete),
-                "unchanged": count(Action::Unchanged),
-                "skipped": count(Action::Skip),
-                "prune": opts.prune,
-                "changes": items,
-            }));
+            .details(&ManifestApplied {
+                created: count(Action::Create),
+                updated: count(Action::Update),
+                deleted: count(Action::Delete),
+                unchanged: count(Action::Unchanged),
+                skipped: count(Action::Skip),
+                prune: opts.prune,
+                changes,
+            });
         self.audit.record(event).await;
     }
 

@@ -2,6 +2,7 @@
 //! every grant tied to it is revoked at once.
 
 use super::{GrantService, WorkflowError};
+use crate::audit::event::details::IncidentResolved;
 use crate::audit::{AuditEvent, AuditKind};
 use crate::grant::{Grant, Principal};
 
@@ -28,7 +29,7 @@ impl GrantService {
         let event = AuditEvent::new(AuditKind::IncidentResolved, self.now())
             .actor(by)
             .incident(incident)
-            .details(serde_json::json!({ "revoked": ids }));
+            .details(&IncidentResolved { revoked: ids });
         self.audit.record(event).await;
         Ok(revoked)
     }

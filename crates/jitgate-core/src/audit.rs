@@ -2,6 +2,9 @@
 //! decision. They are data, not log lines: the chain stores their JSON, queries filter on
 //! their fields, and `v` lets readers handle older shapes.
 
+#[path = "audit_details.rs"]
+pub mod details;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -161,13 +164,8 @@ impl AuditEvent {
         self
     }
 
-    pub fn details(mut self, details: Value) -> Self {
-        self.details = details;
-        self
-    }
-
-    /// Details from a typed struct: the struct is the wire contract.
-    pub fn typed_details<T: Serialize>(mut self, details: &T) -> Self {
+    /// The event's details, from the kind's type in [`details`]: the type is the contract.
+    pub fn details<T: Serialize>(mut self, details: &T) -> Self {
         // Plain structs of strings and numbers always serialize; `Null` would be visible.
         self.details = serde_json::to_value(details).unwrap_or(Value::Null);
         self

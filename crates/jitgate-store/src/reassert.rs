@@ -21,7 +21,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::json;
+use jitgate_core::audit::details::Reasserted;
 use tokio_util::sync::CancellationToken;
 
 use super::StoreError;
@@ -98,7 +98,7 @@ impl RedisStore {
             .actor(&r.revocation.by)
             .subject(&r.principal)
             .grant(&r.id)
-            .details(json!({"reasserted": true}));
+            .details(&Reasserted { reasserted: true });
         event.reason = r.revocation.reason.clone();
         let outcome = self.revoke_script(&r.principal, &r.id, json, event.to_json()).await?;
         if outcome != super::scripts::RevokeAnswer::Revoked {
