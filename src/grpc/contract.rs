@@ -1,7 +1,7 @@
 //! The decision contract's stable names and the JSON body of a deny, as documented in the
 //! README: `{"error", "reason", "message", "decision_id", "missing", "request"}`.
 
-use serde_json::{Value, json};
+use jitgate_api_types::{DenyBody, FiledRequest, NextStep, RequestHint, RequestInput};
 
 use crate::access::AccessRequest;
 use crate::decision::{CheckInput, Deny, DenyStatus};
@@ -22,10 +22,6 @@ pub const HINT_TTL: &str = "15m";
 
 /// The JSON body of a deny. Forbidden denies carry a ready-made access request for exactly
 /// the call that was refused, or the pending request jitgate filed for it.
-#[expect(
-    clippy::indexing_slicing,
-    reason = "adds keys to a JSON object built here: `IndexMut` inserts them, it cannot panic"
-)]
 pub fn deny_body(
     deny: &Deny,
     decision_id: &str,
@@ -34,34 +30,33 @@ pub fn deny_body(
     filed: Option<&AccessRequest>,
 ) -> String {
     let status = deny.reason.status();
-    let mut body = json!({
-        "error": status.error(),
-        "reason": deny.reason.code(),
-        "message": deny.detail,
-        "decision_id": decision_id,
-    });
-    if let Some(missing) = &deny.missing {
-        body["missing"] = json!(missing);
-    }
-    if let Some(r) = filed {
-        body["request_id"] = json!(r.id);
-        body["request"] = json!({
-            "id": r.id,
-            "status": r.status,
-            "url": format!("{request_url}/{}", r.id),
-            "ui": crate::links::request_page(public_base(request_url), r.id.as_str()),
-            "approvers": r.current_approvers(),
-            "expires_at": r.expires_at,
-        });
-    } else if status == DenyStatus::Forbidden
-        && let Some(input) = input
-    {
-        body["request"] = request_hint(input, request_url);
-    }
-    body.to_string()
+    let request = match (filed, input) {
+        (Some(r), _) => Some(NextStep::Filed(FiledRequest {
+            id: r.id.clone(),
+            status: r.status,
+            url: format!("{request_url}/{}", r.id),
+            ui: crate::links::request_page(public_base(request_url), r.id.as_str()),
+            approvers: r.current_approvers(),
+            expires_at: r.expires_at,
+        })),
+        (None, Some(input)) if status == DenyStatus::Forbidden => {
+            Some(NextStep::Hint(request_hint(input, request_url)))
+        }
+        (None, _) => None,
+    };
+    let body = DenyBody {
+        error: status.error().into(),
+        reason: deny.reason.code().into(),
+        message: deny.detail.clone(),
+        decision_id: decision_id.into(),
+        missing: deny.missing.clone(),
+        request_id: filed.map(|r| r.id.clone()),
+        request,
+    };
+    serde_json::to_string(&body).unwrap_or_default()
 }
 
-fn request_hint(input: &CheckInput, request_url: &str) -> Value {
+fn request_hint(input: &CheckInput, request_url: &str) -> RequestHint {
     let scope = input.request_scope();
     let path = scope.paths.first().map(|p| p.as_str().to_string()).unwrap_or_default();
     let ui = crate::links::request_form(
@@ -82,17 +77,18 @@ fn request_hint(input: &CheckInput, request_url: &str) -> Value {
         input.method,
         path.replace('\'', "'\\''")
     );
-    json!({
-        "method": "POST",
-        "url": request_url,
-        "ui": ui,
-        "body": {
-            "resources": [ScopeWire::from(scope)],
-            "ttl": HINT_TTL,
-            "reason": "",
+    RequestHint {
+        method: "POST".into(),
+        url: request_url.into(),
+        ui,
+        body: RequestInput {
+            resources: vec![ScopeWire::from(scope)],
+            ttl: HINT_TTL.into(),
+            reason: String::new(),
+            incident: None,
         },
-        "cli": cli,
-    })
+        cli,
+    }
 }
 
 /// The public base URL (`check.public_url`) that `request_url` was built from.

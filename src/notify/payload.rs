@@ -2,65 +2,114 @@
 //! (`format: slack`, for incoming webhooks). With `check.public_url` set, both carry a link
 //! to the request's page (`links.request`, or a button), so an approver lands on it.
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
-use crate::access::NotifyFormat;
+use crate::access::{EventKind, NotifyFormat};
 use crate::workflow::events::Event;
+
+/// `format: json`: the event itself, and a link to the request's page when there is one.
+#[derive(Serialize)]
+struct JsonBody<'a> {
+    #[serde(flatten)]
+    event: &'a Event,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    links: Option<Links>,
+}
+
+#[derive(Serialize)]
+struct Links {
+    request: String,
+}
+
+/// `format: slack`: a Slack incoming-webhook message (Block Kit), with `text` as the
+/// notification's fallback.
+#[derive(Serialize)]
+struct SlackMessage {
+    text: String,
+    blocks: Vec<Block>,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Block {
+    Section {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<Text>,
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        fields: Vec<Text>,
+    },
+    Actions {
+        elements: Vec<Button>,
+    },
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Text {
+    Mrkdwn { text: String },
+    PlainText { text: String },
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename = "button")]
+struct Button {
+    text: Text,
+    url: String,
+}
 
 pub fn body(event: &Event, format: NotifyFormat, public_url: Option<&str>) -> Vec<u8> {
     let link = public_url
         .zip(event.request.as_ref())
         .map(|(base, r)| crate::links::request_page(base, r.id.as_str()));
-    let v = match format {
+    let body = match format {
         NotifyFormat::Json => {
-            let mut v = serde_json::to_value(event).unwrap_or(Value::Null);
-            if let Some(link) = &link {
-                v["links"] = json!({ "request": link });
-            }
-            v
+            serde_json::to_vec(&JsonBody { event, links: link.map(|request| Links { request }) })
         }
-        NotifyFormat::Slack => slack(event, link.as_deref()),
+        NotifyFormat::Slack => serde_json::to_vec(&slack(event, link)),
     };
-    serde_json::to_vec(&v).unwrap_or_default()
+    body.unwrap_or_default()
 }
 
-fn slack(e: &Event, link: Option<&str>) -> Value {
-    let emoji = match e.kind.as_str() {
-        "requested" => ":raising_hand:",
-        "approved" => ":white_check_mark:",
-        "denied" => ":no_entry:",
-        "expired" => ":hourglass:",
-        "escalated" => ":rotating_light:",
-        _ => ":lock:",
+fn slack(e: &Event, link: Option<String>) -> SlackMessage {
+    let emoji = match e.kind {
+        EventKind::Requested => ":raising_hand:",
+        EventKind::Approved => ":white_check_mark:",
+        EventKind::Denied => ":no_entry:",
+        EventKind::Expired => ":hourglass:",
+        EventKind::Escalated => ":rotating_light:",
+        EventKind::Revoked => ":lock:",
     };
-    let mut fields = vec![json!({"type": "mrkdwn", "text": format!("*Policy*\n{}", e.policy)})];
+    let md = |text: String| Text::Mrkdwn { text };
+    let mut fields = vec![md(format!("*Policy*\n{}", e.policy))];
     if let Some(r) = &e.request {
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Request*\n`{}`", r.id)}));
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Reason*\n{}", r.reason)}));
+        fields.push(md(format!("*Request*\n`{}`", r.id)));
+        fields.push(md(format!("*Reason*\n{}", r.reason)));
     }
     if let Some(g) = &e.grant {
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Grant*\n`{}` until {}", g.id, g.expires_at)}));
+        fields.push(md(format!("*Grant*\n`{}` until {}", g.id, g.expires_at)));
     }
     if !e.approvers.is_empty() {
-        let who: Vec<String> = e.approvers.iter().map(|p| p.to_string()).collect();
-        fields.push(json!({"type": "mrkdwn", "text": format!("*Approvers*\n{}", who.join(", "))}));
+        let who: Vec<String> = e.approvers.iter().map(ToString::to_string).collect();
+        fields.push(md(format!("*Approvers*\n{}", who.join(", "))));
     }
+    let headline = md(format!("{emoji} *jitgate {}*\n{}", e.kind, e.summary));
     let mut blocks = vec![
-        json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("{emoji} *jitgate {}*\n{}", e.kind, e.summary)}}),
-        json!({"type": "section", "fields": fields}),
+        Block::Section { text: Some(headline), fields: Vec::new() },
+        Block::Section { text: None, fields },
     ];
     let mut text = format!("{emoji} jitgate: {}", e.summary);
-    if let Some(link) = link {
-        text.push_str(&format!(" <{link}|open>"));
-        blocks.push(json!({"type": "actions", "elements": [
-            {"type": "button", "text": {"type": "plain_text", "text": "Open the request"}, "url": link}
-        ]}));
+    if let Some(url) = link {
+        text.push_str(&format!(" <{url}|open>"));
+        let label = Text::PlainText { text: "Open the request".into() };
+        blocks.push(Block::Actions { elements: vec![Button { text: label, url }] });
     }
-    json!({ "text": text, "blocks": blocks })
+    SlackMessage { text, blocks }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
     use crate::access::AccessRequest;
     use crate::time::Timestamp;

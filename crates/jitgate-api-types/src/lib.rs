@@ -8,6 +8,7 @@
 //! Nothing here decides anything; the server fills these in from the application layer.
 
 pub mod apply;
+pub mod deny;
 pub mod error;
 pub mod grants;
 pub mod health;
@@ -16,6 +17,7 @@ pub mod requests;
 pub mod session;
 
 pub use apply::{ApplyDocument, ApplyInput, ApplyReport, ObjectKind, PlanAction, PlanItem, Source};
+pub use deny::{DenyBody, FiledRequest, NextStep, RequestHint};
 pub use error::ErrorBody;
 pub use grants::{GrantBody, GrantList, GrantWithUsage};
 pub use health::Health;

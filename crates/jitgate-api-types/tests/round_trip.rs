@@ -131,3 +131,46 @@ fn an_unknown_field_in_a_body_sent_is_refused_by_name() {
         .to_string();
     assert!(err.contains("unknown field `coment`"), "{err}");
 }
+
+#[test]
+fn a_deny_body_reads_back_as_the_next_step_it_offers() {
+    use jitgate_api_types::{DenyBody, FiledRequest, NextStep, RequestHint, RequestInput};
+    let hint = NextStep::Hint(RequestHint {
+        method: "POST".into(),
+        url: "https://jit.example.com/v1/requests".into(),
+        ui: "https://jit.example.com/ui/#/request".into(),
+        body: RequestInput {
+            resources: vec![jitgate_core::grant::ScopeWire {
+                service: "orders".into(),
+                methods: vec!["GET".into()],
+                paths: vec!["/orders/7".into()],
+                query: None,
+            }],
+            ttl: "15m".into(),
+            reason: String::new(),
+            incident: None,
+        },
+        cli: "jitgate request create ...".into(),
+    });
+    let filed = NextStep::Filed(FiledRequest {
+        id: RequestId::generate(),
+        status: RequestStatus::Pending,
+        url: "u".into(),
+        ui: "ui".into(),
+        approvers: vec![p("group:leads")],
+        expires_at: NOW,
+    });
+    for request in [hint, filed] {
+        let body = DenyBody {
+            error: "forbidden".into(),
+            reason: "no_grant".into(),
+            message: "no grant".into(),
+            decision_id: "d-1".into(),
+            missing: None,
+            request_id: None,
+            request: Some(request),
+        };
+        let json = serde_json::to_string(&body).unwrap();
+        assert_eq!(serde_json::from_str::<DenyBody>(&json).unwrap(), body, "{json}");
+    }
+}

@@ -7,7 +7,7 @@ pub mod input;
 mod method_override;
 mod reason;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use reason::{DenyReason, DenyStatus};
 
@@ -33,7 +33,7 @@ pub struct CheckInput {
 }
 
 /// The access a denied caller would need: exactly this call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MissingAccess {
     pub service: String,
     pub method: String,
