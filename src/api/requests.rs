@@ -13,7 +13,7 @@ use jitgate_api_types::{DecisionBody, GrantBody, RequestBody, RequestList};
 use super::ApiState;
 use super::error::ApiError;
 use super::extract::{Auth, json_body};
-use crate::access::{AccessRequest, RequestId, RequestStatus};
+use crate::access::{AccessRequest, RequestId};
 use crate::decision::Caller;
 use crate::grant::Principal;
 use crate::workflow::inputs::{self, RequestInput};
@@ -65,14 +65,11 @@ pub async fn list(
         errors.push(format!("unknown query parameter `{key}`: use {}", LIST_PARAMS.join(", ")));
     }
     let status = match query.get("status").map(String::as_str) {
-        None | Some("all") => None,
-        Some(s) => serde_json::from_value::<RequestStatus>(serde_json::Value::from(s))
-            .map_err(|_| {
-                errors.push(format!(
-                    "status: `{s}` is not one of pending, approved, denied, expired, cancelled, all"
-                ))
-            })
-            .ok(),
+        None => None,
+        Some(s) => RequestFilter::status_named(s).unwrap_or_else(|e| {
+            errors.push(e);
+            None
+        }),
     };
     let mine = flag(&query, "mine", &mut errors);
     let decidable = flag(&query, "decidable", &mut errors);

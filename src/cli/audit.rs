@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::ClientOpts;
 use super::audit_source::Source;
@@ -275,10 +275,16 @@ fn print_lines(entries: &[Stored], format: Format) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `-o json|yaml` of a query: the entries as exported.
+#[derive(serde::Serialize)]
+struct Entries {
+    entries: Vec<EntryLine>,
+}
+
 fn print_entries(entries: &[Stored], format: Format) -> Result<(), CliError> {
     if format.structured() {
         let items = entries.iter().map(line).collect::<Result<Vec<_>, _>>()?;
-        output::print(&json!({ "entries": items }), format);
+        output::print(&Entries { entries: items }, format);
         return Ok(());
     }
     if entries.is_empty() {

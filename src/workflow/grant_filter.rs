@@ -36,11 +36,8 @@ impl GrantFilter {
                 s.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok();
         }
         if let Some(s) = q.get("source") {
-            f.source = serde_json::from_value(serde_json::json!(s))
-                .map_err(|_| {
-                    errors.push(format!("source: `{s}` is not one of api, request, manifest"))
-                })
-                .ok();
+            f.source =
+                s.parse::<GrantSource>().map_err(|e| errors.push(format!("source: {e}"))).ok();
         }
         if let Some(d) = q.get("expiring_within") {
             f.expiring_within = Ttl::parse(d)

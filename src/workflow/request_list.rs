@@ -35,6 +35,16 @@ pub struct RequestFilter {
     pub decidable: bool,
 }
 
+impl RequestFilter {
+    /// A `status` filter as callers write it: one status, or `all` (no filter).
+    pub fn status_named(s: &str) -> Result<Option<RequestStatus>, String> {
+        match s {
+            "all" => Ok(None),
+            s => s.parse().map(Some).map_err(|e| format!("status: {e}, all")),
+        }
+    }
+}
+
 /// Where a page starts, as the API shows it: `<score>.<request id>` (the score is the
 /// request's filing time or expiry in Unix milliseconds, whichever the list is ordered by).
 #[derive(Clone, Debug, PartialEq, Eq)]

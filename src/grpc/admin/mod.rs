@@ -205,14 +205,10 @@ impl AdminService for AdminApi {
     ) -> Result<Response<pb::ListAccessRequestsResponse>, Status> {
         let caller = self.caller(&req).await?;
         let r = req.into_inner();
+        // proto3's empty string is the default: the pending queue.
         let status_filter = match r.status.as_str() {
-            "" | "pending" => Some(RequestStatus::Pending),
-            "all" => None,
-            s => Some(serde_json::from_value(serde_json::json!(s)).map_err(|_| {
-                Status::invalid_argument(format!(
-                    "status: `{s}` is not one of pending, approved, denied, expired, cancelled, all"
-                ))
-            })?),
+            "" => Some(RequestStatus::Pending),
+            s => RequestFilter::status_named(s).map_err(Status::invalid_argument)?,
         };
         let limit = match r.page_size {
             0 => DEFAULT_PAGE,

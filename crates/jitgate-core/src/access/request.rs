@@ -49,6 +49,21 @@ impl fmt::Display for RequestStatus {
     }
 }
 
+impl RequestStatus {
+    pub const ALL: [Self; 5] =
+        [Self::Pending, Self::Approved, Self::Denied, Self::Expired, Self::Cancelled];
+}
+
+impl std::str::FromStr for RequestStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|v| v.to_string() == s).ok_or_else(|| {
+            let names: Vec<String> = Self::ALL.iter().map(ToString::to_string).collect();
+            format!("`{s}` is not one of {}", names.join(", "))
+        })
+    }
+}
+
 /// One person's (or rule's) decision on a request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {

@@ -111,6 +111,16 @@ impl GrantSource {
     }
 }
 
+impl std::str::FromStr for GrantSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Api, Self::Request, Self::Manifest]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not one of api, request, manifest"))
+    }
+}
+
 impl fmt::Display for GrantSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
