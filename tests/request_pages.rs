@@ -11,19 +11,17 @@ mod common;
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use jitgate::access::{AccessRequest, PolicyDocument, RequestStatus};
 use jitgate::decision::Caller;
-use jitgate::grant::Principal;
-use jitgate::grant::fixtures::mk_scope;
+use jitgate::grant::fixtures::{ManualClock, mk_caller as caller, mk_scope};
 use jitgate::metrics::Metrics;
 use jitgate::store::{
     MemoryPolicies, MemoryRequests, MemoryStore, RedisConn, RedisRequests, RedisSettings,
     RequestStore,
 };
-use jitgate::time::{Clock, SystemClock, Timestamp};
+use jitgate::time::{Clock, SystemClock};
 use jitgate::workflow::request_list::SCAN_LIMIT;
 use jitgate::workflow::{
     Admins, GrantService, LIST_LIMIT, ListCursor, NewRequest, NoEvents, PolicyService,
@@ -49,21 +47,6 @@ spec:
     .unwrap()
 }
 
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
-    }
-}
-
-fn caller(subject: &str, groups: &[&str]) -> Caller {
-    let subject: Principal = subject.parse().unwrap();
-    let mut principals = vec![subject.clone()];
-    principals.extend(groups.iter().map(|g| format!("group:{g}").parse().unwrap()));
-    Caller { subject, principals }
-}
-
 fn ask(service: &str, path: &str) -> NewRequest {
     NewRequest {
         resources: vec![mk_scope(service, &["GET"], &[path])],
@@ -74,12 +57,12 @@ fn ask(service: &str, path: &str) -> NewRequest {
 }
 
 struct World {
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     requests: Arc<RequestService>,
 }
 
 async fn world(store: Arc<dyn RequestStore>) -> World {
-    let clock = Arc::new(TestClock(AtomicI64::new(SystemClock.now().as_millis())));
+    let clock = Arc::new(ManualClock::at(SystemClock.now()));
     let metrics = Arc::new(Metrics::new());
     let admins = Admins::new(vec!["group:platform".parse().unwrap()]);
     let grants = Arc::new(GrantService::new(
@@ -128,7 +111,7 @@ async fn fill(w: &World) {
         }
         // Half the steps leave the clock where it is: ties across steps too.
         if step % 2 == 1 {
-            w.clock.0.fetch_add(1000, Ordering::SeqCst);
+            w.clock.advance(Duration::from_secs(1));
         }
     }
 }
@@ -263,13 +246,13 @@ async fn a_page_reads_a_bounded_number_of_records_however_few_are_visible() {
         // Many requests lee may not see, newer than the one he may.
         let alice = caller("user:alice", &["eng"]);
         let mine = w.requests.create(&alice, ask("orders", "/a")).await.unwrap();
-        w.clock.0.fetch_add(1000, Ordering::SeqCst);
+        w.clock.advance(Duration::from_secs(1));
         let mut hidden = Vec::new();
         for n in 0..SCAN_LIMIT + 10 {
             let who = caller(&format!("user:u{n}"), &["eng"]);
             hidden.push(w.requests.create(&who, ask("billing", "/b")).await.unwrap().id);
             if !same_millisecond {
-                w.clock.0.fetch_add(1, Ordering::SeqCst);
+                w.clock.advance(Duration::from_millis(1));
             }
         }
         let lee = caller("user:lee", &["leads"]);

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use jitgate::access::PolicyDocument;
 use jitgate::decision::{Caller, CheckInput};
+use jitgate::grant::fixtures::mk_caller;
 use jitgate::grant::{Grant, Query, RequestPath, Scope};
 use jitgate::metrics::Metrics;
 use jitgate::store::{MemoryPolicies, MemoryRequests, MemoryStore};
@@ -35,9 +36,7 @@ spec:
 "#;
 
 fn caller(subject: &str, group: &str) -> Caller {
-    let subject: jitgate::grant::Principal = subject.parse().unwrap();
-    let principals = vec![subject.clone(), format!("group:{group}").parse().unwrap()];
-    Caller { subject, principals }
+    mk_caller(subject, &[group])
 }
 
 struct World {

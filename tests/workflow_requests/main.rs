@@ -7,13 +7,12 @@
 mod policy_changes;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use jitgate::access::PolicyDocument;
 use jitgate::decision::{Caller, CheckInput};
-use jitgate::grant::fixtures::mk_scope as scope;
-use jitgate::grant::{GrantStatus, Principal, RequestPath};
+use jitgate::grant::fixtures::{ManualClock, mk_caller as caller, mk_scope as scope};
+use jitgate::grant::{GrantStatus, RequestPath};
 use jitgate::metrics::Metrics;
 use jitgate::store::{GrantStore, MemoryAuditLog, MemoryPolicies, MemoryRequests, MemoryStore};
 use jitgate::time::{Clock, Timestamp};
@@ -43,22 +42,8 @@ spec:
   notify: [{ webhook: "http://127.0.0.1:1/hook" }]
 "#;
 
-struct TestClock(AtomicI64);
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(self.0.load(Ordering::SeqCst))
-    }
-}
-
-impl TestClock {
-    fn advance(&self, d: Duration) {
-        self.0.fetch_add(i64::try_from(d.as_millis()).unwrap(), Ordering::SeqCst);
-    }
-}
-
 struct World {
-    clock: Arc<TestClock>,
+    clock: Arc<ManualClock>,
     grants: Arc<GrantService>,
     policies: Arc<PolicyService>,
     requests: Arc<RequestService>,
@@ -71,16 +56,8 @@ fn root() -> Caller {
     caller("user:root", &["platform"])
 }
 
-fn caller(subject: &str, groups: &[&str]) -> Caller {
-    let subject: Principal = subject.parse().unwrap();
-    let mut principals = vec![subject.clone()];
-    principals.extend(groups.iter().map(|g| format!("group:{g}").parse().unwrap()));
-    Caller { subject, principals }
-}
-
 async fn world() -> World {
-    let now = jitgate::time::SystemClock.now().as_millis();
-    let clock = Arc::new(TestClock(AtomicI64::new(now)));
+    let clock = Arc::new(ManualClock::at(jitgate::time::SystemClock.now()));
     let metrics = Arc::new(Metrics::new());
     let admins = Admins::new(vec!["group:platform".parse().unwrap()]);
     let events = Arc::new(RecordedEvents::default());
@@ -113,7 +90,7 @@ async fn world() -> World {
     World { clock, grants, policies, requests, events, store, audit }
 }
 
-struct SharedClock(Arc<TestClock>);
+struct SharedClock(Arc<ManualClock>);
 impl Clock for SharedClock {
     fn now(&self) -> Timestamp {
         self.0.now()

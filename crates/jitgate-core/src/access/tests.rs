@@ -2,7 +2,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::decision::Caller;
-use crate::grant::{Principal, Scope};
+use crate::grant::Scope;
 use crate::time::{Timestamp, Ttl};
 
 pub(super) const EXAMPLE: &str = r#"
@@ -36,12 +36,7 @@ pub(super) fn set() -> PolicySet {
     PolicySet::new(vec![AccessPolicy::from_document(doc(EXAMPLE)).unwrap()])
 }
 
-pub(super) fn caller(subject: &str, groups: &[&str]) -> Caller {
-    let subject: Principal = subject.parse().unwrap();
-    let mut principals = vec![subject.clone()];
-    principals.extend(groups.iter().map(|g| format!("group:{g}").parse().unwrap()));
-    Caller { subject, principals }
-}
+pub(super) use crate::grant::fixtures::mk_caller as caller;
 
 pub(super) use crate::grant::fixtures::mk_scope as scope;
 
