@@ -91,7 +91,8 @@ pub(super) async fn wire(
         Arc::new(GrantCache::new(store.clone(), cache_settings(config), cx.metrics.clone()));
     invalidate::spawn(cache.clone(), cx.metrics.clone(), tracker, cancel.clone());
 
-    let services = services(&cx, &redis, &store, &cache, &audit).await?;
+    let readers = readers(config)?;
+    let services = services(&cx, &redis, &store, &cache, &audit, &readers).await?;
     background(&cx, &services);
     let modes = config.modes();
     announce_modes(&modes, &cx.metrics);
@@ -118,7 +119,7 @@ pub(super) async fn wire(
         cx.clock.clone(),
         admins.clone(),
     ));
-    let audit_reader = AuditReader::new(audit.log.clone(), admins, readers(config)?);
+    let audit_reader = AuditReader::new(audit.log.clone(), admins, readers);
     let state = ApiState {
         grants,
         policies,
@@ -149,6 +150,7 @@ async fn services(
     store: &Arc<dyn GrantStore>,
     cache: &Arc<GrantCache>,
     audit: &AuditWiring,
+    readers: &Admins,
 ) -> anyhow::Result<Services> {
     let config = cx.config;
     let admins = Admins::new(
@@ -190,7 +192,7 @@ async fn services(
             Arc::new(RedisPolicies::new(redis.clone())),
             cx.clock.clone(),
         )
-        .with_access(admins.clone(), readers(config)?, config.admins.clone()),
+        .with_access(admins.clone(), readers.clone(), config.admins.clone()),
     );
     let requests = Arc::new(
         RequestService::new(

@@ -46,32 +46,6 @@ pub fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
-/// "14m32s" until an RFC 3339 time, or "expired".
-pub fn remaining(v: &Value, key: &str, now: Timestamp) -> String {
-    match Timestamp::parse_rfc3339(str_field(v, key)) {
-        Ok(t) => format_remaining(t.remaining_after(now)),
-        Err(_) => "-".into(),
-    }
-}
-
-/// `orders GET,HEAD /orders/**` for each resource, one per line.
-pub fn resources(v: &Value) -> String {
-    let Some(items) = v.get("resources").and_then(Value::as_array) else { return String::new() };
-    items
-        .iter()
-        .map(|r| {
-            let join = |k: &str| {
-                r.get(k)
-                    .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
-                    .unwrap_or_default()
-            };
-            format!("{} {} {}", str_field(r, "service"), join("methods"), join("paths"))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// "14m32s" until `t`, or "expired".
 pub fn until(t: Timestamp, now: Timestamp) -> String {
     format_remaining(t.remaining_after(now))
@@ -79,14 +53,7 @@ pub fn until(t: Timestamp, now: Timestamp) -> String {
 
 /// `orders GET,HEAD /orders/**` for each scope, one per line.
 pub fn scopes(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|s| {
-            let paths: Vec<String> = s.paths.iter().map(ToString::to_string).collect();
-            format!("{} {} {}", s.service, s.methods, paths.join(","))
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+    wire_scopes(&scopes.iter().cloned().map(ScopeWire::from).collect::<Vec<_>>())
 }
 
 /// The same, for scopes as written (a policy's `spec.resources`).

@@ -36,8 +36,10 @@ impl GrantFilter {
                 s.parse::<Principal>().map_err(|e| errors.push(format!("subject: {e}"))).ok();
         }
         if let Some(s) = q.get("source") {
-            f.source =
-                s.parse::<GrantSource>().map_err(|e| errors.push(format!("source: {e}"))).ok();
+            f.source = GrantSource::parse(s).or_else(|| {
+                errors.push(format!("source: `{s}` is not one of {}", GrantSource::names()));
+                None
+            });
         }
         if let Some(d) = q.get("expiring_within") {
             f.expiring_within = Ttl::parse(d)

@@ -40,7 +40,9 @@ impl RequestFilter {
     pub fn status_named(s: &str) -> Result<Option<RequestStatus>, String> {
         match s {
             "all" => Ok(None),
-            s => s.parse().map(Some).map_err(|e| format!("status: {e}, all")),
+            s => RequestStatus::parse(s).map(Some).ok_or_else(|| {
+                format!("status: `{s}` is not one of {}, all", RequestStatus::names())
+            }),
         }
     }
 }

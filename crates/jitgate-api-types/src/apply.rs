@@ -44,49 +44,23 @@ pub struct ApplyInput {
     pub prune: bool,
 }
 
-/// The kinds of object a manifest declares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ObjectKind {
-    Grant,
-    AccessPolicy,
-}
-
-impl ObjectKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Grant => "Grant",
-            Self::AccessPolicy => "AccessPolicy",
-        }
+jitgate_core::named_enum! {
+    /// The kinds of object a manifest declares.
+    pub enum ObjectKind {
+        Grant = "Grant",
+        AccessPolicy = "AccessPolicy",
     }
 }
 
-impl fmt::Display for ObjectKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What applying does to one object.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanAction {
-    Create,
-    Update,
-    Unchanged,
-    Delete,
-    /// Left alone on purpose (e.g. a grant someone revoked); the note says why.
-    Skip,
-}
-
-impl PlanAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::Unchanged => "unchanged",
-            Self::Delete => "delete",
-            Self::Skip => "skip",
-        }
+jitgate_core::named_enum! {
+    /// What applying does to one object.
+    pub enum PlanAction {
+        Create = "create",
+        Update = "update",
+        Unchanged = "unchanged",
+        Delete = "delete",
+        /// Left alone on purpose (e.g. a grant someone revoked); the note says why.
+        Skip = "skip",
     }
 }
 

@@ -17,22 +17,13 @@ pub struct Me {
     pub token_source: TokenSource,
 }
 
-/// Where the token of a call came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TokenSource {
-    /// `Authorization: Bearer` sent by the client itself.
-    Authorization,
-    /// The reverse proxy's header (`ui.token_header`): ambient, CSRF-checked.
-    ProxyHeader,
-}
-
-impl TokenSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Authorization => "authorization",
-            Self::ProxyHeader => "proxy_header",
-        }
+jitgate_core::named_enum! {
+    /// Where the token of a call came from.
+    pub enum TokenSource {
+        /// `Authorization: Bearer` sent by the client itself.
+        Authorization = "authorization",
+        /// The reverse proxy's header (`ui.token_header`): ambient, CSRF-checked.
+        ProxyHeader = "proxy_header",
     }
 }
 

@@ -33,10 +33,7 @@ pub fn grant(g: &Grant, now: Timestamp) -> pb::Grant {
         max_uses: g.max_uses,
         uses: g.uses,
         last_used_at: ts(g.last_used_at),
-        source: serde_json::to_value(g.source)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default(),
+        source: g.source.to_string(),
         request_id: g.request_id.as_ref().map(ToString::to_string).unwrap_or_default(),
         incident: g.incident.clone().unwrap_or_default(),
         policy: g.policy.clone().unwrap_or_default(),
@@ -101,10 +98,7 @@ pub fn explanation(e: &Explanation, now: Timestamp) -> pb::ExplainResponse {
             .iter()
             .map(|c| pb::ConsideredGrant {
                 grant: Some(grant(&c.grant, now)),
-                fit: serde_json::to_value(&c.fit)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                fit: c.fit.to_string(),
                 detail: c.detail.clone(),
             })
             .collect(),

@@ -17,8 +17,6 @@
 //! expired even before a sweeper records it. A pending request is decided under the current
 //! version of its policy, not the one it was filed under ([`super::policy_change`]).
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 
 use crate::decision::Caller;
@@ -27,40 +25,14 @@ use crate::time::{Timestamp, Ttl};
 
 pub use crate::grant::RequestId;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RequestStatus {
-    Pending,
-    Approved,
-    Denied,
-    Expired,
-    Cancelled,
-}
-
-impl fmt::Display for RequestStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Pending => "pending",
-            Self::Approved => "approved",
-            Self::Denied => "denied",
-            Self::Expired => "expired",
-            Self::Cancelled => "cancelled",
-        })
-    }
-}
-
-impl RequestStatus {
-    pub const ALL: [Self; 5] =
-        [Self::Pending, Self::Approved, Self::Denied, Self::Expired, Self::Cancelled];
-}
-
-impl std::str::FromStr for RequestStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL.into_iter().find(|v| v.to_string() == s).ok_or_else(|| {
-            let names: Vec<String> = Self::ALL.iter().map(ToString::to_string).collect();
-            format!("`{s}` is not one of {}", names.join(", "))
-        })
+crate::named_enum! {
+    /// Where a request stands.
+    pub enum RequestStatus {
+        Pending = "pending",
+        Approved = "approved",
+        Denied = "denied",
+        Expired = "expired",
+        Cancelled = "cancelled",
     }
 }
 

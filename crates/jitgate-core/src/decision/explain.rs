@@ -8,40 +8,25 @@ use super::{Caller, CheckInput, Decision, evaluate};
 use crate::grant::{Grant, GrantStatus, Principal, Scope};
 use crate::time::Timestamp;
 
-/// Why one grant does or does not allow the call.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fit {
-    /// It covers the call and is live.
-    Allows,
-    /// None of its resources is for this service.
-    WrongService,
-    /// A resource for this service and path exists, but not for this method.
-    WrongMethod,
-    /// A resource for this service and method exists, but no path pattern matches.
-    WrongPath,
-    /// It covers the call but has expired.
-    Expired,
-    /// It covers the call but was revoked.
-    Revoked,
-    /// It covers the call but its `max_uses` are spent.
-    UsedUp,
-    /// It covers the call, but the call is a one-time action and this grant is standing.
-    NotOneTime,
-}
-
-impl Fit {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Allows => "allows",
-            Self::WrongService => "wrong_service",
-            Self::WrongMethod => "wrong_method",
-            Self::WrongPath => "wrong_path",
-            Self::Expired => "expired",
-            Self::Revoked => "revoked",
-            Self::UsedUp => "used_up",
-            Self::NotOneTime => "not_one_time",
-        }
+crate::named_enum! {
+    /// Why one grant does or does not allow the call.
+    pub enum Fit {
+        /// It covers the call and is live.
+        Allows = "allows",
+        /// None of its resources is for this service.
+        WrongService = "wrong_service",
+        /// A resource for this service and path exists, but not for this method.
+        WrongMethod = "wrong_method",
+        /// A resource for this service and method exists, but no path pattern matches.
+        WrongPath = "wrong_path",
+        /// It covers the call but has expired.
+        Expired = "expired",
+        /// It covers the call but was revoked.
+        Revoked = "revoked",
+        /// It covers the call but its `max_uses` are spent.
+        UsedUp = "used_up",
+        /// It covers the call, but the call is a one-time action and this grant is standing.
+        NotOneTime = "not_one_time",
     }
 }
 

@@ -89,41 +89,15 @@ impl From<GrantId> for String {
     }
 }
 
-/// Where a grant came from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GrantSource {
-    /// Created directly by an admin through the API or CLI.
-    Api,
-    /// Created when an access request was approved.
-    Request,
-    /// Applied from a manifest.
-    Manifest,
-}
-
-impl GrantSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Api => "api",
-            Self::Request => "request",
-            Self::Manifest => "manifest",
-        }
-    }
-}
-
-impl std::str::FromStr for GrantSource {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [Self::Api, Self::Request, Self::Manifest]
-            .into_iter()
-            .find(|v| v.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not one of api, request, manifest"))
-    }
-}
-
-impl fmt::Display for GrantSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+crate::named_enum! {
+    /// Where a grant came from.
+    pub enum GrantSource {
+        /// Created directly by an admin through the API or CLI.
+        Api = "api",
+        /// Created when an access request was approved.
+        Request = "request",
+        /// Applied from a manifest.
+        Manifest = "manifest",
     }
 }
 
